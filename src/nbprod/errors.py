@@ -1,0 +1,64 @@
+"""The one exception root of nbprod.
+
+Every error the toolkit raises on purpose derives from :class:`NbprodError`, so a
+caller (the CLI, a notebook, a service) can catch the toolkit's own failures
+without swallowing programming errors::
+
+    NbprodError
+    ├── ConfigError          a parameter or configuration value is wrong
+    ├── DataValidationError  a data file breaks its declared schema
+    ├── DataFileError        a data file is missing, empty or unreadable
+    └── ModelStoreError      the model store or a stored model is unusable
+
+Each error says what was wrong, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataFileError",
+    "DataValidationError",
+    "ModelStoreError",
+    "NbprodError",
+]
+
+
+class NbprodError(Exception):
+    """Root of every error nbprod raises on purpose."""
+
+
+class ConfigError(NbprodError, ValueError):
+    """A parameter or configuration value is wrong (names the key and the allowed values)."""
+
+
+class DataFileError(NbprodError):
+    """A data file is missing, empty, or cannot be parsed."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class DataValidationError(NbprodError):
+    """A data frame breaks its declared schema.
+
+    ``failures`` holds one dict per broken rule: ``column``, ``rule``, ``count`` and
+    a few offending ``rows`` (index -> value), so a person can find them in the file.
+    """
+
+    def __init__(self, source: str, failures: list[dict]) -> None:
+        self.source = source
+        self.failures = failures
+        lines = [f"{source}: {len(failures)} schema rule(s) broken (rows count from 0, after the header)"]
+        for f in failures:
+            rows = ", ".join(f"row {i}: {v!r}" for i, v in list(f["rows"].items())[:5])
+            where = f" in {f['count']} row(s): {rows}" if rows else ""
+            lines.append(f"  column {f['column']!r} breaks {f['rule']}{where}")
+        lines.append("Fix the data file or the declared schema, then rebuild.")
+        super().__init__("\n".join(lines))
+
+
+class ModelStoreError(NbprodError):
+    """The BentoML model store, or a model in it, cannot be used as asked."""

@@ -1,0 +1,94 @@
+"""Registering models in the BentoML model store, and loading them back safely.
+
+The BentoML store is the source of truth: a model is a folder holding the
+artifact and a ``model.yaml`` whose metadata carries the lineage. The artifact's
+sha256 is recorded at registration and verified before it is unpickled, since
+loading a pickle runs code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from .errors import ModelStoreError
+from .lineage import sha256_file
+from .schema import FeatureSchema, _drop_none
+
+log = logging.getLogger(__name__)
+
+ARTIFACT = "model.joblib"
+
+
+def register_model(
+    name: str,
+    model: Any,
+    metadata: dict[str, Any],
+    labels: dict[str, str] | None = None,
+) -> str:
+    """Save ``model`` as a new version of ``name`` in the BentoML store; return its tag.
+
+    ``metadata`` must be JSON-like (None values are dropped); the artifact's sha256
+    is added under ``artifact``.
+    """
+    import bentoml
+
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    with bentoml.models.create(name, labels=labels or {}, metadata={}) as bento_model:
+        path = Path(bento_model.path) / ARTIFACT
+        joblib.dump(model, path)
+        meta = _drop_none(dict(metadata))
+        meta["artifact"] = {"file": ARTIFACT, "sha256": sha256_file(path), "format": "joblib"}
+        bento_model.info.metadata.update(meta)
+    tag = str(bento_model.tag)
+    log.info("registered %s in %s", tag, bentoml_home())
+    return tag
+
+
+def get_model(tag: str):
+    """The stored ``bentoml.Model`` for ``tag`` (``name`` alone means the latest)."""
+    import bentoml
+
+    try:
+        return bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        raise ModelStoreError(
+            f"model {tag!r} is not in the store at {bentoml_home()}; "
+            "run the pipeline (make run) or check `bentoml models list`"
+        ) from None
+
+
+def load_model(tag: str) -> Any:
+    """Load the artifact of ``tag`` after checking its recorded sha256."""
+    stored = get_model(tag)
+    artifact = stored.info.metadata.get("artifact")
+    if not artifact:
+        raise ModelStoreError(f"model {stored.tag}: no artifact record in its metadata")
+    path = Path(stored.path) / artifact["file"]
+    if not path.is_file():
+        raise ModelStoreError(f"model {stored.tag}: artifact {path} is missing")
+    actual = sha256_file(path)
+    if actual != artifact["sha256"]:
+        raise ModelStoreError(
+            f"model {stored.tag}: artifact {path} has sha256 {actual[:12]}..., "
+            f"registered as {artifact['sha256'][:12]}...; it was modified or truncated, "
+            "refusing to load it"
+        )
+    return joblib.load(path)
+
+
+def feature_schema(tag: str) -> FeatureSchema:
+    """The feature schema stored with model ``tag``."""
+    stored = get_model(tag)
+    try:
+        return FeatureSchema.from_dict(stored.info.metadata["feature_schema"])
+    except KeyError:
+        raise ModelStoreError(f"model {stored.tag} has no feature_schema in its metadata") from None
+
+
+def bentoml_home() -> str:
+    return os.environ.get("BENTOML_HOME", str(Path.home() / "bentoml"))

@@ -1,0 +1,134 @@
+"""The real `ploomber build` of the whole DAG on the smoke sample, in a temporary
+copy of the project with a temporary BentoML store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import bentoml
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import ROOT, build_env, copy_project, ploomber_build, tasks_that_ran
+
+pytestmark = pytest.mark.pipeline
+
+TASKS = {"ingest", "features", "train", "evaluate", "register"}
+LINEAGE_KEYS = {
+    "metrics", "parameters", "git", "data", "notebooks", "feature_schema",
+    "reference_statistics", "versions", "artifact",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One smoke build shared by the tests of this module, which run in order."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    home = project / "bentoml-home"
+    result = ploomber_build(project, home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, home, result
+
+
+def models_in(home):
+    os.environ["BENTOML_HOME"] = str(home)
+    try:
+        return [str(m.tag) for m in bentoml.models.list("telco_churn")]
+    finally:
+        del os.environ["BENTOML_HOME"]
+
+
+def test_every_task_ran_and_left_its_products(built):
+    project, _, result = built
+    assert tasks_that_ran(result.stdout) == TASKS
+    products = project / "products-smoke"
+    for task in TASKS:
+        assert (products / "reports" / f"{task}.ipynb").is_file()
+        html = (products / "reports" / f"{task}.html").read_text()
+        assert "<html" in html and task.capitalize()[:4] in html
+    assert (products / "reports" / "evaluation.png").stat().st_size > 10_000
+    train = pd.read_parquet(products / "data" / "train.parquet")
+    test = pd.read_parquet(products / "data" / "test.parquet")
+    assert len(train) + len(test) == 600
+    assert len(test) == 120
+
+
+def test_metrics_file(built):
+    project, _, _ = built
+    metrics = json.loads((project / "products-smoke/model/metrics.json").read_text())
+    for key in ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error"):
+        assert 0.0 <= metrics[key] <= 1.0 or key == "log_loss", key
+    assert metrics["roc_auc"] > 0.75  # a real model on 480 training rows
+    assert sum(metrics["confusion_matrix"].values()) == metrics["n"] == 120
+
+
+def test_registered_model_carries_its_lineage(built):
+    project, home, _ = built
+    (tag,) = models_in(home)
+    assert json.loads((project / "products-smoke/model/registration.json").read_text())["tag"] == tag
+    os.environ["BENTOML_HOME"] = str(home)
+    try:
+        meta = bentoml.models.get(tag).info.metadata
+    finally:
+        del os.environ["BENTOML_HOME"]
+    assert LINEAGE_KEYS <= set(meta)
+    assert meta["parameters"]["train"]["estimator"] == "logistic_regression"
+    assert meta["parameters"]["ingest"]["sample_rows"] == 600
+    assert meta["parameters"]["features"] == {"test_size": 0.2, "seed": 42}
+    assert meta["data"]["raw_data"]["sha256"] == "07fc3d66867410c87d851d27da63b9d4f596d8a8920c8aca6938bf74b858b8b8"
+    assert set(meta["git"]) == {"commit", "dirty"}
+    assert set(meta["notebooks"]) == TASKS - {"register"}
+    assert all(len(n["sha256"]) == 64 and n["path"].startswith("products-smoke/") for n in meta["notebooks"].values())
+    assert [f["name"] for f in meta["feature_schema"]["features"]][:2] == ["female", "senior_citizen"]
+    assert meta["reference_statistics"]["_rows"] == 480
+    for pkg in ("python", "scikit-learn", "pandas", "numpy"):
+        assert meta["versions"][pkg][0].isdigit()
+    assert meta["metrics"] == json.loads((project / "products-smoke/model/metrics.json").read_text())
+    assert str(project) not in json.dumps(meta, default=str), "lineage names a path of this machine"
+
+
+def test_a_second_build_with_nothing_changed_runs_no_task(built):
+    project, home, _ = built
+    result = ploomber_build(project, home)
+    assert result.returncode == 0, result.stderr
+    assert tasks_that_ran(result.stdout) == set()
+    assert len(models_in(home)) == 1
+
+
+def test_changing_one_parameter_reruns_that_task_and_its_downstream_only(built):
+    project, home, _ = built
+    result = ploomber_build(project, home, "--env--threshold", "0.4")
+    assert result.returncode == 0, result.stderr
+    assert tasks_that_ran(result.stdout) == {"evaluate", "register"}
+    metrics = json.loads((project / "products-smoke/model/metrics.json").read_text())
+    assert metrics["threshold"] == 0.4
+    assert len(models_in(home)) == 2
+
+
+def test_changing_the_raw_data_reruns_everything(built):
+    project, home, _ = built
+    raw = project / "data/raw/telco_churn.csv.gz"
+    df = pd.read_csv(raw)
+    df.loc[0, "monthly_charges"] += 1.0
+    df.to_csv(raw, index=False)
+    result = ploomber_build(project, home, "--env--threshold", "0.4")
+    assert result.returncode == 0, result.stderr
+    assert tasks_that_ran(result.stdout) == TASKS
+
+
+def test_nbval_rerunning_the_executed_notebooks_reproduces_their_outputs(built):
+    project, home, _ = built
+    reports = sorted((project / "products-smoke/reports").glob("*.ipynb"))
+    assert len(reports) == 5
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
+         "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"),
+         "-q", *map(str, reports)],
+        cwd=project, env=build_env(home), capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "passed" in result.stdout and "failed" not in result.stdout

@@ -1,0 +1,42 @@
+import json
+
+import numpy as np
+from click.testing import CliRunner
+from sklearn.linear_model import LogisticRegression
+
+from nbprod import register_model
+from nbprod.cli import main
+
+
+def test_summary_of_a_build(bentoml_home, tmp_path):
+    model = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    tag = register_model("toy", model, {"metrics": {"roc_auc": 0.9, "f1": 0.5}})
+    products = tmp_path / "products"
+    (products / "model").mkdir(parents=True)
+    (products / "reports").mkdir()
+    (products / "reports" / "train.html").write_text("<html></html>")
+    (products / "model" / "registration.json").write_text(json.dumps({"tag": tag}))
+    result = CliRunner().invoke(main, ["summary", "--products", str(products)])
+    assert result.exit_code == 0, result.output
+    assert tag in result.output
+    assert "roc_auc=0.9000" in result.output
+    assert "train.html" in result.output
+
+
+def test_errors_are_one_line_and_exit_1(bentoml_home, tmp_path):
+    result = CliRunner().invoke(main, ["summary", "--products", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "registration.json not found; run the pipeline first" in result.output
+
+
+def test_debug_shows_the_traceback(bentoml_home, tmp_path):
+    result = CliRunner().invoke(main, ["--debug", "summary", "--products", str(tmp_path)])
+    assert result.exit_code == 1
+    assert type(result.exception).__name__ == "NbprodError"
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["summary", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and "Usage" in result.output

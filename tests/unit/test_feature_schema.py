@@ -1,0 +1,80 @@
+import json
+
+import numpy as np
+import pytest
+
+from churn import COLUMNS, TARGET, data
+from nbprod import ConfigError, Feature, FeatureSchema, derive_feature_schema, reference_statistics
+
+
+@pytest.fixture
+def schema(make_frame):
+    return derive_feature_schema(data.clean(make_frame(8)), COLUMNS, TARGET)
+
+
+def test_schema_follows_the_declaration(schema):
+    assert schema.names == [c for c in COLUMNS if c != TARGET]
+    contract = next(f for f in schema.features if f.name == "contract")
+    assert contract.kind == "categorical"
+    assert contract.categories == ["Month-to-month", "One year", "Two year"]
+    tenure = next(f for f in schema.features if f.name == "tenure")
+    assert (tenure.min, tenure.max, tenure.unit) == (0, 120, "months")
+    female = next(f for f in schema.features if f.name == "female")
+    assert (female.kind, female.min, female.max) == ("binary", 0, 1)
+    assert schema.classes == ["No", "Yes"] and schema.target == "churn"
+
+
+def test_nullability_comes_from_the_training_frame(make_frame):
+    df = make_frame(4)
+    assert not derive_feature_schema(df, COLUMNS, TARGET).features[-1].nullable
+    df.loc[0, "total_charges"] = np.nan
+    total = next(f for f in derive_feature_schema(df, COLUMNS, TARGET).features if f.name == "total_charges")
+    assert total.nullable
+
+
+def test_example_is_a_valid_row(schema):
+    example = schema.example()
+    assert set(example) == set(schema.names)
+    for f in schema.features:
+        if f.kind == "categorical":
+            assert example[f.name] in f.categories
+        else:
+            assert f.min <= example[f.name] <= f.max
+
+
+def test_round_trip_through_json(schema, tmp_path):
+    schema.save(tmp_path / "s.json")
+    assert FeatureSchema.load(tmp_path / "s.json") == schema
+    assert ": null" not in (tmp_path / "s.json").read_text()
+
+
+def test_a_broken_schema_file_is_a_clear_error():
+    with pytest.raises(ConfigError, match="not a valid feature schema"):
+        FeatureSchema.from_dict({"features": [{"kind": "number"}], "target": "y"})
+    with pytest.raises(ConfigError, match="kind 'text'"):
+        Feature(name="a", kind="text")
+    with pytest.raises(ConfigError, match="needs categories"):
+        Feature(name="a", kind="categorical")
+
+
+def test_missing_declared_column_is_named(make_frame):
+    with pytest.raises(ConfigError, match="contract"):
+        derive_feature_schema(make_frame(4).drop(columns=["contract"]), COLUMNS, TARGET)
+
+
+def test_reference_statistics(schema, make_frame):
+    frame = data.clean(make_frame(8))
+    ref = reference_statistics(frame, schema)
+    assert ref["_rows"] == 8
+    assert ref["contract"] == {
+        "type": "categorical",
+        "frequencies": {"Month-to-month": 0.0, "One year": 1.0, "Two year": 0.0},
+        "missing": 0.0,
+    }
+    assert ref["female"]["frequencies"] == {"0": 0.5, "1": 0.5}
+    tenure = ref["tenure"]
+    assert tenure["type"] == "numeric"
+    assert tenure["min"] == 5 and tenure["max"] == 12 and tenure["mean"] == pytest.approx(8.5)
+    assert sum(tenure["frequencies"]) == pytest.approx(1.0)
+    assert tenure["bin_edges"] == sorted(tenure["bin_edges"])
+    json.dumps(ref)  # JSON-able, to be stored with the model
