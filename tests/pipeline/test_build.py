@@ -11,7 +11,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from conftest import ROOT, bentoml_cli, build_env, copy_project, ploomber_build, tasks_that_ran
+
+from conftest import BIN, ROOT, bentoml_cli, build_env, copy_project, ploomber_build, tasks_that_ran
 
 pytestmark = pytest.mark.pipeline
 
@@ -124,3 +125,26 @@ def test_nbval_rerunning_the_executed_notebooks_reproduces_their_outputs(built):
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert "passed" in result.stdout and "failed" not in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["d3", "mermaid"])
+def test_ploomber_plot_draws_the_dag(built, backend, tmp_path):
+    project, home, _ = built
+    out = tmp_path / f"pipeline-{backend}.html"
+    result = subprocess.run(
+        [str(BIN / "ploomber"), "plot", "--backend", backend, "--output", str(out)],
+        cwd=project, env=build_env(home), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = out.read_text()
+    assert all(task in html for task in TASKS)
+
+
+def test_ploomber_status_lists_every_task(built):
+    project, home, _ = built
+    result = subprocess.run(
+        [str(BIN / "ploomber"), "status"],
+        cwd=project, env=build_env(home), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all(task in result.stdout for task in TASKS)
