@@ -209,6 +209,7 @@ def register_and_gate(
     metadata: dict[str, Any],
     policy: GatePolicy,
     labels: dict[str, str] | None = None,
+    files: dict[str, str | Path] | None = None,
 ) -> tuple[str, GateDecision]:
     """Register ``model`` as a candidate, then promote it if it passes the gate.
 
@@ -223,7 +224,8 @@ def register_and_gate(
     )
     events = [{"event": "registered", "at": _now(), "stage": CANDIDATE, "reason": "registered by the pipeline"}]
     tag = register_model(
-        name, model, {**metadata, "lifecycle": events}, labels={**(labels or {}), STAGE: CANDIDATE}
+        name, model, {**metadata, "lifecycle": events}, labels={**(labels or {}), STAGE: CANDIDATE},
+        files=files,
     )
     if decision.promote:
         promote(tag, decision.reason)

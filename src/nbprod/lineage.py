@@ -166,12 +166,24 @@ def trace(tag: str, root: str | Path = ".") -> list[dict[str, Any]]:
                   "detail": ", ".join(f"{k}={metrics[k]:.4f}" for k in ("roc_auc", "pr_auc") if k in metrics),
                   "status": "recorded"})
     for task, info in sorted(meta.get("notebooks", {}).items()):
-        links.append({"level": "notebook", "name": task, "detail": info["path"],
-                      "status": verify_file(info["path"], info["sha256"], root)})
+        links.append(_notebook_link(task, info, Path(model.path), root))
     for name, info in sorted(meta.get("data", {}).items()):
         links.append({"level": "data", "name": name, "detail": info["path"],
                       "status": verify_file(info["path"], info["sha256"], root)})
     return links
+
+
+def _notebook_link(task: str, info: dict[str, Any], model_dir: Path, root: str | Path) -> dict:
+    """An executed notebook: its copy archived in the model must match its hash; the
+    workspace copy may since have been rebuilt by a later run, which is reported."""
+    archived = model_dir / "files" / "reports" / Path(info["path"]).name
+    workspace = verify_file(info["path"], info["sha256"], root)
+    if not archived.is_file():  # registered without archived notebooks
+        return {"level": "notebook", "name": task, "detail": info["path"], "status": workspace}
+    status = verify_file(archived, info["sha256"])
+    note = {"ok": "", "modified": "; workspace copy rebuilt since", "missing": "; no workspace copy"}
+    detail = f"{archived.relative_to(model_dir)} in the model{note[workspace]} ({info['path']})"
+    return {"level": "notebook", "name": task, "detail": detail, "status": status}
 
 
 def _find_bento(tag: str):

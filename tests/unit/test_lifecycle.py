@@ -173,3 +173,21 @@ def test_cli_list_show_history_promote_rollback(model_name):
     assert "rolled_back" in hist.output and "better" in hist.output
     missing = run("models", "list", "--name", "no_such_model")
     assert missing.exit_code == 1 and "no version of model 'no_such_model'" in missing.output
+
+
+def test_executed_notebooks_archived_in_the_model_outlive_a_rebuild(model_name, tmp_path):
+    nb = tmp_path / "products/reports/train.ipynb"
+    nb.parent.mkdir(parents=True)
+    nb.write_text('{"cells": []}')
+    meta = {"notebooks": {"train": {"path": "products/reports/train.ipynb", "sha256": sha256_file(nb)}}}
+    tag = register_model(model_name, toy(), meta, files={"reports/train.ipynb": nb})
+    (link,) = [x for x in trace(tag, tmp_path) if x["level"] == "notebook"]
+    assert link["status"] == "ok" and "files/reports/train.ipynb in the model" in link["detail"]
+    nb.write_text('{"cells": [1]}')  # a later build overwrote the workspace report
+    (link,) = [x for x in trace(tag, tmp_path) if x["level"] == "notebook"]
+    assert link["status"] == "ok" and "workspace copy rebuilt since" in link["detail"]
+    archived = get_model(tag).path_of("files/reports/train.ipynb")
+    with open(archived, "a") as fh:
+        fh.write(" ")
+    (link,) = [x for x in trace(tag, tmp_path) if x["level"] == "notebook"]
+    assert link["status"] == "modified"
