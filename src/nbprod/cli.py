@@ -196,5 +196,42 @@ def lineage(tag: str, root: Path) -> None:
         raise NbprodError(f"lineage of {tag} is broken: {names}")
 
 
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--model", "tag", help="Model tag (default: the production version of model_name).")
+@click.option("--threshold", default=0.2, show_default=True, help="PSI over which a feature drifted.")
+@click.option("--min-rows", default=50, show_default=True, help="Fewer rows never count as drift.")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("drift_report.html"),
+              show_default=True)
+def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: Path) -> None:
+    """Compare DATA (CSV, Parquet or a JSON-lines prediction log) with the model's training
+    reference; write an HTML report; exit 1 when a feature drifted."""
+    from .drift import DriftDetector
+    from .drift_report import load_inputs, render
+    from .lifecycle import production
+    from .registry import get_model
+
+    if tag is None:
+        model = production(_default_name())
+        if model is None:
+            raise NbprodError("no production model; pass --model TAG")
+    else:
+        model = get_model(tag)
+    reference = model.info.metadata.get("reference_statistics")
+    if not reference:
+        raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
+    frame = load_inputs(data)
+    detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
+    scores = detector.score(frame)
+    output.write_text(render(scores, detector, frame, f"Drift of {data.name} against {model.tag}"))
+    for feature, row in scores.sort_values("psi", ascending=False).iterrows():
+        mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
+        click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
+    click.echo(f"report: {output}")
+    drifted = scores.index[scores["drifted"]].tolist()
+    if drifted:
+        raise NbprodError(f"{len(drifted)} feature(s) drifted past PSI {threshold}: {', '.join(drifted)}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
