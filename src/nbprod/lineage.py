@@ -193,3 +193,14 @@ def _find_bento(tag: str):
         return bentoml.bentos.get(tag)
     except (bentoml.exceptions.NotFound, ValueError):
         return None
+
+
+def find_project_root(start: str | Path | None = None, marker: str = "pipeline.yaml") -> Path:
+    """The nearest folder at or above ``start`` (default: the working directory) that
+    holds ``marker``: the project root, whether a notebook runs from the project
+    (Ploomber) or from ``notebooks/`` (JupyterLab)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / marker).is_file():
+            return folder
+    raise ConfigError(f"no {marker} in {here} or any folder above it; run from the project")

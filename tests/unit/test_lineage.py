@@ -63,3 +63,14 @@ def test_a_non_literal_parameter_is_named(tmp_path):
     path = executed(tmp_path, "x = compute()")
     with pytest.raises(ConfigError, match="'x' is not a literal"):
         notebook_parameters(path)
+
+
+def test_find_project_root_from_the_project_or_a_subfolder(tmp_path):
+    from nbprod.lineage import find_project_root
+
+    (tmp_path / "pipeline.yaml").write_text("tasks: []\n")
+    (tmp_path / "notebooks").mkdir()
+    assert find_project_root(tmp_path) == tmp_path.resolve()
+    assert find_project_root(tmp_path / "notebooks") == tmp_path.resolve()
+    with pytest.raises(ConfigError, match="no pipeline.yaml"):
+        find_project_root(tmp_path.parent)
