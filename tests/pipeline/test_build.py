@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import bentoml
-import nbformat
 import pandas as pd
 import pytest
 

@@ -84,8 +84,7 @@ class NotebookContext:
 
     def cells(self) -> Iterator[tuple[int, Any]]:
         """(cell number counted from 1, cell) for every cell."""
-        for number, cell in enumerate(self.nb.cells, start=1):
-            yield number, cell
+        yield from enumerate(self.nb.cells, start=1)
 
     def code_cells(self, *, parameters: bool = True, injected: bool = False):
         """The code cells, by default without the injected-parameters cell."""

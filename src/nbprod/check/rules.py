@@ -348,7 +348,7 @@ def no_secrets(nb: NotebookContext) -> Iterator[Hit]:
     for number, cell in nb.cells():
         lines = set()
         texts = [cell.source] + [_output_text(o) for o in cell.get("outputs", [])]
-        for text, source in zip(texts, [True] + [False] * len(texts)):
+        for text, source in zip(texts, [True] + [False] * len(texts), strict=False):
             for lineno, line in enumerate(text.splitlines(), start=1):
                 for kind, pattern in SECRET_PATTERNS.items():
                     match = pattern.search(line)
@@ -374,7 +374,7 @@ def _secret_literals(number: int, tree: ast.AST, hint: str) -> Iterator[Hit]:
         elif isinstance(node, ast.keyword) and node.arg:
             pairs = [(node.arg, node.value)]
         elif isinstance(node, ast.Dict):
-            pairs = [(k.value, v) for k, v in zip(node.keys, node.values)
+            pairs = [(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
                      if isinstance(k, ast.Constant) and isinstance(k.value, str)]
         for name, value in pairs:
             if (SECRET_NAME.search(name) and isinstance(value, ast.Constant)
