@@ -20,7 +20,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
 import pytest
 import requests
 import websocket
@@ -111,10 +110,6 @@ def execute(ws, session: str, code: str) -> tuple[str, list[str]]:
         elif kind == "status" and msg["content"]["execution_state"] == "idle":
             idle = True
     return status, errors
-
-
-def injected_cells(cells) -> list:
-    return [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
 
 
 def test_a_pipeline_notebook_runs_in_jupyter_as_it_is(built, tmp_path):

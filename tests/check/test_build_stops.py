@@ -1,0 +1,36 @@
+"""A broken contract stops the real `ploomber build` (the `on_render` hook) before any
+notebook executes, with a message naming the notebook, the cell and the parameter."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import copy_project, ploomber_build, tasks_that_ran
+
+pytestmark = pytest.mark.pipeline
+
+
+def test_a_parameter_of_the_wrong_type_stops_the_build(tmp_path):
+    project = copy_project(tmp_path / "project")
+    env = project / "env.smoke.yaml"
+    env.write_text(env.read_text().replace("threshold: 0.5", "threshold: high"))
+    result = ploomber_build(project, tmp_path / "bentoml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert ("notebooks/evaluate.ipynb:2:8 NB003 task 'evaluate': pipeline.yaml passes parameter "
+            "'threshold' = 'high', a str, but its default 0.5 is float") in output
+    assert "no notebook was executed" in output
+    assert tasks_that_ran(result.stdout) == set()
+    assert not (project / "products-smoke").exists()  # no task ran, no product written
+
+
+def test_a_parameter_the_notebook_does_not_declare_stops_the_build(tmp_path):
+    project = copy_project(tmp_path / "project")
+    spec = project / "pipeline.yaml"
+    spec.write_text(spec.read_text().replace(
+        "      threshold: '{{threshold}}'\n", "      threshold: '{{threshold}}'\n      cutoff: 0.3\n"))
+    result = ploomber_build(project, tmp_path / "bentoml")
+    assert result.returncode != 0
+    assert ("notebooks/evaluate.ipynb:2 NB003 task 'evaluate': pipeline.yaml passes parameter "
+            "'cutoff' = 0.3, which the parameters cell does not declare") in result.stderr
+    assert not (project / "products-smoke").exists()
