@@ -178,16 +178,20 @@ def _constant_key(node: ast.AST) -> str | None:
     return None
 
 
-def _subscripts(nb: NotebookContext, name: str) -> Iterator[tuple[int, int, ast.Subscript, str]]:
-    """Every ``name["key"]`` read in the code cells after the parameters cell."""
+def _code_nodes(nb: NotebookContext) -> Iterator[tuple[int, ast.AST]]:
+    """(cell, node) for every syntax node of the code cells after the parameters cell."""
     for number, _ in nb.code_cells(parameters=False):
         tree = nb.python(number)
-        if tree is None:
-            continue
-        for node in ast.walk(tree):
-            key = _constant_key(node)
-            if key is not None and isinstance(node.value, ast.Name) and node.value.id == name:
-                yield number, node.lineno, node, key
+        for node in ast.walk(tree) if tree is not None else ():
+            yield number, node
+
+
+def _subscripts(nb: NotebookContext, name: str) -> Iterator[tuple[int, int, ast.Subscript, str]]:
+    """Every ``name["key"]`` read in the code cells after the parameters cell."""
+    for number, node in _code_nodes(nb):
+        key = _constant_key(node)
+        if key is not None and isinstance(node.value, ast.Name) and node.value.id == name:
+            yield number, node.lineno, node, key
 
 
 @rule("NB004", "upstream-product", "`upstream` matches the pipeline; used upstream/product keys exist")
@@ -233,23 +237,19 @@ def upstream_and_product(nb: NotebookContext) -> Iterator[Hit]:
 def _upstream_product_keys(nb: NotebookContext) -> Iterator[Hit]:
     if nb.pipeline is None or not nb.tasks:
         return
-    for number, _ in nb.code_cells(parameters=False):
-        tree = nb.python(number)
-        if tree is None:
+    for number, node in _code_nodes(nb):
+        key = _constant_key(node)
+        inner = node.value if isinstance(node, ast.Subscript) else None
+        task = _constant_key(inner) if inner is not None else None
+        if key is None or task is None:
             continue
-        for node in ast.walk(tree):
-            key = _constant_key(node)
-            inner = node.value if isinstance(node, ast.Subscript) else None
-            task = _constant_key(inner) if inner is not None else None
-            if key is None or task is None:
-                continue
-            if not (isinstance(inner.value, ast.Name) and inner.value.id == "upstream"):
-                continue
-            keys = nb.pipeline.product_keys(task)
-            if keys is not None and key not in keys:
-                yield Hit(number, node.lineno,
-                          f"upstream[{task!r}][{key!r}]: task {task!r} has no product {key!r}",
-                          f"its products are: {', '.join(sorted(keys))}")
+        if not (isinstance(inner.value, ast.Name) and inner.value.id == "upstream"):
+            continue
+        keys = nb.pipeline.product_keys(task)
+        if keys is not None and key not in keys:
+            yield Hit(number, node.lineno,
+                      f"upstream[{task!r}][{key!r}]: task {task!r} has no product {key!r}",
+                      f"its products are: {', '.join(sorted(keys))}")
 
 
 def _product_keys(nb: NotebookContext) -> Iterator[Hit]:
