@@ -34,3 +34,23 @@ def test_a_parameter_the_notebook_does_not_declare_stops_the_build(tmp_path):
     assert ("notebooks/evaluate.ipynb:2 NB003 task 'evaluate': pipeline.yaml passes parameter "
             "'cutoff' = 0.3, which the parameters cell does not declare") in result.stderr
     assert not (project / "products-smoke").exists()
+
+
+def test_the_hook_lets_injected_cells_and_outputs_through(tmp_path, monkeypatch):
+    """In-process render of the real DAG (no task runs): NB005 is left to pre-commit."""
+    import nbformat
+    from ploomber.spec import DAGSpec
+
+    project = copy_project(tmp_path / "project")
+    path = project / "notebooks" / "train.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    injected = nbformat.v4.new_code_cell('# Parameters\nseed = 42\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(2, injected)
+    nb.cells[3].execution_count = 1
+    nbformat.write(nb, path)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PLOOMBER_ENV_FILENAME", "env.smoke.yaml")
+    dag = DAGSpec.find(lazy_import=True).to_dag()
+    dag.render(show_progress=False)  # raises DAGRenderError if the hook rejects the DAG
+    assert not (project / "products-smoke").exists()

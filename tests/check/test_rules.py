@@ -52,7 +52,7 @@ def test_each_broken_fixture_breaks_exactly_its_rule(name):
 
 def test_the_clean_fixture_keeps_every_rule():
     # comprehensions, a walrus, functions calling a later function, a class, try/except,
-    # with, a lambda, a magic and an inline `# nbprod: ignore[NB007]`
+    # with, a lambda, line and cell magics (%%time, %%bash) and `# nbprod: ignore[NB007]`
     assert findings_of("clean.ipynb") == []
 
 

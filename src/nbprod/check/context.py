@@ -163,13 +163,21 @@ def is_injected(cell: Any) -> bool:
     return INJECTED_TAG in tags(cell)
 
 
+#: Cell magics whose body is Python run in the notebook's namespace.
+PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+
+
 def parse_cell(source: str) -> ast.Module | None:
     """``source`` as a Python module: magics become ``get_ipython()`` calls as IPython
-    runs them; lines keep their numbers. None on a syntax error or a cell magic."""
+    runs them; lines keep their numbers. The body of ``%%time`` and the like is parsed
+    as Python, that of another cell magic (``%%bash``) as no code. None on a syntax error."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     if source.lstrip().startswith("%%"):
-        return None
+        first, _, body = source.lstrip().partition("\n")
+        if first[2:].split(" ")[0] not in PYTHON_CELL_MAGICS:
+            return ast.Module(body=[], type_ignores=[])
+        source = "\n" + body
     try:
         return ast.parse(TransformerManager().transform_cell(source))
     except (SyntaxError, ValueError):

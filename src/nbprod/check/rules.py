@@ -259,6 +259,7 @@ def _product_keys(nb: NotebookContext) -> Iterator[Hit]:
     else:
         param = nb.parameters.get("product")
         products = [param.value] if param is not None and param.literal else []
+        products = [p for p in products if p is not None]  # a placeholder: unknown products
         where = "the parameters cell"
     for number, lineno, _, key in _subscripts(nb, "product"):
         for product in products:
