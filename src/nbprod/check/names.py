@@ -29,11 +29,6 @@ class Use:
     line: int
 
 
-class _Scope:
-    def __init__(self, bound: set[str]):
-        self.bound = bound
-
-
 class NameFlow(ast.NodeVisitor):
     """Feed it cells in order with :meth:`cell`; ``early`` collects reads of unbound names,
     ``deferred`` the free names of function bodies (checked against every binding)."""
@@ -46,6 +41,7 @@ class NameFlow(ast.NodeVisitor):
         self.stopped = False
         self._cell = 0
         self._scopes: list[set[str]] = []
+        self._deferred_depth = 0
 
     # --- driving -------------------------------------------------------------------
 
@@ -73,12 +69,10 @@ class NameFlow(ast.NodeVisitor):
     def _read(self, name: str, line: int) -> None:
         if any(name in scope for scope in self._scopes):
             return
-        if self._scopes and self._deferred_depth:
+        if self._deferred_depth:  # inside a function body: runs later
             self.deferred.append(Use(name, self._cell, line))
         elif name not in self.bound:
             self.early.append(Use(name, self._cell, line))
-
-    _deferred_depth = 0
 
     def _targets(self, node: ast.AST) -> None:
         """Bind the names a target stores; evaluate the rest of it (subscripts, attributes)."""
