@@ -51,6 +51,6 @@ def test_the_hook_lets_injected_cells_and_outputs_through(tmp_path, monkeypatch)
     nbformat.write(nb, path)
     monkeypatch.chdir(project)
     monkeypatch.setenv("PLOOMBER_ENV_FILENAME", "env.smoke.yaml")
-    dag = DAGSpec.find(lazy_import=True).to_dag()
+    dag = DAGSpec.find().to_dag()
     dag.render(show_progress=False)  # raises DAGRenderError if the hook rejects the DAG
     assert not (project / "products-smoke").exists()
