@@ -55,7 +55,9 @@ lint: dev  ## ruff on src/, tests/ and the notebooks
 # Ploomber injects each notebook's upstream and product paths (of env.yaml, so after
 # `make run`) into a cell tagged injected-parameters; `nbprod check --fix` or
 # `ploomber nb --remove` takes it out again (pre-commit does it on commit).
+# Ploomber's own Jupyter extension is off: it fails to open notebooks beside jupytext (README).
 lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as they are
+	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
 	PYTHONWARNINGS=ignore::UserWarning ploomber nb --inject
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
-		--ServerApp.jpserver_extensions=ploomber=False
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.allow_root=True

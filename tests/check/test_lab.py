@@ -29,7 +29,7 @@ from conftest import BIN, ROOT, build_env, copy_project, ploomber_build
 pytestmark = pytest.mark.pipeline
 
 #: The flags of `make lab` (Makefile) beyond the port, token and root folder.
-LAB_FLAGS = ["--ServerApp.jpserver_extensions=ploomber=False"]
+LAB_FLAGS = ["--ServerApp.jpserver_extensions=ploomber=False", "--ServerApp.allow_root=True"]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,7 @@ def jupyter_lab(root: Path, env: dict[str, str], scratch: Path):
     proc = subprocess.Popen(
         [str(BIN / "jupyter"), "lab", "--ServerApp.ip=127.0.0.1", "--ServerApp.open_browser=False",
          f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
-         *LAB_FLAGS],
+         f"--IdentityProvider.token={token}", *LAB_FLAGS],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -166,3 +165,10 @@ def test_a_pipeline_notebook_runs_in_jupyter_as_it_is(built, tmp_path):
 
 def injected_cells(cells) -> list:
     return [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
+
+
+def test_make_lab_starts_jupyter_with_the_tested_flags():
+    recipe = (ROOT / "Makefile").read_text().split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "ploomber nb --inject" in recipe and "--ServerApp.ip=127.0.0.1" in recipe
+    for flag in LAB_FLAGS:
+        assert flag in recipe
