@@ -2,6 +2,7 @@
 
 from .errors import (
     ConfigError,
+    ContractError,
     DataFileError,
     DataValidationError,
     ModelStoreError,
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "ContractError",
     "DataFileError",
     "DataValidationError",
     "Feature",

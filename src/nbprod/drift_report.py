@@ -6,7 +6,7 @@ import base64
 import html
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -97,7 +97,7 @@ td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}} td:first-child{
 tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px}}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <p><b>{verdict}</b> (PSI threshold {detector.threshold}, at least {detector.min_rows} rows;
-{len(frame):,} rows checked; {datetime.now(timezone.utc).isoformat(timespec="seconds")})</p>
+{len(frame):,} rows checked; {datetime.now(UTC).isoformat(timespec="seconds")})</p>
 <table><tr><th>feature</th><th>PSI</th><th>Jensen-Shannon</th><th>rows</th><th>status</th></tr>
 {rows}</table>
 <h2>Reference vs current, per feature</h2>

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from .errors import ContractError
 
 log = logging.getLogger(__name__)
 
+#: Rules the build hook leaves to ``nbprod check`` / pre-commit: outputs and injected
+#: cells in a source notebook do not change what the pipeline runs (Ploomber replaces
+#: an injected cell), and they are there while a notebook is open in JupyterLab.
+NOT_AT_BUILD = ("NB005",)
 
-def on_render(dag) -> None:
-    """Runs once per `ploomber build` / `status` / `plot`, before any task executes."""
+
+def on_render(dag: Any) -> None:
+    """Runs once per `ploomber build` / `status` / `plot` / `nb`, before any task executes."""
     kernel_like_display()
+    enforce_contract(dag)
     invalidate_outdated(dag)
+
+
+def enforce_contract(dag: Any) -> None:
+    """Check the DAG's notebooks against the contract with the parameters of this build.
+
+    Raises :class:`nbprod.errors.ContractError` (Ploomber reports it and the build
+    exits non-zero before any kernel starts) when a rule finds an error.
+    """
+    from .check import check, errors, pipeline_from_dag
+
+    findings = check(pipeline=pipeline_from_dag(dag), ignore=NOT_AT_BUILD, paths=None)
+    broken = errors(findings)
+    for finding in findings:
+        if finding not in broken:
+            log.warning("%s", finding.format())
+    if broken:
+        raise ContractError(broken)
 
 
 def invalidate_outdated(dag) -> list[str]:

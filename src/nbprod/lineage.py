@@ -10,8 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .errors import ConfigError
 
 INJECTED_TAG = "injected-parameters"
@@ -63,6 +61,8 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
     evaluates its literal assignments, so lineage records the resolved values,
     not the defaults of the source notebook.
     """
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and INJECTED_TAG in cell.get("metadata", {}).get("tags", []):

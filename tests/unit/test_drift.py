@@ -7,7 +7,13 @@ from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
 from churn import COLUMNS, TARGET, data
-from nbprod import ConfigError, DataFileError, derive_feature_schema, reference_statistics, register_model
+from nbprod import (
+    ConfigError,
+    DataFileError,
+    derive_feature_schema,
+    reference_statistics,
+    register_model,
+)
 from nbprod.cli import main
 from nbprod.drift import DriftDetector, current_shares, js_distance, psi
 from nbprod.drift_report import load_inputs
@@ -93,8 +99,9 @@ def test_cli_writes_the_report_and_exit_code_follows_the_threshold(frames, model
     tag = register_model(model_name, model, {"reference_statistics": ref})
     current.to_parquet(tmp_path / "same.parquet")
     current.assign(monthly_charges=current["monthly_charges"] * 1.5).to_csv(tmp_path / "shift.csv", index=False)
-    run = lambda f, *extra: CliRunner().invoke(
-        main, ["drift", str(tmp_path / f), "--model", tag, "--output", str(tmp_path / f"{f}.html"), *extra])
+    def run(f, *extra):
+        return CliRunner().invoke(
+            main, ["drift", str(tmp_path / f), "--model", tag, "--output", str(tmp_path / f"{f}.html"), *extra])
     ok = run("same.parquet")
     assert ok.exit_code == 0, ok.output
     page = (tmp_path / "same.parquet.html").read_text()

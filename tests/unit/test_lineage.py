@@ -17,7 +17,10 @@ def test_sha256_matches_hashlib_across_chunks(tmp_path):
 
 def test_git_info_in_and_outside_a_checkout(tmp_path):
     assert git_info(tmp_path) == {"commit": "unknown", "dirty": "unknown"}
-    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
     run("init", "-q")
     (tmp_path / "a.txt").write_text("1")
     run("add", "a.txt")
