@@ -88,6 +88,8 @@ def chunks(
     source: pd.DataFrame, n: int, seed: int, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> Iterator[pd.DataFrame]:
     """``n`` synthetic rows in frames of at most ``chunk_rows`` rows (seeded)."""
+    if n <= 0:
+        raise ConfigError(f"the number of rows must be positive, got {n}")
     if chunk_rows <= 0:
         raise ConfigError(f"chunk_rows must be positive, got {chunk_rows}")
     rng = np.random.default_rng(seed)

@@ -119,6 +119,21 @@ def score(
     )
 
 
+@main.command("export")
+@click.argument("target")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="The project folder (holding soopervisor.yaml).")
+@click.option("--build-image", is_flag=True,
+              help="Build and push the image with Docker (default: only write the spec).")
+@click.option("--image", default=None, help="Image the spec names [default: REPOSITORY/PROJECT:latest].")
+def export_(target: str, project: Path, build_image: bool, image: str | None) -> None:
+    """Export the pipeline to TARGET of soopervisor.yaml (Argo, Airflow or Kubeflow)."""
+    from .export import export
+
+    for path in export(project, target, skip_docker=not build_image, image=image):
+        click.echo(f"wrote {path}")
+
+
 @contextmanager
 def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on stderr (rows done, rows/s); silent when stderr is not a terminal."""
