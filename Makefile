@@ -8,7 +8,7 @@ export PLOOMBER_STATS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_INSTALL := $(BIN)/python -m pip install --quiet -c requirements.lock.txt
 
-.PHONY: help install dev run test plot status clean
+.PHONY: help install dev run test plot status clean bench-scale
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,3 +43,6 @@ status: install  ## which tasks are up to date
 
 clean:  ## remove products (the model store is left alone)
 	rm -rf products products-smoke
+
+bench-scale: install  ## the scale benchmark: pipeline at 100k/1M rows, batch scoring at 1M/10M (minutes)
+	python benchmarks/scale.py
