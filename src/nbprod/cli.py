@@ -130,18 +130,17 @@ def export_(target: str, project: Path, build_image: bool, image: str | None) ->
     """Export the pipeline to TARGET of soopervisor.yaml (Argo, Airflow or Kubeflow)."""
     from .export import export
 
-    for path in export(project, target, skip_docker=not build_image, image=image):
-        click.echo(f"wrote {path}")
+    click.echo(f"wrote {export(project, target, skip_docker=not build_image, image=image)}")
 
 
 @contextmanager
 def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (rows done, rows/s); silent when stderr is not a terminal."""
+    """A rich progress bar on stderr (rows done of total, time); off when it is not a terminal."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    columns = [TextColumn(f"{what}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+    columns = [TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
                TimeElapsedColumn()]
     with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(what, total=total)

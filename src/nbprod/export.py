@@ -34,11 +34,11 @@ from .errors import ConfigError, NbprodError
 
 log = logging.getLogger(__name__)
 
-#: spec file(s) each backend writes, relative to the project root
+#: backend -> (spec files soopervisor writes at the project root, the spec in the target folder)
 _OUTPUTS = {
-    "argo-workflows": ["argo.yaml"],
-    "kubeflow": ["kubeflow_pipeline.py", "ploomber_pipeline.yaml"],
-    "airflow": [],
+    "argo-workflows": (["argo.yaml"], "argo.yaml"),
+    "kubeflow": (["kubeflow_pipeline.py", "ploomber_pipeline.yaml"], "kubeflow_pipeline.py"),
+    "airflow": ([], "{project}.json"),
 }
 
 
@@ -46,32 +46,31 @@ class ExportError(NbprodError):
     """soopervisor could not export the pipeline to a target."""
 
 
-def targets(project: str | Path) -> dict[str, str]:
-    """Target name -> backend, from the project's ``soopervisor.yaml``."""
+def targets(project: str | Path) -> dict[str, dict]:
+    """The targets of the project's ``soopervisor.yaml`` (name -> backend, repository...)."""
     path = Path(project) / "soopervisor.yaml"
     if not path.is_file():
         raise ConfigError(f"{path} not found; add a target with `soopervisor add NAME --backend ...`")
-    data = yaml.safe_load(path.read_text()) or {}
-    return {name: spec["backend"] for name, spec in data.items()}
+    return {name: dict(spec or {}) for name, spec in (yaml.safe_load(path.read_text()) or {}).items()}
 
 
 def export(
     project: str | Path, target: str, skip_docker: bool = True, image: str | None = None
-) -> list[Path]:
-    """Run ``soopervisor export TARGET`` in ``project``; return the files it wrote."""
+) -> Path:
+    """Run ``soopervisor export TARGET`` in ``project``; return the spec it wrote."""
     from soopervisor.cli import cli
 
     project = Path(project).resolve()
-    config = yaml.safe_load((project / "soopervisor.yaml").read_text()) if (
-        project / "soopervisor.yaml").is_file() else {}
-    backend = targets(project).get(target)
-    if backend is None:
+    known = targets(project)
+    if target not in known:
         raise ConfigError(
             f"target {target!r} is not in {project / 'soopervisor.yaml'}; "
-            f"known targets: {sorted(targets(project))}"
+            f"known targets: {sorted(known)}"
         )
+    backend = known[target].get("backend")
+    if backend not in _OUTPUTS:
+        raise ConfigError(f"target {target!r}: backend {backend!r} is not one of {sorted(_OUTPUTS)}")
     args = ["export", target, "--mode", "force"] + (["--skip-docker"] if skip_docker else [])
-    before = _files(project / target)
     with _cwd(project), _kubeflow_fixed():
         try:
             cli.main(args, standalone_mode=False)
@@ -80,18 +79,18 @@ def export(
                 raise ExportError(f"soopervisor export {target} failed (exit {exc.code})") from None
         except Exception as exc:
             raise ExportError(f"soopervisor export {target} failed: {exc}") from exc
-    for name in _OUTPUTS.get(backend, []):
-        written = project / name
-        if written.exists():
-            shutil.move(written, project / target / name)
-    wrote = sorted(_files(project / target) - before) or sorted(_files(project / target))
+    at_root, spec_name = _OUTPUTS[backend]
+    for name in at_root:
+        if (project / name).exists():
+            shutil.move(project / name, project / target / name)
+    spec = project / target / spec_name.format(project=project.name)
+    if not spec.is_file():
+        raise ExportError(f"soopervisor export {target} did not write {spec}")
     if skip_docker:
-        repository = (config.get(target) or {}).get("repository")
-        image = image or f"{repository + '/' if repository else ''}{project.name}:latest"
-        for path in wrote:
-            _set_image(path, image)
-    log.info("exported %s (%s): %s", target, backend, [str(p) for p in wrote])
-    return wrote
+        repository = known[target].get("repository")
+        _set_image(spec, image or f"{repository + '/' if repository else ''}{project.name}:latest")
+    log.info("exported %s (%s) to %s", target, backend, spec)
+    return spec
 
 
 def _set_image(path: Path, image: str) -> None:
@@ -109,10 +108,6 @@ def _set_image(path: Path, image: str) -> None:
     elif path.name == "kubeflow_pipeline.py":
         text = re.sub(r"^(\s+image: ).*$", lambda m: m.group(1) + image, path.read_text(), flags=re.M)
         path.write_text(text)
-
-
-def _files(folder: Path) -> set[Path]:
-    return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
 
 
 @contextlib.contextmanager

@@ -143,3 +143,16 @@ def test_the_exported_steps_run_the_pipeline_with_its_parameters(exported, tmp_p
     assert ran["evaluate"]["threshold"] == smoke["threshold"]
     assert ran["train"]["estimator"] == smoke["estimator"]
     assert ran["features"]["test_size"] == smoke["test_size"]
+
+
+def test_an_unknown_target_or_a_missing_config_is_one_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from nbprod.cli import main
+
+    result = CliRunner().invoke(main, ["export", "argo", "--project", str(tmp_path)])
+    assert result.exit_code == 1 and "soopervisor.yaml not found" in result.output
+    shutil.copy2(ROOT / "soopervisor.yaml", tmp_path / "soopervisor.yaml")
+    result = CliRunner().invoke(main, ["export", "slurm", "--project", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "target 'slurm' is not in" in result.output and "['airflow', 'argo', 'kubeflow']" in result.output
