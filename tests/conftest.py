@@ -59,8 +59,24 @@ def tasks_that_ran(output: str) -> set[str]:
     return set(re.findall(r"^(\w+)\s+True\s+[\d.]+", output, re.M))
 
 
+def forget_bentoml_store() -> None:
+    """BentoML memoizes its home folder and stores the first time a process uses them;
+    forget them, so that the next use follows $BENTOML_HOME (tests switch stores)."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+    from simple_di import sentinel
+    from simple_di.providers import SingletonFactory
+
+    for name in ("bentoml_home", "model_store_dir", "model_store", "bento_store_dir",
+                 "bento_store", "tmp_bento_store_dir", "env_store_dir"):
+        provider = getattr(BentoMLContainer, name, None)
+        if isinstance(provider, SingletonFactory):
+            provider._cache = sentinel
+
+
 @pytest.fixture
-def bentoml_home(tmp_path, monkeypatch) -> Path:
+def bentoml_home(tmp_path, monkeypatch):
     home = tmp_path / "bentoml"
     monkeypatch.setenv("BENTOML_HOME", str(home))
-    return home
+    forget_bentoml_store()
+    yield home
+    forget_bentoml_store()

@@ -4,7 +4,6 @@ schema (kubernetes-validate ships it) and checked for what the service needs."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import kubernetes_validate
 import pytest
