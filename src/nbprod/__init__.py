@@ -1,6 +1,7 @@
 """nbprod: take Jupyter notebooks to production with Ploomber and BentoML."""
 
 from .errors import (
+    BatchInputError,
     ConfigError,
     ContractError,
     DataFileError,
@@ -15,6 +16,7 @@ from .schema import Feature, FeatureSchema, derive_feature_schema, reference_sta
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchInputError",
     "ConfigError",
     "ContractError",
     "DataFileError",

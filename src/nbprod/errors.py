@@ -7,6 +7,7 @@ without swallowing programming errors::
     NbprodError
     ├── ConfigError          a parameter or configuration value is wrong
     ├── DataValidationError  a data file breaks its declared schema
+    │   └── BatchInputError  a file to score does not fit the model's feature schema
     ├── DataFileError        a data file is missing, empty or unreadable
     ├── ModelStoreError      the model store or a stored model is unusable
     └── ContractError        notebooks break the notebook contract (`nbprod check`)
@@ -17,6 +18,7 @@ Each error says what was wrong, where, and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "BatchInputError",
     "ConfigError",
     "ContractError",
     "DataFileError",
@@ -50,6 +52,9 @@ class DataValidationError(NbprodError):
     a few offending ``rows`` (index -> value), so a person can find them in the file.
     """
 
+    verb = "breaks "
+    advice = "Fix the data file or the declared schema, then rebuild."
+
     def __init__(self, source: str, failures: list[dict]) -> None:
         self.source = source
         self.failures = failures
@@ -57,9 +62,16 @@ class DataValidationError(NbprodError):
         for f in failures:
             rows = ", ".join(f"row {i}: {v!r}" for i, v in list(f["rows"].items())[:5])
             where = f" in {f['count']} row(s): {rows}" if rows else ""
-            lines.append(f"  column {f['column']!r} breaks {f['rule']}{where}")
-        lines.append("Fix the data file or the declared schema, then rebuild.")
+            lines.append(f"  column {f['column']!r} {self.verb}{f['rule']}{where}")
+        lines.append(self.advice)
         super().__init__("\n".join(lines))
+
+
+class BatchInputError(DataValidationError):
+    """A file to score does not fit the model's feature schema (``failures`` as above)."""
+
+    verb = ""
+    advice = "Fix these rows (or the columns' names) in the input file, then score it again."
 
 
 class ModelStoreError(NbprodError):

@@ -14,7 +14,7 @@ from conftest import BIN, ROOT, bentoml_cli, build_env, copy_project, ploomber_b
 
 pytestmark = pytest.mark.pipeline
 
-TASKS = {"ingest", "features", "train", "evaluate", "register"}
+TASKS = {"ingest", "features", "train", "evaluate", "register", "score"}
 LINEAGE_KEYS = {
     "metrics", "parameters", "git", "data", "notebooks", "feature_schema",
     "reference_statistics", "versions", "artifact", "gate", "run", "lifecycle",
@@ -52,6 +52,16 @@ def test_every_task_ran_and_left_its_products(built):
     assert len(test) == 120
 
 
+def test_the_score_task_scored_every_clean_row_with_the_registered_model(built):
+    project, _, _ = built
+    products = project / "products-smoke"
+    tag = json.loads((products / "model/registration.json").read_text())["tag"]
+    scores = pd.read_parquet(products / "predictions/scores.parquet")
+    assert len(scores) == len(pd.read_parquet(products / "data/clean.parquet")) == 600
+    assert set(scores["model"].astype(str)) == {tag}
+    assert scores["probability"].between(0, 1).all()
+
+
 def test_metrics_file(built):
     project, _, _ = built
     metrics = json.loads((project / "products-smoke/model/metrics.json").read_text())
@@ -74,7 +84,7 @@ def test_registered_model_carries_its_lineage(built):
     assert [e["event"] for e in meta["lifecycle"]] == ["registered", "promoted"]
     assert meta["data"]["raw_data"]["sha256"] == "07fc3d66867410c87d851d27da63b9d4f596d8a8920c8aca6938bf74b858b8b8"
     assert set(meta["git"]) == {"commit", "dirty"}
-    assert set(meta["notebooks"]) == TASKS - {"register"}
+    assert set(meta["notebooks"]) == TASKS - {"register", "score"}
     assert all(len(n["sha256"]) == 64 and n["path"].startswith("products-smoke/") for n in meta["notebooks"].values())
     assert [f["name"] for f in meta["feature_schema"]["features"]][:2] == ["female", "senior_citizen"]
     assert meta["reference_statistics"]["_rows"] == 480
@@ -96,7 +106,7 @@ def test_changing_one_parameter_reruns_that_task_and_its_downstream_only(built):
     project, home, _ = built
     result = ploomber_build(project, home, "--env--threshold", "0.4")
     assert result.returncode == 0, result.stderr
-    assert tasks_that_ran(result.stdout) == {"evaluate", "register"}
+    assert tasks_that_ran(result.stdout) == {"evaluate", "register", "score"}
     metrics = json.loads((project / "products-smoke/model/metrics.json").read_text())
     assert metrics["threshold"] == 0.4
     assert len(models_in(home)) == 2
@@ -114,7 +124,7 @@ def test_a_worse_model_is_registered_but_not_promoted(built):
         "--env--hyperparameters--gradient_boosting--max_leaf_nodes", "2",
     )
     assert result.returncode == 0, result.stderr
-    assert tasks_that_ran(result.stdout) == {"train", "evaluate", "register"}
+    assert tasks_that_ran(result.stdout) == {"train", "evaluate", "register", "score"}
     registration = json.loads((project / "products-smoke/model/registration.json").read_text())
     assert registration["promoted"] is False
     assert "does not pass the floor 0.75" in registration["reason"] or "worse than production" in registration["reason"]
@@ -158,7 +168,7 @@ def test_changing_the_raw_data_reruns_everything(built):
 def test_nbval_rerunning_the_executed_notebooks_reproduces_their_outputs(built):
     project, home, _ = built
     reports = sorted((project / "products-smoke/reports").glob("*.ipynb"))
-    assert len(reports) == 5
+    assert len(reports) == len(TASKS)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider",
          "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"),

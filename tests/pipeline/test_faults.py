@@ -17,7 +17,7 @@ from conftest import BIN, build_env, copy_project, ploomber_build, tasks_that_ra
 
 pytestmark = pytest.mark.pipeline
 
-TASKS = {"ingest", "features", "train", "evaluate", "register"}
+TASKS = {"ingest", "features", "train", "evaluate", "register", "score"}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_a_notebook_that_raises_in_its_fifth_cell(built):
     source.write_text(good)  # the fix
     result = ploomber_build(project, home)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert tasks_that_ran(result.stdout) == {"train", "evaluate", "register"}
+    assert tasks_that_ran(result.stdout) == {"train", "evaluate", "register", "score"}
 
 
 def test_a_build_killed_mid_task_is_not_taken_for_complete(built):
@@ -95,7 +95,7 @@ def test_a_build_killed_mid_task_is_not_taken_for_complete(built):
     result = ploomber_build(project, home)
     assert result.returncode == 0, result.stderr[-3000:]
     ran = tasks_that_ran(result.stdout)
-    assert {"features", "train", "evaluate", "register"} <= ran, result.stdout
+    assert {"features", "train", "evaluate", "register", "score"} <= ran, result.stdout
     registration = json.loads((project / "products-smoke/model/registration.json").read_text())
     assert registration["tag"].startswith("telco_churn:")
     again = ploomber_build(project, home)

@@ -1,0 +1,54 @@
+"""Fixtures of the scale tier: a real model trained on the shipped data and registered
+in a temporary store, and synthetic files to score. Small N keeps the tier fast.
+
+Test modules import them (``from scale_fixtures import ...``); a second conftest.py
+would shadow the shared ``conftest`` module the other tiers import from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from churn import COLUMNS, TARGET, synth
+from churn.features import features, target
+from churn.model import build_model
+from nbprod import derive_feature_schema, register_model
+
+RAW = Path(__file__).resolve().parents[2] / "data" / "raw" / "telco_churn.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def real():
+    """The shipped customers, validated and cleaned: what the generator samples from."""
+    return synth.real_rows(RAW)
+
+
+@pytest.fixture(scope="session")
+def trained(real):
+    """(model, feature schema) fitted on the real rows, as the pipeline would."""
+    feature_schema = derive_feature_schema(real, COLUMNS, target=TARGET)
+    model = build_model(feature_schema, "logistic_regression", {}, seed=0)
+    model.fit(features(real), target(real))
+    return model, feature_schema
+
+
+@pytest.fixture
+def registered(bentoml_home, trained):
+    """The tag of the trained model in a temporary BentoML store (threshold 0.4)."""
+    model, feature_schema = trained
+    metadata = {"feature_schema": feature_schema.to_dict(), "metrics": {"threshold": 0.4}}
+    return register_model("telco_churn", model, metadata)
+
+
+@pytest.fixture(scope="session")
+def to_score(real, tmp_path_factory):
+    """20,000 synthetic customers as the model scores them, in Parquet and gzipped CSV."""
+    folder = tmp_path_factory.mktemp("to-score")
+    parquet = synth.write(real, folder / "customers.parquet", 20_000, seed=1, chunk_rows=7_000,
+                          cleaned=True)
+    csv = synth.write(real, folder / "customers.csv.gz", 20_000, seed=1, chunk_rows=7_000,
+                      cleaned=True)
+    return parquet, csv
+
+
