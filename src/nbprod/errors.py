@@ -8,7 +8,8 @@ without swallowing programming errors::
     ├── ConfigError          a parameter or configuration value is wrong
     ├── DataValidationError  a data file breaks its declared schema
     ├── DataFileError        a data file is missing, empty or unreadable
-    └── ModelStoreError      the model store or a stored model is unusable
+    ├── ModelStoreError      the model store or a stored model is unusable
+    └── PredictionError      the model failed on input that passed validation
 
 Each error says what was wrong, where, and what to do about it.
 """
@@ -21,6 +22,7 @@ __all__ = [
     "DataValidationError",
     "ModelStoreError",
     "NbprodError",
+    "PredictionError",
 ]
 
 
@@ -62,3 +64,10 @@ class DataValidationError(NbprodError):
 
 class ModelStoreError(NbprodError):
     """The BentoML model store, or a model in it, cannot be used as asked."""
+
+
+class PredictionError(NbprodError, ValueError):
+    """The model raised on input that passed the schema's validation.
+
+    The service answers it with a 4xx naming the problem, never a 500.
+    """
