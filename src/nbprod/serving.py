@@ -108,7 +108,7 @@ def input_model(schema: FeatureSchema, name: str = "Features") -> type[BaseModel
     config = ConfigDict(
         extra="forbid",
         allow_inf_nan=False,
-        json_schema_extra={"examples": [schema.example()]},
+        json_schema_extra={"example": schema.example()},
     )
     return create_model(name, __config__=config, **fields)  # type: ignore[call-overload]
 
