@@ -3,11 +3,14 @@ BentoML store, and the real `ploomber build` run on them."""
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,12 @@ PROJECT_FILES = ["pipeline.yaml", "env.yaml", "env.smoke.yaml", "notebooks", "da
 
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 os.environ["PLOOMBER_STATS_ENABLED"] = "false"
+# BentoML resolves its store once per process, at first use: point this test process
+# at a temporary store before anything touches it, so no test sees a user's ~/bentoml.
+# Subprocesses (ploomber build, bentoml serve) get their own temporary stores.
+SESSION_STORE = Path(tempfile.mkdtemp(prefix="nbprod-tests-bentoml-"))
+os.environ["BENTOML_HOME"] = str(SESSION_STORE)
+atexit.register(shutil.rmtree, SESSION_STORE, ignore_errors=True)
 
 
 def copy_project(dest: Path) -> Path:
@@ -54,13 +63,28 @@ def ploomber_build(project: Path, bentoml_home: Path, *args: str) -> subprocess.
     )
 
 
+def bentoml_cli(home: Path, *args: str):
+    """Run the real `bentoml` CLI against the store at ``home`` and parse its JSON output."""
+    result = subprocess.run(
+        [str(BIN / "bentoml"), *args, "-o", "json"],
+        env={**os.environ, "BENTOML_HOME": str(home)},
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    return json.loads(result.stdout)
+
+
 def tasks_that_ran(output: str) -> set[str]:
     """Task names whose 'Ran?' column is True in ploomber build's summary table."""
     return set(re.findall(r"^(\w+)\s+True\s+[\d.]+", output, re.M))
 
 
 @pytest.fixture
-def bentoml_home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "bentoml"
-    monkeypatch.setenv("BENTOML_HOME", str(home))
-    return home
+def bentoml_home() -> Path:
+    """This test process's temporary BentoML store (shared by the session: use unique names)."""
+    return SESSION_STORE
+
+
+@pytest.fixture
+def model_name(request) -> str:
+    """A model name no other test uses, so tests sharing the store stay independent."""
+    return re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:60]

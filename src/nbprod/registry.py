@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from .schema import FeatureSchema, _drop_none
 log = logging.getLogger(__name__)
 
 ARTIFACT = "model.joblib"
+FILES = "files"
 
 
 def register_model(
@@ -29,11 +31,14 @@ def register_model(
     model: Any,
     metadata: dict[str, Any],
     labels: dict[str, str] | None = None,
+    files: dict[str, str | Path] | None = None,
 ) -> str:
     """Save ``model`` as a new version of ``name`` in the BentoML store; return its tag.
 
     ``metadata`` must be JSON-like (None values are dropped); the artifact's sha256
-    is added under ``artifact``.
+    is added under ``artifact``. ``files`` (name in the model -> path) are copied into
+    the model's ``files/`` folder, e.g. the executed notebooks that produced it, so
+    they stay readable after later builds overwrite them.
     """
     import bentoml
 
@@ -43,6 +48,10 @@ def register_model(
         joblib.dump(model, path)
         meta = _drop_none(dict(metadata))
         meta["artifact"] = {"file": ARTIFACT, "sha256": sha256_file(path), "format": "joblib"}
+        for key, src in (files or {}).items():
+            dest = Path(bento_model.path) / FILES / key
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
         bento_model.info.metadata.update(meta)
     tag = str(bento_model.tag)
     log.info("registered %s in %s", tag, bentoml_home())

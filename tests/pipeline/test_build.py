@@ -4,23 +4,22 @@ copy of the project with a temporary BentoML store."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-import bentoml
 import nbformat
 import pandas as pd
 import pytest
 
-from conftest import ROOT, build_env, copy_project, ploomber_build, tasks_that_ran
+
+from conftest import BIN, ROOT, bentoml_cli, build_env, copy_project, ploomber_build, tasks_that_ran
 
 pytestmark = pytest.mark.pipeline
 
 TASKS = {"ingest", "features", "train", "evaluate", "register"}
 LINEAGE_KEYS = {
     "metrics", "parameters", "git", "data", "notebooks", "feature_schema",
-    "reference_statistics", "versions", "artifact",
+    "reference_statistics", "versions", "artifact", "gate", "run", "lifecycle",
 }
 
 
@@ -35,11 +34,9 @@ def built(tmp_path_factory):
 
 
 def models_in(home):
-    os.environ["BENTOML_HOME"] = str(home)
-    try:
-        return [str(m.tag) for m in bentoml.models.list("telco_churn")]
-    finally:
-        del os.environ["BENTOML_HOME"]
+    if not home.exists():
+        return []
+    return [m["tag"] for m in bentoml_cli(home, "models", "list", "telco_churn")]
 
 
 def test_every_task_ran_and_left_its_products(built):
@@ -70,15 +67,13 @@ def test_registered_model_carries_its_lineage(built):
     project, home, _ = built
     (tag,) = models_in(home)
     assert json.loads((project / "products-smoke/model/registration.json").read_text())["tag"] == tag
-    os.environ["BENTOML_HOME"] = str(home)
-    try:
-        meta = bentoml.models.get(tag).info.metadata
-    finally:
-        del os.environ["BENTOML_HOME"]
+    meta = bentoml_cli(home, "models", "get", tag)["metadata"]
     assert LINEAGE_KEYS <= set(meta)
     assert meta["parameters"]["train"]["estimator"] == "logistic_regression"
     assert meta["parameters"]["ingest"]["sample_rows"] == 600
     assert meta["parameters"]["features"] == {"test_size": 0.2, "seed": 42}
+    assert meta["data"]["raw_data"]["path"] == "data/raw/telco_churn.csv.gz"
+    assert [e["event"] for e in meta["lifecycle"]] == ["registered", "promoted"]
     assert meta["data"]["raw_data"]["sha256"] == "07fc3d66867410c87d851d27da63b9d4f596d8a8920c8aca6938bf74b858b8b8"
     assert set(meta["git"]) == {"commit", "dirty"}
     assert set(meta["notebooks"]) == TASKS - {"register"}
@@ -107,14 +102,56 @@ def test_changing_one_parameter_reruns_that_task_and_its_downstream_only(built):
     metrics = json.loads((project / "products-smoke/model/metrics.json").read_text())
     assert metrics["threshold"] == 0.4
     assert len(models_in(home)) == 2
+    registration = json.loads((project / "products-smoke/model/registration.json").read_text())
+    assert registration["promoted"] is True  # same ROC AUC: within the gate's tolerance
+    assert production_tag(home) == registration["tag"]
+
+
+def test_a_worse_model_is_registered_but_not_promoted(built):
+    project, home, _ = built
+    before = production_tag(home)
+    result = ploomber_build(
+        project, home, "--env--threshold", "0.4", "--env--estimator", "gradient_boosting",
+        "--env--hyperparameters--gradient_boosting--max_iter", "1",
+        "--env--hyperparameters--gradient_boosting--max_leaf_nodes", "2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert tasks_that_ran(result.stdout) == {"train", "evaluate", "register"}
+    registration = json.loads((project / "products-smoke/model/registration.json").read_text())
+    assert registration["promoted"] is False
+    assert "does not pass the floor 0.75" in registration["reason"] or "worse than production" in registration["reason"]
+    assert production_tag(home) == before != registration["tag"]
+    assert len(models_in(home)) == 3
+
+
+def production_tag(home):
+    tags = [t for t in models_in(home)
+            if bentoml_cli(home, "models", "get", t)["labels"].get("stage") == "production"]
+    assert len(tags) == 1, tags
+    return tags[0]
+
+
+def nbprod_lineage(project, home, tag):
+    return subprocess.run(
+        [str(BIN / "nbprod"), "lineage", tag], cwd=project, env=build_env(home),
+        capture_output=True, text=True, timeout=120,
+    )
 
 
 def test_changing_the_raw_data_reruns_everything(built):
     project, home, _ = built
+    tag = production_tag(home)
+    lineage = nbprod_lineage(project, home, tag)
+    assert lineage.returncode == 0, lineage.stdout + lineage.stderr
+    for level in ("model", "run", "notebook", "data"):
+        assert level in lineage.stdout
     raw = project / "data/raw/telco_churn.csv.gz"
     df = pd.read_csv(raw)
     df.loc[0, "monthly_charges"] += 1.0
     df.to_csv(raw, index=False)
+    lineage = nbprod_lineage(project, home, tag)
+    assert lineage.returncode == 1
+    assert "data/raw/telco_churn.csv.gz (modified)" in lineage.stderr
     result = ploomber_build(project, home, "--env--threshold", "0.4")
     assert result.returncode == 0, result.stderr
     assert tasks_that_ran(result.stdout) == TASKS
@@ -132,3 +169,26 @@ def test_nbval_rerunning_the_executed_notebooks_reproduces_their_outputs(built):
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert "passed" in result.stdout and "failed" not in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["d3", "mermaid"])
+def test_ploomber_plot_draws_the_dag(built, backend, tmp_path):
+    project, home, _ = built
+    out = tmp_path / f"pipeline-{backend}.html"
+    result = subprocess.run(
+        [str(BIN / "ploomber"), "plot", "--backend", backend, "--output", str(out)],
+        cwd=project, env=build_env(home), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = out.read_text()
+    assert all(task in html for task in TASKS)
+
+
+def test_ploomber_status_lists_every_task(built):
+    project, home, _ = built
+    result = subprocess.run(
+        [str(BIN / "ploomber"), "status"],
+        cwd=project, env=build_env(home), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all(task in result.stdout for task in TASKS)

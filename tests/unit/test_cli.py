@@ -8,9 +8,9 @@ from nbprod import register_model
 from nbprod.cli import main
 
 
-def test_summary_of_a_build(bentoml_home, tmp_path):
+def test_summary_of_a_build(model_name, tmp_path):
     model = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
-    tag = register_model("toy", model, {"metrics": {"roc_auc": 0.9, "f1": 0.5}})
+    tag = register_model(model_name, model, {"metrics": {"roc_auc": 0.9, "f1": 0.5}})
     products = tmp_path / "products"
     (products / "model").mkdir(parents=True)
     (products / "reports").mkdir()
@@ -23,14 +23,14 @@ def test_summary_of_a_build(bentoml_home, tmp_path):
     assert "train.html" in result.output
 
 
-def test_errors_are_one_line_and_exit_1(bentoml_home, tmp_path):
+def test_errors_are_one_line_and_exit_1(tmp_path):
     result = CliRunner().invoke(main, ["summary", "--products", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.strip().count("\n") == 0
     assert "registration.json not found; run the pipeline first" in result.output
 
 
-def test_debug_shows_the_traceback(bentoml_home, tmp_path):
+def test_debug_shows_the_traceback(tmp_path):
     result = CliRunner().invoke(main, ["--debug", "summary", "--products", str(tmp_path)])
     assert result.exit_code == 1
     assert type(result.exception).__name__ == "NbprodError"

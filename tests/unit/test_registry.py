@@ -17,10 +17,10 @@ def model():
 SCHEMA = {"features": [{"name": "x", "kind": "number", "min": 0, "max": 10}], "target": "y"}
 
 
-def test_register_and_load_round_trip(bentoml_home, model):
-    tag = register_model("toy", model, {"metrics": {"roc_auc": 1.0}, "feature_schema": SCHEMA,
+def test_register_and_load_round_trip(bentoml_home, model_name, model):
+    tag = register_model(model_name, model, {"metrics": {"roc_auc": 1.0}, "feature_schema": SCHEMA,
                                         "skipped": None}, labels={"estimator": "lr"})
-    assert tag.startswith("toy:")
+    assert tag.startswith(f"{model_name}:")
     stored = get_model(tag)
     assert stored.info.metadata["metrics"] == {"roc_auc": 1.0}
     assert "skipped" not in stored.info.metadata
@@ -30,11 +30,11 @@ def test_register_and_load_round_trip(bentoml_home, model):
     loaded = load_model(tag)
     np.testing.assert_allclose(loaded.predict_proba([[1.5]]), model.predict_proba([[1.5]]))
     assert feature_schema(tag).names == ["x"]
-    assert str(get_model("toy").tag) == tag  # the name alone means the latest
+    assert str(get_model(model_name).tag) == tag  # the name alone means the latest
 
 
-def test_a_tampered_artifact_is_refused(bentoml_home, model):
-    tag = register_model("toy", model, {})
+def test_a_tampered_artifact_is_refused(model_name, model):
+    tag = register_model(model_name, model, {})
     artifact = get_model(tag).path_of("model.joblib")
     with open(artifact, "ab") as fh:
         fh.write(b"tampered")
@@ -42,12 +42,12 @@ def test_a_tampered_artifact_is_refused(bentoml_home, model):
         load_model(tag)
 
 
-def test_an_unknown_model_says_how_to_get_one(bentoml_home):
+def test_an_unknown_model_says_how_to_get_one():
     with pytest.raises(ModelStoreError, match="not in the store.*make run"):
         get_model("nothing:here")
 
 
-def test_a_model_without_schema_is_a_clear_error(bentoml_home, model):
-    tag = register_model("toy", model, {})
+def test_a_model_without_schema_is_a_clear_error(model_name, model):
+    tag = register_model(model_name, model, {})
     with pytest.raises(ModelStoreError, match="no feature_schema"):
         feature_schema(tag)
