@@ -1,8 +1,11 @@
 """The churn API: a BentoML service serving the registered Telco churn model.
 
-Which model: the exact tag in ``$NBPROD_MODEL_TAG``, else the one the pipeline wrote to
-``products/model/registration.json`` (see :func:`nbprod.serving.model_tag`). The tag is
-declared at class level so ``bentoml build`` bundles that model version in the bento.
+Which model: the bento argument ``model_tag`` (``bentoml build --arg model_tag=name:version``,
+as ``make bento`` does), else ``$NBPROD_MODEL_TAG``, else the version the pipeline registered
+in ``products/model/registration.json`` (the production version if its gate refused that
+one); see :func:`nbprod.serving.model_tag`. The tag is declared at class level so
+``bentoml build`` bundles exactly that model version in the bento, and the argument is
+frozen into the bento, so the bento always serves the model it holds.
 
 Endpoints (all POST, JSON in and out; ``/docs`` shows the generated schemas):
 
@@ -30,7 +33,7 @@ from nbprod.errors import PredictionError
 from nbprod.registry import feature_schema
 from nbprod.serving import Prediction, Predictor, ServingMiddleware, input_model, model_tag
 
-MODEL_TAG = model_tag()
+MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
 SCHEMA = feature_schema(MODEL_TAG)
 Customer = input_model(SCHEMA, "Customer")
 

@@ -40,31 +40,46 @@ REGISTRATION = Path("products") / "model" / "registration.json"
 VERSION_HEADER = "x-model-version"
 
 
-def model_tag(registration: str | Path = REGISTRATION) -> str:
-    """The exact model tag to serve: ``$NBPROD_MODEL_TAG``, else the pipeline's registration file.
+def model_tag(registration: str | Path = REGISTRATION, argument: str | None = None) -> str:
+    """The exact model tag to serve.
 
-    A tag without a version (``name`` or ``name:latest``) is refused: a service must be
-    pinned to the model version it was built and tested with.
+    In order: ``argument`` (the bento argument ``model_tag``, frozen into a bento by
+    ``bentoml build --arg model_tag=...``), ``$NBPROD_MODEL_TAG``, then the pipeline's
+    registration file: its tag, or, when the register step's gate did not promote that
+    candidate, the model's production version. A tag without a version (``name`` or
+    ``name:latest``) is refused: a service is pinned to the version it was tested with.
     """
-    tag = os.environ.get(TAG_ENV, "").strip()
-    source = f"${TAG_ENV}"
+    tag, source = (argument or "").strip(), "bento argument model_tag"
     if not tag:
-        path = Path(registration)
-        source = str(path)
-        try:
-            tag = str(json.loads(path.read_text())["tag"])
-        except FileNotFoundError:
-            raise ModelStoreError(
-                f"{path} not found: train and register a model first (make run), "
-                f"or set {TAG_ENV}=name:version"
-            ) from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelStoreError(f"{path}: no model tag in it ({exc}); rerun the pipeline") from None
+        tag, source = os.environ.get(TAG_ENV, "").strip(), f"${TAG_ENV}"
+    if not tag:
+        tag, source = _registered_tag(Path(registration)), str(registration)
     name, _, version = tag.partition(":")
     if not name or not version or version == "latest":
         raise ModelStoreError(
             f"{source}: model tag {tag!r} must name an exact version (name:version), not the latest"
         )
+    return tag
+
+
+def _registered_tag(path: Path) -> str:
+    try:
+        registration = json.loads(path.read_text())
+        tag = str(registration["tag"])
+    except FileNotFoundError:
+        raise ModelStoreError(
+            f"{path} not found: train and register a model first (make run), "
+            f"or set {TAG_ENV}=name:version"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelStoreError(f"{path}: no model tag in it ({exc}); rerun the pipeline") from None
+    if registration.get("promoted", True) is False:
+        from .lifecycle import production
+
+        current = production(tag.partition(":")[0])
+        if current is not None:
+            log.info("%s was not promoted; serving the production version %s", tag, current.tag)
+            return str(current.tag)
     return tag
 
 
@@ -252,3 +267,7 @@ def _header(scope: dict, name: bytes) -> bytes:
         if key.lower() == name:
             return value
     return b""
+
+
+if __name__ == "__main__":  # `python -m nbprod.serving`: the tag a build would serve
+    print(model_tag())

@@ -19,7 +19,7 @@ from .conftest import bentoml_serve
 @pytest.fixture(scope="module")
 def bento(project) -> str:
     result = subprocess.run(
-        [str(BIN / "bentoml"), "build", "--output", "tag"],
+        [str(BIN / "bentoml"), "build", "--output", "tag", "--arg", f"model_tag={project.tag}"],
         cwd=project.path, env=project.env(), capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -39,6 +39,7 @@ def test_bento_bundles_the_registered_model_and_a_dockerfile(project, bento, tmp
     assert {"./src/churn/service.py", "./src/nbprod/serving.py",
             "./src/products/model/registration.json"} <= members
     assert [m["tag"] for m in info["services"][0]["models"]] == [project.tag]
+    assert info["args"] == {"model_tag": project.tag}  # frozen: the bento serves what it holds
 
 
 def test_bento_python_packages_are_the_project_pins():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,10 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # starlette announces a future switch of its test client
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from churn import COLUMNS, FEATURES, TARGET
 from nbprod import FeatureSchema, ModelStoreError, PredictionError, derive_feature_schema
@@ -40,6 +44,29 @@ def test_model_tag_from_env_then_registration_file(tmp_path, monkeypatch):
     assert model_tag(registration) == "telco_churn:abc123"
     monkeypatch.setenv("NBPROD_MODEL_TAG", "telco_churn:zzz")
     assert model_tag(registration) == "telco_churn:zzz"
+
+
+def test_bento_argument_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBPROD_MODEL_TAG", "telco_churn:from_env")
+    assert model_tag(tmp_path / "missing.json", argument="telco_churn:arg") == "telco_churn:arg"
+    assert model_tag(tmp_path / "missing.json", argument="") == "telco_churn:from_env"
+
+
+def test_a_candidate_the_gate_refused_is_not_served(tmp_path, monkeypatch, model_name):
+    from sklearn.dummy import DummyClassifier
+
+    from nbprod import register_model
+    from nbprod.lifecycle import promote
+
+    monkeypatch.delenv("NBPROD_MODEL_TAG", raising=False)
+    model = DummyClassifier().fit([[0], [1]], [0, 1])
+    production = promote(register_model(model_name, model, {}))
+    candidate = register_model(model_name, model, {})
+    registration = tmp_path / "registration.json"
+    registration.write_text(json.dumps({"tag": candidate, "promoted": False}))
+    assert model_tag(registration) == production
+    registration.write_text(json.dumps({"tag": candidate, "promoted": True}))
+    assert model_tag(registration) == candidate
 
 
 @pytest.mark.parametrize("tag", ["telco_churn", "telco_churn:latest", ":v1"])
