@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -138,6 +139,7 @@ def main() -> int:
     parser.add_argument("--clients", default="1,32,128", help="concurrency levels")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on kill too
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench-serve does it)")
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
