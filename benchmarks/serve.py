@@ -105,13 +105,16 @@ def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def stop(*procs: subprocess.Popen) -> None:
+    """Terminate the servers (each stops its workers), killing any that hang."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def measure(name: str, url: str, body: dict, clients: int, seconds: int, workdir: Path) -> Result:
@@ -192,8 +195,7 @@ def main() -> int:
                           f"non-200 {r.failed}/{r.requests}", flush=True)
                 rows.append((median(rounds["bare"]), median(rounds["service"])))
         finally:
-            stop(bare)
-            stop(service)
+            stop(bare, service)
     report(rows)
     return 0
 
