@@ -4,11 +4,12 @@
 
 Starts, on loopback and with the same number of worker processes,
 (a) the BentoML service (``bentoml serve churn.service:ChurnService``) and
-(b) ``benchmarks/bare_app.py`` on uvicorn (parses the same JSON, one ``predict_proba`` per request),
-both serving the same registered model. Each is loaded with wrk at 1, 32 and 128 concurrent
-connections, one customer per request, and the script prints req/s (successful responses
-only), p50, p99 and the non-200 count for each, and the ratios service/bare. Only ratios
-measured in the same run mean anything on a shared machine.
+(b) ``benchmarks/bare_app.py`` on uvicorn (parses the same JSON, one ``predict_proba`` per
+request), both serving the same registered model. Each is loaded with wrk at 1, 32 and 128
+concurrent connections, then 1 again right after the burst, one customer per request, in
+interleaved rounds. The script prints req/s (successful responses only), p50, p99 and the
+non-200 count of each, and the ratios service/bare. Only ratios measured in the same run
+mean anything on a shared machine.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each server")
     parser.add_argument("--seconds", type=int, default=5, help="duration of one round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per level (median kept)")
-    parser.add_argument("--clients", default="1,32,128", help="concurrency levels")
+    parser.add_argument("--clients", default="1,32,128,1",
+                        help="concurrency levels, in order (the last 1: right after the burst)")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on kill too
@@ -219,8 +221,11 @@ def report(rows: list[tuple[Result, Result]]) -> None:
     print("\n| clients | bare ok req/s | service ok req/s | ratio | bare p50 | service p50 | "
           "p50 diff | bare p99 | service p99 | p99 ratio | service non-200 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    seen: set[int] = set()
     for bare, svc in rows:
-        print(f"| {bare.clients} | {bare.ok_rps:.0f} | {svc.ok_rps:.0f} | "
+        label = f"{bare.clients} (after {max(seen)})" if bare.clients in seen else bare.clients
+        seen.add(bare.clients)
+        print(f"| {label} | {bare.ok_rps:.0f} | {svc.ok_rps:.0f} | "
               f"{svc.ok_rps / bare.ok_rps:.2f}x | {bare.p50_ms:.1f} ms | {svc.p50_ms:.1f} ms | "
               f"{svc.p50_ms - bare.p50_ms:+.1f} ms | {bare.p99_ms:.1f} ms | {svc.p99_ms:.1f} ms | "
               f"{svc.p99_ms / bare.p99_ms:.2f} | {svc.failed}/{svc.requests} |")

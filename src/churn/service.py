@@ -16,7 +16,8 @@ Endpoints (all POST, JSON in and out; ``/docs`` shows the generated schemas):
 - ``/metadata``: the model version, its held-out metrics and its lineage.
 
 Tuning for load (see BENCHMARKS.md): a long ``max_latency_ms`` so the batcher queues
-requests instead of answering 503, no access log, one DataFrame per batch.
+requests instead of answering 503, greedy dispatch (no learned wait), no access log, one
+DataFrame per batch, long-lived objects frozen out of the garbage collector.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from pydantic import Field
 
 from nbprod.errors import PredictionError
 from nbprod.registry import feature_schema
-from nbprod.serving import Prediction, Predictor, ServingMiddleware, input_model, model_tag
+from nbprod.serving import (
+    Prediction,
+    Predictor,
+    ServingMiddleware,
+    greedy_batching,
+    input_model,
+    model_tag,
+)
 
 MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
 SCHEMA = feature_schema(MODEL_TAG)
@@ -68,6 +76,7 @@ class ChurnService:
 
     def __init__(self) -> None:
         self.predictor = Predictor.from_store(str(self.model.tag))
+        greedy_batching()  # dispatch a batch as soon as the model is free (see its docstring)
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
         gc.collect()

@@ -8,6 +8,7 @@ A BentoML service (see ``churn.service``) is thin; what it needs comes from here
   OpenAPI page documents the real features and bad input is a 400 naming the field;
 - :class:`Predictor`: the model, its schema and threshold, and a lean rows -> frame ->
   probabilities path (one DataFrame per batch, columns in schema order);
+- :func:`greedy_batching`: BentoML's batcher without its self-inflating wait;
 - :class:`ServingMiddleware`: a plain ASGI middleware that stamps the model version on
   every response and rejects request bodies that are not JSON (415) before parsing.
 
@@ -218,6 +219,33 @@ class Predictor:
                 if k in meta
             },
         }
+
+
+def greedy_batching() -> None:
+    """Make BentoML's adaptive batcher dispatch as soon as the model is free.
+
+    BentoML 1.4's batcher (``CorkDispatcher``) holds a request back for about the average
+    time earlier requests waited (``Optimizer.wait``) to gather a bigger batch. That
+    estimate feeds on itself: after a burst of traffic, a lone request keeps waiting the
+    burst's queueing time (measured here: p50 at one client went from 16 ms to 65-100 ms
+    after 5 s at 128 clients, still high 16 s later; see BENCHMARKS.md). With one model
+    call at a time, holding back buys nothing: requests that arrive while a batch runs
+    form the next batch anyway. This pins the learned wait at zero; everything else
+    (queueing, batch size limit, the latency bound) stays BentoML's. It touches a
+    private class, so tests/unit/test_serving.py checks it against the pinned BentoML.
+    """
+    from bentoml._internal.marshal.dispatcher import Optimizer
+
+    if getattr(Optimizer.trigger_refresh, "_nbprod_greedy", False):
+        return
+    refresh = Optimizer.trigger_refresh
+
+    def trigger_refresh(self: Any) -> None:
+        refresh(self)
+        self.wait = 0.0
+
+    trigger_refresh._nbprod_greedy = True  # type: ignore[attr-defined]
+    Optimizer.trigger_refresh = trigger_refresh  # type: ignore[method-assign]
 
 
 class ServingMiddleware:

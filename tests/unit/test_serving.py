@@ -176,3 +176,28 @@ def test_middleware_stamps_the_version_and_refuses_non_json():
     assert bad.headers[VERSION_HEADER] == "m:1"
     none = client.post("/predict", content=b"{}", headers={"Content-Type": ""})
     assert none.status_code == 415
+
+
+def test_greedy_batching_keeps_bentoml_batcher_from_learning_a_wait():
+    from bentoml._internal.marshal.dispatcher import Optimizer
+
+    from nbprod.serving import greedy_batching
+
+    def learned_wait() -> float:
+        optimizer = Optimizer(max_latency=30.0)
+        for _ in range(optimizer.N_SKIPPED_SAMPLE + 10):  # batches that waited 50 ms each
+            optimizer.log_outbound(n=32, wait=0.05, duration=0.01)
+        optimizer.trigger_refresh()
+        return optimizer.wait
+
+    original = Optimizer.trigger_refresh
+    try:
+        assert learned_wait() == pytest.approx(0.05)  # BentoML's own behaviour, pinned 1.4
+        greedy_batching()
+        greedy_batching()  # idempotent
+        assert learned_wait() == 0.0
+        optimizer = Optimizer(max_latency=30.0)
+        optimizer.log_outbound(n=1, wait=0.0, duration=0.01)
+        assert optimizer.o_a > 0  # the rest of the optimizer still learns
+    finally:
+        Optimizer.trigger_refresh = original
