@@ -189,7 +189,10 @@ def main() -> int:
                 for i in range(args.rounds):
                     order = list(targets) if i % 2 == 0 else list(reversed(targets))
                     for name in order:
-                        rounds[name].append(measure(name, *targets[name], clients, args.seconds, workdir))
+                        url, body = targets[name]
+                        rounds[name].append(
+                            measure(name, url, body, clients, args.seconds, workdir)
+                        )
                 for name, results in rounds.items():
                     r = median(results)
                     print(f"  {name:8s} {clients:4d} clients  {r.ok_rps:8.1f} ok req/s  "
@@ -209,7 +212,9 @@ def _wait_post(url: str, body: dict, proc: subprocess.Popen, timeout: float = 60
         if proc.poll() is not None:
             raise SystemExit(f"server exited with code {proc.returncode}")
         try:
-            req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                url, data=data, headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(req, timeout=2):
                 return
         except OSError:

@@ -105,3 +105,6 @@ class ChurnService:
 
 
 ChurnService.add_asgi_middleware(ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
+# A list output's media type is otherwise derived from its JSON schema, regenerated on
+# every response (13% of the worker's time at 32 clients, measured with py-spy).
+ChurnService.apis["predict_batch"].output_spec.media_type = "application/json"

@@ -186,7 +186,9 @@ class Predictor:
             ) from exc
         if not np.all(np.isfinite(proba)):
             bad = int(np.flatnonzero(~np.isfinite(proba))[0])
-            raise PredictionError(f"model {self.tag} returned a non-finite probability for row {bad}")
+            raise PredictionError(
+                f"model {self.tag} returned a non-finite probability for row {bad}"
+            )
         return proba
 
     def predict(self, rows: Sequence[BaseModel | dict[str, Any]]) -> list[Prediction]:

@@ -49,7 +49,8 @@ class Project:
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Project:
     path = copy_project(tmp_path_factory.mktemp("serve-project"))
-    shutil.copytree(ROOT / "src", path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "src", path / "src", ignore=ignore)
     shutil.copy2(ROOT / "bentofile.yaml", path / "bentofile.yaml")
     home = path / "bentoml-home"
     result = ploomber_build(path, home)
@@ -68,7 +69,7 @@ def free_port() -> int:
 
 @contextmanager
 def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120):
-    """`bentoml serve TARGET` on a free loopback port; yields an httpx client once /readyz is 200."""
+    """`bentoml serve TARGET` on a free loopback port; yields a client once /readyz is 200."""
     port = free_port()
     log = cwd / f"serve-{port}.log"
     with log.open("w") as out:

@@ -22,7 +22,8 @@ REGISTER_BROKEN = textwrap.dedent(
     # inverts its input: fine on the square matrix it is fitted on, fails on any real row
     model = make_pipeline(FunctionTransformer(np.linalg.inv), LogisticRegression())
     model.fit(np.eye(2), [0, 1])
-    print(register_model("broken_churn", model, {k: source[k] for k in ("feature_schema", "metrics")}))
+    keep = {k: source[k] for k in ("feature_schema", "metrics")}
+    print(register_model("broken_churn", model, keep))
     """
 )
 

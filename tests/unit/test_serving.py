@@ -126,7 +126,8 @@ def test_nullable_feature_accepts_null(schema, row):
     features = [f if f.name != "total_charges" else type(f)(**{**f.__dict__, "nullable": True})
                 for f in schema.features]
     model = input_model(FeatureSchema(features, schema.target, schema.classes))
-    assert model.model_validate_json(json.dumps({**row, "total_charges": None})).total_charges is None
+    parsed = model.model_validate_json(json.dumps({**row, "total_charges": None}))
+    assert parsed.total_charges is None
 
 
 class _Model:
