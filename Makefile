@@ -45,6 +45,23 @@ status: install  ## which tasks are up to date
 clean:  ## remove products (the model store is left alone)
 	rm -rf products products-smoke
 
+.PHONY: check lint lab
+
+check: install  ## the notebook contract on the pipeline's notebooks (nbprod check)
+	nbprod check
+
+lint: dev  ## ruff on src/, tests/ and the notebooks
+	ruff check src tests notebooks
+
+# Ploomber injects each notebook's upstream and product paths (of env.yaml, so after
+# `make run`) into a cell tagged injected-parameters; `nbprod check --fix` or
+# `ploomber nb --remove` takes it out again (pre-commit does it on commit).
+# Ploomber's own Jupyter extension is off: it fails to open notebooks beside jupytext (README).
+lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as they are
+	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
+	PYTHONWARNINGS=ignore::UserWarning ploomber nb --inject
+	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.allow_root=True
 # Serving (README: "Serving the model"). HOST stays on loopback unless you say otherwise.
 HOST ?= 127.0.0.1
 PORT ?= 3000

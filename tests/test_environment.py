@@ -43,3 +43,21 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci/run").read_text()
     assert "make test" in readme and re.search(r"^make test$", ci, re.M)
+
+
+# Lowest versions clear of the security advisories known for this stack; the pins must
+# stay at or above them (raise a floor here when a new advisory is published).
+ADVISORY_FLOORS = {
+    "bentoml": "1.4.37",
+    "jupyter-server": "2.18.0",
+    "nbconvert": "7.17.0",
+}
+
+
+def test_installed_versions_clear_known_advisories():
+    from packaging.version import Version
+
+    pins = pyproject_pins()
+    for name, floor in ADVISORY_FLOORS.items():
+        assert Version(version(name)) >= Version(floor), f"{name} {version(name)} < {floor}"
+        assert name in pins and Version(pins[name]) >= Version(floor), name

@@ -127,7 +127,7 @@ def _failures(cases: pd.DataFrame) -> list[dict]:
             continue
         rows = {}
         if check not in _TABLE_RULES.values():
-            for idx, value in zip(group["index"], group["failure_case"]):
+            for idx, value in zip(group["index"], group["failure_case"], strict=False):
                 if len(rows) == 5:
                     break
                 rows[_as_int(idx)] = value

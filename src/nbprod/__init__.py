@@ -2,6 +2,7 @@
 
 from .errors import (
     ConfigError,
+    ContractError,
     DataFileError,
     DataValidationError,
     ModelStoreError,
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "ContractError",
     "DataFileError",
     "DataValidationError",
     "Feature",

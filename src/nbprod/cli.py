@@ -196,5 +196,122 @@ def lineage(tag: str, root: Path) -> None:
         raise NbprodError(f"lineage of {tag} is broken: {names}")
 
 
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--model", "tag", help="Model tag (default: the production version of model_name).")
+@click.option("--threshold", default=0.2, show_default=True, help="PSI over which a feature drifted.")
+@click.option("--min-rows", default=50, show_default=True, help="Fewer rows never count as drift.")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("drift_report.html"),
+              show_default=True)
+def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: Path) -> None:
+    """Compare DATA (CSV, Parquet or a JSON-lines prediction log) with the model's training
+    reference; write an HTML report; exit 1 when a feature drifted."""
+    from .drift import DriftDetector
+    from .drift_report import load_inputs, render
+    from .lifecycle import production
+    from .registry import get_model
+
+    if tag is None:
+        model = production(_default_name())
+        if model is None:
+            raise NbprodError("no production model; pass --model TAG")
+    else:
+        model = get_model(tag)
+    reference = model.info.metadata.get("reference_statistics")
+    if not reference:
+        raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
+    frame = load_inputs(data)
+    detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
+    scores = detector.score(frame)
+    output.write_text(render(scores, detector, frame, f"Drift of {data.name} against {model.tag}"))
+    for feature, row in scores.sort_values("psi", ascending=False).iterrows():
+        mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
+        click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
+    click.echo(f"report: {output}")
+    drifted = scores.index[scores["drifted"]].tolist()
+    if drifted:
+        raise NbprodError(f"{len(drifted)} feature(s) drifted past PSI {threshold}: {', '.join(drifted)}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--pipeline", type=click.Path(path_type=Path, dir_okay=False),
+              help="The pipeline spec (default: pipeline.yaml, found as Ploomber does).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="How to print the findings.")
+@click.option("--fix", is_flag=True,
+              help="Strip outputs, execution counts and injected cells (NB005), then check.")
+@click.option("--select", help="Only these rules, comma-separated (e.g. NB003,NB004).")
+@click.option("--ignore", help="Skip these rules, comma-separated.")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+def check(paths: tuple[Path, ...], pipeline: Path | None, fmt: str, fix: bool,
+          select: str | None, ignore: str | None, list_rules: bool) -> None:
+    """Check notebooks against the notebook contract, before any kernel starts.
+
+    PATHS are notebooks or folders; the default is every notebook of pipeline.yaml.
+    Prints `path:cell:line RULE message` and a hint per finding; exits 1 on any error.
+    """
+    _skip_unused_iri_grammar()
+    from . import check as contract
+
+    if list_rules:
+        contract.registry.load_plugins()
+        for r in contract.registry.select_rules():
+            fixable = " (--fix)" if r.fixable else ""
+            click.echo(f"{r.id}  {r.name:<20} {r.severity:<8} {r.summary}{fixable}")
+        return
+    options = dict(
+        pipeline=pipeline,
+        select=_ids(select),
+        ignore=_ids(ignore) or (),
+    )
+    targets = list(paths) or None
+    if fix:
+        for path in _fixable(contract.check(targets, **options)):
+            fixed = contract.strip_notebook(path)
+            if fixed and fmt == "text":
+                click.echo(f"fixed {path}: removed {fixed.describe()}")
+    findings = contract.check(targets, **options)
+    broken = contract.errors(findings)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "findings": [f.to_dict() for f in findings],
+            "errors": len(broken),
+            "warnings": len(findings) - len(broken),
+        }, indent=2))
+    else:
+        for finding in findings:
+            click.secho(finding.format(), fg="red" if finding in broken else "yellow")
+        notebooks = len({f.path for f in findings})
+        if findings:
+            click.echo(f"{len(broken)} error(s), {len(findings) - len(broken)} warning(s) "
+                       f"in {notebooks} notebook(s)")
+        else:
+            click.secho("every notebook keeps the contract", fg="green")
+    if broken:
+        sys.exit(1)
+
+
+def _ids(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def _fixable(findings) -> list[Path]:
+    """The notebooks with NB005 findings (their paths as given to the check)."""
+    return sorted({Path(f.path) for f in findings if f.rule == "NB005"})
+
+
+def _skip_unused_iri_grammar() -> None:
+    """Keep jsonschema from building its IRI grammar in this process (about 1 s).
+
+    nbformat imports jsonschema, which compiles an Earley parser from the optional
+    ``rfc3987_syntax`` package for the ``iri`` format at import time. The notebook
+    schema never uses that format, so ``nbprod check`` (which must answer in well
+    under 2 s) marks the optional package as absent, as if it were not installed.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -9,6 +9,7 @@ without swallowing programming errors::
     ├── DataValidationError  a data file breaks its declared schema
     ├── DataFileError        a data file is missing, empty or unreadable
     ├── ModelStoreError      the model store or a stored model is unusable
+    ├── ContractError        notebooks break the notebook contract (`nbprod check`)
     └── PredictionError      the model failed on input that passed validation
 
 Each error says what was wrong, where, and what to do about it.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "ContractError",
     "DataFileError",
     "DataValidationError",
     "ModelStoreError",
@@ -64,6 +66,21 @@ class DataValidationError(NbprodError):
 
 class ModelStoreError(NbprodError):
     """The BentoML model store, or a model in it, cannot be used as asked."""
+
+
+class ContractError(NbprodError):
+    """Notebooks break the notebook contract; ``findings`` lists each broken rule.
+
+    The message has one ``path:cell:line RULE message`` line per error, so the
+    notebook, the cell and the parameter are named where the build stops.
+    """
+
+    def __init__(self, findings: list) -> None:
+        self.findings = list(findings)
+        lines = [f"{len(self.findings)} notebook contract error(s), no notebook was executed:"]
+        lines += [f.format() for f in self.findings]
+        lines.append("Fix them and build again (`nbprod check` lists them without building).")
+        super().__init__("\n".join(lines))
 
 
 class PredictionError(NbprodError, ValueError):

@@ -3,13 +3,61 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from .errors import ContractError
 
 log = logging.getLogger(__name__)
 
+#: Rules the build hook leaves to ``nbprod check`` / pre-commit: outputs and injected
+#: cells in a source notebook do not change what the pipeline runs (Ploomber replaces
+#: an injected cell), and they are there while a notebook is open in JupyterLab.
+NOT_AT_BUILD = ("NB005",)
 
-def on_render() -> None:
-    """Runs once per `ploomber build` / `status` / `plot`, before any task executes."""
+
+def on_render(dag: Any) -> None:
+    """Runs once per `ploomber build` / `status` / `plot` / `nb`, before any task executes."""
     kernel_like_display()
+    enforce_contract(dag)
+    invalidate_outdated(dag)
+
+
+def enforce_contract(dag: Any) -> None:
+    """Check the DAG's notebooks against the contract with the parameters of this build.
+
+    Raises :class:`nbprod.errors.ContractError` (Ploomber reports it and the build
+    exits non-zero before any kernel starts) when a rule finds an error.
+    """
+    from .check import check, errors, pipeline_from_dag
+
+    findings = check(pipeline=pipeline_from_dag(dag), ignore=NOT_AT_BUILD, paths=None)
+    broken = errors(findings)
+    for finding in findings:
+        if finding not in broken:
+            log.warning("%s", finding.format())
+    if broken:
+        raise ContractError(broken)
+
+
+def invalidate_outdated(dag) -> list[str]:
+    """Forget the recorded metadata of every task that is about to run.
+
+    Ploomber writes a product's metadata only after its task succeeds, but it keeps
+    the metadata of the previous run until then. A build killed in the middle of a
+    task (SIGKILL, a power cut) would leave half-written products next to the old
+    metadata, and the next build would take them for complete. Deleting the metadata
+    of tasks that are outdated anyway changes nothing about what runs, and makes an
+    interrupted task run again.
+    """
+    from ploomber.constants import TaskStatus
+
+    pending = (TaskStatus.WaitingExecution, TaskStatus.WaitingUpstream)
+    names = [name for name in dag if dag[name].exec_status in pending]
+    for name in names:
+        dag[name].product.metadata.delete()
+    if names:
+        log.debug("invalidated the metadata of %s", ", ".join(names))
+    return names
 
 
 def kernel_like_display() -> None:

@@ -10,8 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .errors import ConfigError
 
 INJECTED_TAG = "injected-parameters"
@@ -63,6 +61,8 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
     evaluates its literal assignments, so lineage records the resolved values,
     not the defaults of the source notebook.
     """
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
@@ -193,3 +193,14 @@ def _find_bento(tag: str):
         return bentoml.bentos.get(tag)
     except (bentoml.exceptions.NotFound, ValueError):
         return None
+
+
+def find_project_root(start: str | Path | None = None, marker: str = "pipeline.yaml") -> Path:
+    """The nearest folder at or above ``start`` (default: the working directory) that
+    holds ``marker``: the project root, whether a notebook runs from the project
+    (Ploomber) or from ``notebooks/`` (JupyterLab)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / marker).is_file():
+            return folder
+    raise ConfigError(f"no {marker} in {here} or any folder above it; run from the project")

@@ -7,10 +7,8 @@ import json
 import subprocess
 import sys
 
-import nbformat
 import pandas as pd
 import pytest
-
 
 from conftest import BIN, ROOT, bentoml_cli, build_env, copy_project, ploomber_build, tasks_that_ran
 

@@ -1,8 +1,8 @@
 """Gate, promotion, rollback and lineage against a real BentoML store."""
 
 import multiprocessing
-import re
 import os
+import re
 
 import numpy as np
 import pytest
@@ -159,7 +159,8 @@ def test_lineage_reports_every_link_and_a_modified_data_file(model_name, tmp_pat
 def test_cli_list_show_history_promote_rollback(model_name):
     a = register_model(model_name, toy(), {"metrics": {"roc_auc": 0.81}})
     b = register_model(model_name, toy(), {"metrics": {"roc_auc": 0.82}})
-    run = lambda *args: CliRunner().invoke(main, list(args))
+    def run(*args):
+        return CliRunner().invoke(main, list(args))
     assert run("promote", a).exit_code == 0
     assert run("promote", b, "--reason", "better").exit_code == 0
     listed = run("models", "list", "--name", model_name)

@@ -17,7 +17,10 @@ def test_sha256_matches_hashlib_across_chunks(tmp_path):
 
 def test_git_info_in_and_outside_a_checkout(tmp_path):
     assert git_info(tmp_path) == {"commit": "unknown", "dirty": "unknown"}
-    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
     run("init", "-q")
     (tmp_path / "a.txt").write_text("1")
     run("add", "a.txt")
@@ -63,3 +66,14 @@ def test_a_non_literal_parameter_is_named(tmp_path):
     path = executed(tmp_path, "x = compute()")
     with pytest.raises(ConfigError, match="'x' is not a literal"):
         notebook_parameters(path)
+
+
+def test_find_project_root_from_the_project_or_a_subfolder(tmp_path):
+    from nbprod.lineage import find_project_root
+
+    (tmp_path / "pipeline.yaml").write_text("tasks: []\n")
+    (tmp_path / "notebooks").mkdir()
+    assert find_project_root(tmp_path) == tmp_path.resolve()
+    assert find_project_root(tmp_path / "notebooks") == tmp_path.resolve()
+    with pytest.raises(ConfigError, match="no pipeline.yaml"):
+        find_project_root(tmp_path.parent)

@@ -1,0 +1,65 @@
+"""``nbprod check --fix``: make a source notebook clean (rule NB005).
+
+Removes outputs, execution counts, the injected-parameters cell and the metadata
+Ploomber and papermill add when injecting (``ploomber nb --inject``), and writes the
+notebook back in nbformat's own layout (what JupyterLab writes).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .context import is_injected
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    path: Path
+    outputs: int
+    execution_counts: int
+    injected_cells: int
+
+    def describe(self) -> str:
+        parts = [f"{self.outputs} output(s)", f"{self.execution_counts} execution count(s)"]
+        if self.injected_cells:
+            parts.append(f"{self.injected_cells} injected cell(s)")
+        return ", ".join(parts)
+
+
+def strip_notebook(path: str | Path) -> Fixed | None:
+    """Clean ``path`` in place; return what was removed, or None if it was clean."""
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    outputs = counts = injected = 0
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_injected(cell):
+            injected += 1
+            continue
+        if cell.cell_type == "code":
+            outputs += len(cell.get("outputs", []))
+            counts += cell.get("execution_count") is not None
+            cell.outputs = []
+            cell.execution_count = None
+        if cell.get("metadata", {}).get("tags") == []:
+            del cell.metadata["tags"]
+        cells.append(cell)
+    nb.cells = cells
+    metadata_changed = nb.metadata.pop("papermill", None) is not None
+    ploomber = nb.metadata.get("ploomber", {})
+    if ploomber.pop("injected_manually", None) is not None:
+        metadata_changed = True
+        if not ploomber:
+            del nb.metadata["ploomber"]
+    if not (outputs or counts or injected or metadata_changed):
+        return None
+    nbformat.write(nb, path)
+    fixed = Fixed(path, outputs, counts, injected)
+    log.info("%s: removed %s", path, fixed.describe())
+    return fixed
