@@ -30,6 +30,7 @@ dev: $(VENV)/.installed-dev  ## install also what the tests need
 
 run: install  ## train on the shipped data: ploomber build -> registered model
 	ploomber build
+	@$(MAKE) --no-print-directory bento
 	@nbprod summary --products products
 
 test: dev  ## the whole test suite (unit, notebooks, pipeline)
@@ -64,3 +65,26 @@ lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as
 
 bench-scale: install  ## the scale benchmark: pipeline at 100k/1M rows, batch scoring at 1M/10M (minutes)
 	python benchmarks/scale.py
+
+# Serving (README: "Serving the model"). HOST stays on loopback unless you say otherwise.
+HOST ?= 127.0.0.1
+PORT ?= 3000
+BENTO_TAG_FILE := products/bento.txt
+
+.PHONY: bento serve serve-dev bench-serve
+
+bento: install  ## build the bento (service + the registered model, pinned) -> products/bento.txt
+	@tag=$$($(BIN)/python -m nbprod.serving) && \
+	bentoml build --output tag --arg model_tag=$$tag | sed -n 's/^__tag__://p' > $(BENTO_TAG_FILE) && \
+	echo "bento             $$(cat $(BENTO_TAG_FILE))  (model $$tag)"
+
+serve: install  ## serve the bento built by `make run` on http://$(HOST):$(PORT)
+	@test -s $(BENTO_TAG_FILE) || { echo "no bento yet: run make run (or make bento) first"; exit 1; }
+	bentoml serve $$(cat $(BENTO_TAG_FILE)) --host $(HOST) --port $(PORT)
+
+serve-dev: install  ## serve the service from the source (reloads on change)
+	bentoml serve churn.service:ChurnService --host $(HOST) --port $(PORT) --reload
+
+bench-serve: install  ## load benchmark: the service vs a bare Starlette app (needs wrk)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python benchmarks/serve.py

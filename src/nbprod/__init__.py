@@ -8,6 +8,7 @@ from .errors import (
     DataValidationError,
     ModelStoreError,
     NbprodError,
+    PredictionError,
 )
 from .lineage import executed_notebooks, git_info, package_versions, sha256_file
 from .registry import feature_schema, get_model, load_model, register_model
@@ -25,6 +26,7 @@ __all__ = [
     "FeatureSchema",
     "ModelStoreError",
     "NbprodError",
+    "PredictionError",
     "derive_feature_schema",
     "executed_notebooks",
     "feature_schema",

@@ -10,7 +10,8 @@ without swallowing programming errors::
     │   └── BatchInputError  a file to score does not fit the model's feature schema
     ├── DataFileError        a data file is missing, empty or unreadable
     ├── ModelStoreError      the model store or a stored model is unusable
-    └── ContractError        notebooks break the notebook contract (`nbprod check`)
+    ├── ContractError        notebooks break the notebook contract (`nbprod check`)
+    └── PredictionError      the model failed on input that passed validation
 
 Each error says what was wrong, where, and what to do about it.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "DataValidationError",
     "ModelStoreError",
     "NbprodError",
+    "PredictionError",
 ]
 
 
@@ -91,3 +93,10 @@ class ContractError(NbprodError):
         lines += [f.format() for f in self.findings]
         lines.append("Fix them and build again (`nbprod check` lists them without building).")
         super().__init__("\n".join(lines))
+
+
+class PredictionError(NbprodError, ValueError):
+    """The model raised on input that passed the schema's validation.
+
+    The service answers it with a 4xx naming the problem, never a 500.
+    """

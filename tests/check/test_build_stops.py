@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import copy_project, ploomber_build, tasks_that_ran
+from projectkit import copy_project, ploomber_build, tasks_that_ran
 
 pytestmark = pytest.mark.pipeline
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 from click.testing import CliRunner
 
-from conftest import BIN, ROOT
 from nbprod.check import Hit, check, rule, unregister
 from nbprod.cli import main
+from projectkit import BIN, ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

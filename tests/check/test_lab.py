@@ -24,7 +24,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import BIN, ROOT, build_env, copy_project, ploomber_build
+from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build
 
 pytestmark = pytest.mark.pipeline
 

@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 
-from conftest import BIN, ROOT, copy_project
+from projectkit import BIN, ROOT, copy_project
 
 
 def test_precommit_hooks_pass_then_strip_outputs(tmp_path):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from nbprod.check import RULES, Finding, Pipeline, check
 from nbprod.check.rules import type_mismatch
+from projectkit import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NO_PIPELINE = Pipeline(path=None, tasks={})

@@ -8,7 +8,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from conftest import copy_project, ploomber_build
+from projectkit import copy_project, ploomber_build
 
 pytestmark = pytest.mark.pipeline
 

@@ -10,7 +10,15 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import BIN, ROOT, bentoml_cli, build_env, copy_project, ploomber_build, tasks_that_ran
+from projectkit import (
+    BIN,
+    ROOT,
+    bentoml_cli,
+    build_env,
+    copy_project,
+    ploomber_build,
+    tasks_that_ran,
+)
 
 pytestmark = pytest.mark.pipeline
 

@@ -13,7 +13,7 @@ import time
 import nbformat
 import pytest
 
-from conftest import BIN, build_env, copy_project, ploomber_build, tasks_that_ran
+from projectkit import BIN, build_env, copy_project, ploomber_build, tasks_that_ran
 
 pytestmark = pytest.mark.pipeline
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from scale_fixtures import RAW, real, registered, to_score, trained  # noqa: F401  (fixtures)
 
 from churn import FEATURES
 from nbprod import BatchInputError, ConfigError, DataFileError
 from nbprod.batch import read_chunks, score_chunks, score_file
 from nbprod.cli import main
+from scale_fixtures import RAW, real, registered, to_score, trained  # noqa: F401  (fixtures)
 
 
 def test_every_row_is_scored_as_the_model_scores_the_whole_frame(registered, trained, to_score, tmp_path):  # noqa: F811

@@ -15,8 +15,8 @@ import yaml
 from hera.workflows import Workflow
 from ploomber.spec import DAGSpec
 
-from conftest import BIN, ROOT, build_env, copy_project
 from nbprod.lineage import notebook_parameters
+from projectkit import BIN, ROOT, build_env, copy_project
 
 pytestmark = pytest.mark.pipeline
 

@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import ROOT
+from projectkit import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
 VERSION = "1.30.0"

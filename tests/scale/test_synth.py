@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scale_fixtures import real  # noqa: F401  (fixture)
 
 from churn import COLUMNS, data, schema, synth
 from nbprod import ConfigError
+from scale_fixtures import real  # noqa: F401  (fixture)
 
 
 def test_rows_pass_the_declared_schema_and_keep_the_dependencies(real):  # noqa: F811

@@ -1,0 +1,81 @@
+"""Helpers shared by every test tier: a copy of the project in a temporary folder, a
+temporary BentoML store, and the real `ploomber build` and `bentoml` CLI run on them.
+
+A plain module (not conftest.py, of which each tier may have its own): tests import
+it as ``from projectkit import ...``."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ["pipeline.yaml", "env.yaml", "env.smoke.yaml", "notebooks", "data/raw"]
+
+os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+os.environ["PLOOMBER_STATS_ENABLED"] = "false"
+# BentoML resolves its store once per process, at first use: point this test process
+# at a temporary store before anything touches it, so no test sees a user's ~/bentoml.
+# Subprocesses (ploomber build, bentoml serve) get their own temporary stores.
+SESSION_STORE = Path(tempfile.mkdtemp(prefix="nbprod-tests-bentoml-"))
+os.environ["BENTOML_HOME"] = str(SESSION_STORE)
+atexit.register(shutil.rmtree, SESSION_STORE, ignore_errors=True)
+
+
+def copy_project(dest: Path) -> Path:
+    """The pipeline's files (not its products) copied to ``dest``."""
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def build_env(bentoml_home: Path, env_file: str = "env.smoke.yaml") -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        BENTOML_HOME=str(bentoml_home),
+        PLOOMBER_ENV_FILENAME=env_file,
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+def ploomber_build(project: Path, bentoml_home: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the real `ploomber build` in ``project`` with the smoke parameters."""
+    return subprocess.run(
+        [str(BIN / "ploomber"), "build", *args],
+        cwd=project,
+        env=build_env(bentoml_home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def bentoml_cli(home: Path, *args: str):
+    """Run the real `bentoml` CLI against the store at ``home`` and parse its JSON output."""
+    result = subprocess.run(
+        [str(BIN / "bentoml"), *args, "-o", "json"],
+        env={**os.environ, "BENTOML_HOME": str(home)},
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def tasks_that_ran(output: str) -> set[str]:
+    """Task names whose 'Ran?' column is True in ploomber build's summary table."""
+    return set(re.findall(r"^(\w+)\s+True\s+[\d.]+", output, re.M))
+
+

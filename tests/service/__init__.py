@@ -1,0 +1,1 @@
+"""Tier: the churn API served by a real `bentoml serve`."""

@@ -1,0 +1,47 @@
+"""A model that fails on input that passed validation: a 4xx naming the problem, never a 500."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+
+from projectkit import BIN
+
+from .conftest import bentoml_serve
+
+REGISTER_BROKEN = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from nbprod import get_model, register_model
+
+    source = get_model(sys.argv[1]).info.metadata
+    # inverts its input: fine on the square matrix it is fitted on, fails on any real row
+    model = make_pipeline(FunctionTransformer(np.linalg.inv), LogisticRegression())
+    model.fit(np.eye(2), [0, 1])
+    keep = {k: source[k] for k in ("feature_schema", "metrics")}
+    print(register_model("broken_churn", model, keep))
+    """
+)
+
+
+def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, tmp_path):
+    env = project.env()
+    tag = subprocess.run(
+        [str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    ).stdout.strip().splitlines()[-1]
+    customer = project.test_rows()[0][0]
+    with bentoml_serve("churn.service:ChurnService", project.path,
+                       project.env(NBPROD_MODEL_TAG=tag)) as client:
+        one = client.post("/predict", json={"customer": customer})
+        many = client.post("/predict_batch", json={"customers": [customer, customer]})
+        assert client.get("/livez").status_code == 200
+        again = client.post("/predict", json={"customer": customer})
+    for resp in (one, many, again):
+        assert resp.status_code == 400, resp.text
+        assert "could not score the input" in resp.text and tag in resp.text
+        assert "LinAlgError" in resp.text
