@@ -73,13 +73,11 @@ BENTO_TAG_FILE := products/bento.txt
 
 .PHONY: bento serve serve-dev bench-serve
 
-bento: install  ## build the bento (service + the registered model, pinned) -> products/bento.txt
-	@tag=$$($(BIN)/python -m nbprod.serving) && \
-	bentoml build --output tag --arg model_tag=$$tag | sed -n 's/^__tag__://p' > $(BENTO_TAG_FILE) && \
-	echo "bento             $$(cat $(BENTO_TAG_FILE))  (model $$tag)"
+bento: install  ## select or build the bento of the production model -> products/bento.txt
+	@nbprod bento > $(BENTO_TAG_FILE)
+	@echo "bento             $$(cat $(BENTO_TAG_FILE))  (model $$($(BIN)/python -m nbprod.serving))"
 
-serve: install  ## serve the bento built by `make run` on http://$(HOST):$(PORT)
-	@test -s $(BENTO_TAG_FILE) || { echo "no bento yet: run make run (or make bento) first"; exit 1; }
+serve: bento  ## serve the production model's bento on http://$(HOST):$(PORT)
 	bentoml serve $$(cat $(BENTO_TAG_FILE)) --host $(HOST) --port $(PORT)
 
 serve-dev: install  ## serve the service from the source (reloads on change)

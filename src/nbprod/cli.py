@@ -166,6 +166,7 @@ def promote(tag: str, reason: str) -> None:
     from .lifecycle import promote as do_promote
 
     click.secho(f"production: {do_promote(tag, reason)}", fg="green")
+    click.echo("serve it: make serve (selects or builds the bento of the production model)")
 
 
 @main.command()
@@ -176,6 +177,7 @@ def rollback(name: str | None, reason: str) -> None:
     from .lifecycle import rollback as do_rollback
 
     click.secho(f"production: {do_rollback(name or _default_name(), reason)}", fg="yellow")
+    click.echo("serve it: make serve (selects or builds the bento of the production model)")
 
 
 @main.command()
@@ -391,6 +393,21 @@ def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(what, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@main.command()
+@click.option("--model", "tag", help="Model tag (default: the one the service would serve: production).")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where bentofile.yaml is, if a bento must be built.")
+def bento(tag: str | None, project: Path) -> None:
+    """Print the tag of the bento serving the production model; build it if there is none."""
+    from .bento import bento_for
+    from .serving import model_tag
+
+    tag = tag or model_tag(registration=project / "products" / "model" / "registration.json")
+    bento_tag, built = bento_for(tag, project)
+    click.echo(f"{'built' if built else 'selected'} bento {bento_tag} for {tag}", err=True)
+    click.echo(bento_tag)
 
 
 if __name__ == "__main__":  # pragma: no cover

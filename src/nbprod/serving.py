@@ -46,8 +46,8 @@ def model_tag(registration: str | Path = REGISTRATION, argument: str | None = No
 
     In order: ``argument`` (the bento argument ``model_tag``, frozen into a bento by
     ``bentoml build --arg model_tag=...``), ``$NBPROD_MODEL_TAG``, then the pipeline's
-    registration file: its tag, or, when the register step's gate did not promote that
-    candidate, the model's production version. A tag without a version (``name`` or
+    registration file: the production version of the model it names (which `nbprod promote`
+    and `nbprod rollback` change), or its tag when nothing was promoted yet. A tag without a version (``name`` or
     ``name:latest``) is refused: a service is pinned to the version it was tested with.
     """
     tag, source = (argument or "").strip(), "bento argument model_tag"
@@ -74,13 +74,12 @@ def _registered_tag(path: Path) -> str:
         ) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelStoreError(f"{path}: no model tag in it ({exc}); rerun the pipeline") from None
-    if registration.get("promoted", True) is False:
-        from .lifecycle import production
+    from .lifecycle import production
 
-        current = production(tag.partition(":")[0])
-        if current is not None:
-            log.info("%s was not promoted; serving the production version %s", tag, current.tag)
-            return str(current.tag)
+    current = production(tag.partition(":")[0])
+    if current is not None and str(current.tag) != tag:
+        log.info("serving the production version %s (registered last: %s)", current.tag, tag)
+        return str(current.tag)
     return tag
 
 
