@@ -52,21 +52,26 @@ def test_bento_argument_wins(tmp_path, monkeypatch):
     assert model_tag(tmp_path / "missing.json", argument="") == "telco_churn:from_env"
 
 
-def test_a_candidate_the_gate_refused_is_not_served(tmp_path, monkeypatch, model_name):
+def test_the_production_version_is_served(tmp_path, monkeypatch, model_name):
     from sklearn.dummy import DummyClassifier
 
     from nbprod import register_model
-    from nbprod.lifecycle import promote
+    from nbprod.lifecycle import promote, rollback
 
     monkeypatch.delenv("NBPROD_MODEL_TAG", raising=False)
     model = DummyClassifier().fit([[0], [1]], [0, 1])
-    production = promote(register_model(model_name, model, {}))
-    candidate = register_model(model_name, model, {})
+    first = register_model(model_name, model, {})
     registration = tmp_path / "registration.json"
+    registration.write_text(json.dumps({"tag": first, "promoted": False}))
+    assert model_tag(registration) == first  # nothing promoted yet: the registered version
+    promote(first)
+    candidate = register_model(model_name, model, {})
     registration.write_text(json.dumps({"tag": candidate, "promoted": False}))
-    assert model_tag(registration) == production
-    registration.write_text(json.dumps({"tag": candidate, "promoted": True}))
-    assert model_tag(registration) == candidate
+    assert model_tag(registration) == first  # the gate refused the candidate
+    promote(candidate)
+    assert model_tag(registration) == candidate  # promoted by hand
+    rollback(model_name)
+    assert model_tag(registration) == first  # rolled back
 
 
 @pytest.mark.parametrize("tag", ["telco_churn", "telco_churn:latest", ":v1"])
