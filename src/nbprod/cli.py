@@ -68,7 +68,8 @@ def summary(products: Path) -> None:
     click.echo("held-out metrics  " + "  ".join(f"{k}={metrics[k]:.4f}" for k in shown if k in metrics))
     reports = sorted((products / "reports").glob("*.html"))
     click.echo(f"reports           {products / 'reports'}/ ({', '.join(p.name for p in reports)})")
-    click.echo("next              bentoml models get " + str(model.tag))
+    click.echo("next              make serve        # serve the production model on 127.0.0.1:3000")
+    click.echo("                  nbprod models list  # every version, its stage and metrics")
     click.echo("                  ploomber status   # what is up to date")
     click.echo("                  make test         # the whole test suite")
 
