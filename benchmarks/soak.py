@@ -3,7 +3,8 @@
     make soak                      # 60 s at 64 clients on a service it starts (after `make run`)
     python benchmarks/soak.py --url http://127.0.0.1:3000 --pid PID --seconds 10
 
-64 clients (asyncio, one connection each) send, for ``--seconds``, a mix of good requests
+64 clients (asyncio, one connection each) send, for ``--seconds``, a mix (``--bad-share``
+of them bad, default half) of good requests
 (``/predict``, ``/predict_batch`` with 1 to 8 customers, ``/metadata``) and bad ones (a
 missing field, a value out of range, an unknown category, a string for a number, broken
 JSON, the wrong content type). Good ones must get 200, bad ones a 4xx; any 5xx, connection
@@ -71,17 +72,29 @@ def requests(customer: dict) -> list[tuple[str, str, bytes, dict, bool]]:
     return out
 
 
-async def client(http: httpx.AsyncClient, kinds: list, until: float, seed: int,
-                 counts: Counter, failures: list) -> None:
+async def client(url: str, headers: dict, kinds: list, bad_share: float, until: float,
+                 seed: int, counts: Counter, failures: list) -> None:
+    """One client: its own connection (kept alive, never idle), random requests until ``until``."""
     rng = random.Random(seed)
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=url, limits=one, timeout=30, headers=headers) as http:
+        await _requests(http, rng, kinds, bad_share, until, counts, failures)
+
+
+async def _requests(http: httpx.AsyncClient, rng: random.Random, kinds: list,
+                    bad_share: float, until: float, counts: Counter, failures: list) -> None:
+    good_kinds = [k for k in kinds if k[-1]]
+    bad_kinds = [k for k in kinds if not k[-1]]
     while time.monotonic() < until:
-        name, path, body, headers, good = rng.choice(kinds)
+        name, path, body, headers, good = rng.choice(
+            bad_kinds if rng.random() < bad_share else good_kinds)
         try:
             response = await http.post(path, content=body, headers=headers)
             status = response.status_code
         except httpx.TransportError as exc:
             counts["connection error"] += 1
-            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            failures.append(f"{name}: {type(exc).__name__} {until - time.monotonic():.1f} s "
+                            f"before the end: {exc}")
             continue
         counts[status] += 1
         ok = status == 200 if good else 400 <= status < 500
@@ -90,34 +103,38 @@ async def client(http: httpx.AsyncClient, kinds: list, until: float, seed: int,
 
 
 async def soak(url: str, pid: int, seconds: float, clients: int, warmup: float,
-               headers: dict[str, str]) -> dict:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30,
-                                 headers=headers) as http:
+               headers: dict[str, str], bad_share: float = 0.5) -> dict:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
         spec = (await http.get("/docs.json")).json()
         kinds = requests(spec["components"]["schemas"]["Customer"]["example"])
         counts: Counter = Counter()
         failures: list[str] = []
         start_time = time.monotonic()
         until = start_time + warmup + seconds
-        tasks = [asyncio.create_task(client(http, kinds, until, i, counts, failures))
+        tasks = [asyncio.create_task(client(url, headers, kinds, bad_share, until, i,
+                                                   counts, failures))
                  for i in range(clients)]
         await asyncio.sleep(warmup)
         rss_start, served_warmup = tree_rss(pid), sum(counts.values())
+        trace = [rss_start]
+        while time.monotonic() < until - 0.5:  # the memory every 5 s, to see its trend
+            await asyncio.sleep(min(5.0, until - time.monotonic()))
+            trace.append(tree_rss(pid))
         await asyncio.gather(*tasks)
         rss_end = tree_rss(pid)
         live = (await http.get("/livez")).status_code
     total = sum(counts.values()) - served_warmup
     growth = rss_end / rss_start - 1
     return {
-        "seconds": seconds, "clients": clients, "requests": total,
+        "seconds": seconds, "clients": clients, "bad_share": bad_share, "requests": total,
         "req_per_s": round(total / seconds, 1),
         "statuses": {str(k): v for k, v in sorted(counts.items(), key=str)},
         "server_5xx": sum(v for k, v in counts.items() if isinstance(k, int) and k >= 500),
         "connection_errors": counts["connection error"],
         "unexpected": len(failures), "first_failures": failures[:5],
         "rss_start_mb": round(rss_start / 2**20, 1), "rss_end_mb": round(rss_end / 2**20, 1),
-        "rss_growth": round(growth, 4), "livez_after": live,
+        "rss_growth": round(growth, 4),
+        "rss_trace_mb": [round(r / 2**20, 1) for r in trace], "livez_after": live,
         "ok": not failures and growth < MAX_GROWTH and live == 200,
     }
 
@@ -129,6 +146,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=5, help="seconds before the first RSS")
+    parser.add_argument("--bad-share", type=float, default=0.5, help="share of bad requests")
     args = parser.parse_args()
     headers = {}
     if key := os.environ.get("NBPROD_API_KEY"):
@@ -137,9 +155,9 @@ def main() -> None:
         if not args.pid:
             parser.error("--url needs --pid (the server process, for its memory)")
         report = asyncio.run(soak(args.url, args.pid, args.seconds, args.clients, args.warmup,
-                                  headers))
+                                  headers, args.bad_share))
     else:
-        port = free_port()
+        port, report = free_port(), {"ok": False}
         env = dict(os.environ, BENTOML_DO_NOT_TRACK="true")
         with tempfile.TemporaryDirectory() as tmp:
             proc = start([str(BIN / "bentoml"), "serve", "churn.service:ChurnService",
@@ -148,9 +166,12 @@ def main() -> None:
             try:
                 wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
                 report = asyncio.run(soak(f"http://127.0.0.1:{port}", proc.pid, args.seconds,
-                                          args.clients, args.warmup, headers))
+                                          args.clients, args.warmup, headers,
+                                          args.bad_share))
             finally:
                 stop(proc)
+                if not report["ok"]:
+                    print((Path(tmp) / "service.log").read_text()[-5000:], file=sys.stderr)
     print(json.dumps(report, indent=2))
     sys.exit(0 if report["ok"] else 1)
 
