@@ -86,3 +86,12 @@ serve-dev: install  ## serve the service from the source (reloads on change)
 bench-serve: install  ## load benchmark: the service vs a bare Starlette app (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/serve.py
+
+# Reliability (README "Reliability"): the soak benchmark and the full fuzz run.
+.PHONY: soak fuzz
+
+soak: install  ## 60 s at 64 clients, good and bad requests: no 5xx, memory growth < 10%
+	python benchmarks/soak.py --seconds 60 --clients 64
+
+fuzz: dev  ## the full fuzz run (~1,600 requests) of the guarded service
+	NBPROD_FUZZ_EXAMPLES=200 pytest tests/service/hardening/test_fuzz.py

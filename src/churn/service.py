@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from typing import Annotated, Any
 
 import bentoml
@@ -31,6 +32,7 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from nbprod.errors import PredictionError
+from nbprod.guard import GuardMiddleware, bind_host, check_exposure, guard_settings
 from nbprod.registry import feature_schema
 from nbprod.serving import (
     Prediction,
@@ -40,6 +42,11 @@ from nbprod.serving import (
     input_model,
     model_tag,
 )
+
+#: API key, body size, concurrency and time limits from the environment (README "Reliability");
+#: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
+GUARD = guard_settings()
+check_exposure(GUARD, bind_host(sys.argv, os.environ, default="127.0.0.1"))
 
 MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
 SCHEMA = feature_schema(MODEL_TAG)
@@ -104,6 +111,9 @@ class ChurnService:
             raise InvalidArgument(str(exc)) from None
 
 
+# The first registered middleware is the outermost: the guards (key, size, load, time) run
+# before the content-type check and before BentoML parses anything.
+ChurnService.add_asgi_middleware(GuardMiddleware, settings=GUARD)
 ChurnService.add_asgi_middleware(ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
 # A list output's media type is otherwise derived from its JSON schema, regenerated on
 # every response (13% of the worker's time at 32 clients, measured with py-spy).

@@ -90,6 +90,7 @@ def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 
                 pass
             time.sleep(0.3)
         client.log = log  # type: ignore[attr-defined]
+        client.proc = proc  # type: ignore[attr-defined]
         yield client
     finally:
         client.close()

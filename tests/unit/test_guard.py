@@ -1,0 +1,46 @@
+"""The guard's settings and its refusal to serve beyond loopback without a key."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbprod.errors import ConfigError
+from nbprod.guard import GuardSettings, bind_host, check_exposure, guard_settings, is_open
+
+
+def test_settings_default_and_from_the_environment():
+    assert guard_settings({}) == GuardSettings()
+    s = guard_settings({"NBPROD_API_KEY": " k ", "NBPROD_MAX_BODY_BYTES": "10",
+                        "NBPROD_MAX_CONCURRENCY": "3", "NBPROD_REQUEST_TIMEOUT": "0.5",
+                        "NBPROD_DEBUG_DELAY": "1"})
+    assert (s.api_key, s.max_body_bytes, s.max_concurrency, s.timeout, s.debug_delay) == (
+        "k", 10, 3, 0.5, True)
+
+
+@pytest.mark.parametrize("name,value", [("NBPROD_MAX_BODY_BYTES", "1MB"),
+                                        ("NBPROD_MAX_CONCURRENCY", "0"),
+                                        ("NBPROD_REQUEST_TIMEOUT", "-1")])
+def test_a_bad_setting_is_named(name, value):
+    with pytest.raises(ConfigError, match=f"\\${name}='{value}'"):
+        guard_settings({name: value})
+
+
+def test_bind_host_follows_bentoml_serve():
+    assert bind_host(["bentoml", "serve", "x", "--host", "0.0.0.0"], {}, "127.0.0.1") == "0.0.0.0"
+    assert bind_host(["bentoml", "serve", "--host=::"], {}, "127.0.0.1") == "::"
+    assert bind_host(["bentoml", "serve"], {"BENTOML_HOST": "10.0.0.2"}, "127.0.0.1") == "10.0.0.2"
+    assert bind_host(["bentoml", "serve"], {}, "127.0.0.1") == "127.0.0.1"
+
+
+def test_no_key_is_refused_beyond_loopback_only():
+    for host in ("127.0.0.1", "::1", "localhost"):
+        check_exposure(GuardSettings(), host)
+    check_exposure(GuardSettings(api_key="k"), "0.0.0.0")
+    with pytest.raises(ConfigError, match="refusing to serve on 0.0.0.0 without an API key"):
+        check_exposure(GuardSettings(), "0.0.0.0")
+
+
+def test_only_health_metrics_and_docs_are_open():
+    assert all(is_open(p) for p in ("/livez", "/readyz", "/metrics", "/docs.json",
+                                     "/static_content/x.css"))
+    assert not any(is_open(p) for p in ("/predict", "/metadata", "/feedback", "/livez/x"))
