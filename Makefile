@@ -88,3 +88,11 @@ serve-dev: install  ## serve the service from the source (reloads on change)
 bench-serve: install  ## load benchmark: the service vs a bare Starlette app (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/serve.py
+
+# Monitoring (README: "Monitoring"): the cost of the prediction log, drift and histogram.
+.PHONY: bench-monitoring
+
+bench-monitoring: install  ## serving benchmark with and without monitoring (needs wrk)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python benchmarks/monitoring.py
+	$(BIN)/python benchmarks/serve.py --monitoring --clients 1,32,1

@@ -10,6 +10,10 @@ concurrent connections, then 1 again right after the burst, one customer per req
 interleaved rounds. The script prints req/s (successful responses only), p50, p99 and the
 non-200 count of each, and the ratios service/bare. Only ratios measured in the same run
 mean anything on a shared machine.
+
+With ``--monitoring`` (``make bench-monitoring``) a third server runs the same service with
+``NBPROD_MONITORING=0`` (no prediction log, drift gauges, histogram or feedback memory), and a
+second table gives the monitored/unmonitored ratios: the cost of monitoring.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ worker that answered (one worker, the default, has no such limit).
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 import logging.handlers
@@ -177,8 +176,9 @@ class WindowDrift:
     The bins are the reference's (training deciles for numbers, declared categories plus
     ``other``), exactly those of :class:`nbprod.drift.DriftDetector`, so :meth:`scores` gives
     the same PSI and Jensen-Shannon distance as ``DriftDetector().fit(reference).score``
-    on the window's rows. Adding ``k`` rows costs ``k`` x features bin look-ups; a row that
-    leaves the window is subtracted, so no update ever re-reads the whole window.
+    on the window's rows. The window is a ring buffer of bin indices (``size`` x features):
+    adding ``k`` rows bins them (vectorised per feature), subtracts the ``k`` rows they
+    overwrite and adds theirs, so no update re-reads the whole window.
     """
 
     def __init__(self, reference: Mapping[str, Any], size: int, threshold: float = 0.2,
@@ -190,41 +190,53 @@ class WindowDrift:
         self.threshold, self.min_rows = threshold, min_rows
         self.expected = [reference_shares(self.reference[f]) for f in self.features]
         self.counts = [np.zeros(len(e)) for e in self.expected]
-        self.rows: deque[tuple[int, ...]] = deque(maxlen=size)
+        self.bins = np.full((size, len(self.features)), -1, dtype=np.int16)
+        self._pos = self._filled = 0
         self._binners = [self._binner(self.reference[f]) for f in self.features]
+
+    def __len__(self) -> int:
+        """Rows in the window."""
+        return self._filled
 
     @staticmethod
     def _binner(ref: Mapping[str, Any]) -> Any:
-        """value -> bin index (-1 for a missing value)."""
+        """values -> bin indices (-1 for a missing value)."""
         if ref["type"] == "numeric":
-            inner = [float(e) for e in ref["bin_edges"][1:-1]]
+            inner = np.asarray(ref["bin_edges"][1:-1], dtype="float64")
 
-            def numeric(value: Any) -> int:
-                if value is None or value != value:  # None or NaN
-                    return -1
-                return bisect.bisect_right(inner, float(value))
+            def numeric(values: list[Any]) -> np.ndarray:
+                x = np.array([np.nan if v is None else v for v in values], dtype="float64")
+                return np.where(np.isnan(x), -1, np.searchsorted(inner, x, side="right"))
 
             return numeric
         index = {str(c): i for i, c in enumerate(ref["frequencies"])}
         other = len(index)
 
-        def categorical(value: Any) -> int:
-            return -1 if value is None else index.get(str(value), other)
+        def categorical(values: list[Any]) -> np.ndarray:
+            return np.array([-1 if v is None else index.get(str(v), other) for v in values])
 
         return categorical
 
     def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Slide the window over ``rows`` (dicts holding every feature)."""
-        for row in rows:
-            bins = tuple(b(row[f]) for b, f in zip(self._binners, self.features, strict=True))
-            if len(self.rows) == self.rows.maxlen:
-                for counts, b in zip(self.counts, self.rows[0], strict=True):
-                    if b >= 0:
-                        counts[b] -= 1
-            self.rows.append(bins)
-            for counts, b in zip(self.counts, bins, strict=True):
-                if b >= 0:
-                    counts[b] += 1
+        size = len(self.bins)
+        rows = rows[-size:]
+        if not rows:
+            return
+        new = np.column_stack([
+            binner([row[f] for row in rows])
+            for binner, f in zip(self._binners, self.features, strict=True)
+        ])
+        where = (self._pos + np.arange(len(rows))) % size
+        old = self.bins[where]
+        for j, counts in enumerate(self.counts):
+            for sign, column in ((-1, old[:, j]), (1, new[:, j])):
+                column = column[column >= 0]
+                if len(column):
+                    counts += sign * np.bincount(column, minlength=len(counts))
+        self.bins[where] = new
+        self._pos = (self._pos + len(rows)) % size
+        self._filled = min(size, self._filled + len(rows))
 
     def scores(self) -> pd.DataFrame:
         """One row per feature: psi, js_distance, rows, drifted (as DriftDetector.score)."""
@@ -303,9 +315,14 @@ class PredictionLog:
         self._handler = handler
         self._listener.start()
 
+    #: Lines per queued record: fewer handler calls and flushes, and a file still rotates
+    #: before it would pass ``max_bytes`` (unless one group of lines alone is bigger).
+    GROUP = 16
+
     def write(self, lines: Sequence[str]) -> None:
-        for line in lines:
-            self._queue.put(logging.makeLogRecord({"msg": line, "levelno": logging.INFO}))
+        for i in range(0, len(lines), self.GROUP):
+            message = "\n".join(lines[i:i + self.GROUP])
+            self._queue.put(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
 
     def close(self) -> None:
         self._listener.stop()
@@ -349,7 +366,8 @@ class Monitor:
     def record(self, rows: Sequence[BaseModel | Mapping[str, Any]], probabilities: Sequence[float],
                labels: Sequence[str]) -> list[str]:
         """Log and remember one model call; returns a new request id per row."""
-        rows = [r.model_dump() if isinstance(r, BaseModel) else dict(r) for r in rows]
+        # a pydantic row's __dict__ holds its (plain) field values: 4x cheaper than model_dump
+        rows = [dict(r.__dict__) if isinstance(r, BaseModel) else dict(r) for r in rows]
         now = datetime.now(UTC).isoformat()
         ids = [uuid.uuid4().hex for _ in rows]
         lines = []
@@ -388,7 +406,7 @@ class Monitor:
             metrics["psi"].labels(feature, self.model_version).set(row.psi)
             metrics["js"].labels(feature, self.model_version).set(row.js_distance)
         metrics["drifted"].labels(self.model_version).set(int(scores["drifted"].sum()))
-        metrics["window_rows"].labels(self.model_version).set(len(self.window.rows))
+        metrics["window_rows"].labels(self.model_version).set(len(self.window))
         metrics["updates"].labels(self.model_version).inc()
 
     def feedback(self, labels: Sequence[tuple[str, int]]) -> dict[str, float]:
