@@ -346,10 +346,16 @@ class Monitor:
         self.config = config or MonitorConfig()
         self.model_version = model_version
         self.positive_label = positive_label
-        self.window = WindowDrift(reference_statistics, self.config.window,
-                                  self.config.threshold, self.config.min_rows)
+        self.window: WindowDrift | None = None
+        if any(not k.startswith("_") for k in reference_statistics):
+            self.window = WindowDrift(reference_statistics, self.config.window,
+                                      self.config.threshold, self.config.min_rows)
+        else:
+            log.warning("model %s has no reference_statistics: no drift gauges", model_version)
         self._pending: list[dict[str, Any]] = []
-        self.memory: OrderedDict[str, list] = OrderedDict()
+        # request id -> (probability, predicted 0/1, labelled): tuples of atomic values, which
+        # the garbage collector stops tracking, so a full memory adds nothing to its scans
+        self.memory: OrderedDict[str, tuple[float, int, bool]] = OrderedDict()
         self.labelled: deque[tuple[float, int, int]] = deque(maxlen=self.config.feedback_window)
         self._lock = threading.Lock()
         self._drift_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbprod-drift")
@@ -382,10 +388,11 @@ class Monitor:
             self.log.write(lines)
         with self._lock:
             for rid, p, label in zip(ids, probabilities, labels, strict=True):
-                self.memory[rid] = [p, int(label == self.positive_label), False]
+                self.memory[rid] = (p, int(label == self.positive_label), False)
             while len(self.memory) > self.config.memory:
                 self.memory.popitem(last=False)
-            self._pending.extend(rows)
+            if self.window is not None:
+                self._pending.extend(rows)
             due = len(self._pending) >= self.config.update_every
             if due:
                 batch, self._pending = self._pending, []
@@ -395,6 +402,7 @@ class Monitor:
 
     def _update_drift(self, rows: list[dict[str, Any]]) -> None:
         """In the drift thread: slide the window over ``rows``, set the gauges."""
+        assert self.window is not None
         try:
             self.window.add(rows)
             scores = self.window.scores()
@@ -441,9 +449,9 @@ class Monitor:
             if problems:
                 raise FeedbackError("; ".join(problems) + "; no label was recorded")
             for rid, truth in labels:
-                entry = self.memory[rid]
-                entry[2] = True
-                self.labelled.append((entry[0], entry[1], int(truth)))
+                proba, predicted, _ = self.memory[rid]
+                self.memory[rid] = (proba, predicted, True)
+                self.labelled.append((proba, predicted, int(truth)))
             scores = live_scores(list(self.labelled))
         metrics = instruments()
         for name in ("accuracy", "roc_auc", "calibration_gap", "labelled"):

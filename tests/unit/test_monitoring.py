@@ -144,3 +144,11 @@ def test_window_drift_slides_and_equals_the_offline_detector(reference):
         expected = DriftDetector(min_rows=10).fit(reference).score(last)
         pd.testing.assert_frame_equal(window.scores(), expected, check_exact=False, rtol=1e-9)
     assert len(window) == 120
+
+
+def test_a_model_without_reference_statistics_is_monitored_without_drift(tmp_path):
+    m = Monitor("m:noref", {}, "Yes", MonitorConfig(log_dir=tmp_path, update_every=1))
+    (rid,) = m.record(ROWS[:1], [0.7], ["Yes"])
+    assert m.feedback([(rid, 1)])["accuracy"] == 1.0
+    m.close()
+    assert REGISTRY.get_sample_value("nbprod_drift_updates_total", {"model_version": "m:noref"}) is None
