@@ -95,3 +95,11 @@ soak: install  ## 60 s at 64 clients, good and bad requests: no 5xx, memory grow
 
 fuzz: dev  ## the full fuzz run (~1,600 requests) of the guarded service
 	NBPROD_FUZZ_EXAMPLES=200 pytest tests/service/hardening/test_fuzz.py
+
+# Monitoring (README: "Monitoring"): the cost of the prediction log, drift and histogram.
+.PHONY: bench-monitoring
+
+bench-monitoring: install  ## serving benchmark with and without monitoring (needs wrk)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python benchmarks/monitoring.py
+	$(BIN)/python benchmarks/serve.py --monitoring --clients 1,32,1

@@ -10,6 +10,10 @@ concurrent connections, then 1 again right after the burst, one customer per req
 interleaved rounds. The script prints req/s (successful responses only), p50, p99 and the
 non-200 count of each, and the ratios service/bare. Only ratios measured in the same run
 mean anything on a shared machine.
+
+With ``--monitoring`` (``make bench-monitoring``) a third server runs the same service with
+``NBPROD_MONITORING=0`` (no prediction log, drift gauges, histogram or feedback memory), and a
+second table gives the monitored/unmonitored ratios: the cost of monitoring.
 """
 
 from __future__ import annotations
@@ -143,6 +147,9 @@ def main() -> int:
     parser.add_argument("--clients", default="1,32,128,1",
                         help="concurrency levels, in order (the last 1: right after the burst)")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
+    parser.add_argument("--monitoring", action="store_true",
+                        help="also serve the service with NBPROD_MONITORING=0 and print the "
+                             "cost of monitoring (prediction log, drift, histogram)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on kill too
     if shutil.which("wrk") is None:
@@ -172,20 +179,34 @@ def main() -> int:
         service = start(
             [str(BIN / "bentoml"), "serve", "churn.service:ChurnService", "--host", "127.0.0.1",
              "--port", str(service_port)],
-            env, workdir / "service.log",
+            dict(env, NBPROD_PREDICTION_LOG_DIR=str(workdir / "predictions")),
+            workdir / "service.log",
         )
         targets = {
             "bare": (f"http://127.0.0.1:{bare_port}/predict", {"customer": example}),
             "service": (f"http://127.0.0.1:{service_port}/predict_batch", {"customers": [example]}),
         }
+        servers = [bare, service]
+        if args.monitoring:
+            off_port = free_port()
+            servers.append(start(
+                [str(BIN / "bentoml"), "serve", "churn.service:ChurnService", "--host",
+                 "127.0.0.1", "--port", str(off_port)],
+                dict(env, NBPROD_MONITORING="0"), workdir / "unmonitored.log",
+            ))
+            targets["unmonitored"] = (f"http://127.0.0.1:{off_port}/predict_batch",
+                                      {"customers": [example]})
         try:
             _wait_post(*targets["bare"], bare)
-            wait_ready(f"http://127.0.0.1:{service_port}/readyz", service)
+            for name in targets:
+                if name != "bare":
+                    wait_ready(targets[name][0].replace("/predict_batch", "/readyz"),
+                               servers[list(targets).index(name)])
             for url, body in targets.values():  # warm-up: imports, the batcher's calibration
                 run_wrk(url, body, 8, 3, workdir)
-            rows = []
+            rows, monitored = [], []
             for clients in levels:
-                rounds: dict[str, list[Result]] = {"bare": [], "service": []}
+                rounds: dict[str, list[Result]] = {name: [] for name in targets}
                 for i in range(args.rounds):
                     order = list(targets) if i % 2 == 0 else list(reversed(targets))
                     for name in order:
@@ -199,9 +220,13 @@ def main() -> int:
                           f"p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
                           f"non-200 {r.failed}/{r.requests}", flush=True)
                 rows.append((median(rounds["bare"]), median(rounds["service"])))
+                if args.monitoring:
+                    monitored.append((median(rounds["unmonitored"]), median(rounds["service"])))
         finally:
-            stop(bare, service)
+            stop(*servers)
     report(rows)
+    if args.monitoring:
+        report_monitoring(monitored)
     return 0
 
 
@@ -234,6 +259,16 @@ def report(rows: list[tuple[Result, Result]]) -> None:
               f"{svc.ok_rps / bare.ok_rps:.2f}x | {bare.p50_ms:.1f} ms | {svc.p50_ms:.1f} ms | "
               f"{svc.p50_ms - bare.p50_ms:+.1f} ms | {bare.p99_ms:.1f} ms | {svc.p99_ms:.1f} ms | "
               f"{svc.p99_ms / bare.p99_ms:.2f} | {svc.failed}/{svc.requests} |")
+
+
+def report_monitoring(rows: list[tuple[Result, Result]]) -> None:
+    print("\n| clients | unmonitored ok req/s | monitored ok req/s | ratio | unmonitored p50 | "
+          "monitored p50 | p50 ratio | unmonitored p99 | monitored p99 | p99 ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for off, on in rows:
+        print(f"| {off.clients} | {off.ok_rps:.0f} | {on.ok_rps:.0f} | {on.ok_rps / off.ok_rps:.2f}x | "
+              f"{off.p50_ms:.1f} ms | {on.p50_ms:.1f} ms | {on.p50_ms / off.p50_ms:.2f} | "
+              f"{off.p99_ms:.1f} ms | {on.p99_ms:.1f} ms | {on.p99_ms / off.p99_ms:.2f} |")
 
 
 if __name__ == "__main__":

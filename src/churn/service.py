@@ -31,8 +31,9 @@ import bentoml
 from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
-from nbprod.errors import PredictionError
+from nbprod.errors import FeedbackError, PredictionError
 from nbprod.guard import GuardMiddleware, bind_host, check_exposure, guard_settings
+from nbprod.monitoring import Monitor, MonitorConfig, finite_or_none, label_model
 from nbprod.registry import feature_schema
 from nbprod.serving import (
     Prediction,
@@ -51,6 +52,7 @@ check_exposure(GUARD, bind_host(sys.argv, os.environ, default="127.0.0.1"))
 MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
 SCHEMA = feature_schema(MODEL_TAG)
 Customer = input_model(SCHEMA, "Customer")
+Label = label_model(SCHEMA.target)
 
 #: Most customers in one /predict_batch request, and in one model call.
 MAX_BATCH_SIZE = int(os.environ.get("NBPROD_MAX_BATCH_SIZE", "256"))
@@ -60,8 +62,12 @@ WORKERS = int(os.environ.get("NBPROD_WORKERS", "1"))
 #: default batcher drops requests once its latency estimate passes this bound; a long
 #: bound makes it queue them instead, and the traffic timeout still caps a request.
 MAX_LATENCY_MS = 30_000
-API_ROUTES = ("/predict", "/predict_batch", "/metadata")
+API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
 
+Labels = Annotated[
+    list[Label],  # type: ignore[valid-type]
+    Field(min_length=1, max_length=10_000, description="true labels of earlier predictions"),
+]
 CustomerBatch = Annotated[
     list[Customer],  # type: ignore[valid-type]
     Field(min_length=1, max_length=MAX_BATCH_SIZE, description="1 to MAX_BATCH_SIZE customers"),
@@ -83,6 +89,7 @@ class ChurnService:
 
     def __init__(self) -> None:
         self.predictor = Predictor.from_store(str(self.model.tag))
+        self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
         greedy_batching()  # dispatch a batch as soon as the model is free (see its docstring)
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
@@ -104,11 +111,45 @@ class ChurnService:
         """The model version, its held-out metrics and its lineage."""
         return self.predictor.describe()
 
+    @bentoml.api
+    def feedback(self, labels: Labels) -> dict[str, Any]:
+        """True labels for earlier predictions, by request_id; updates the live accuracy."""
+        if self.monitor is None:
+            raise InvalidArgument("monitoring is off (NBPROD_MONITORING=0): no feedback kept")
+        target = SCHEMA.target
+        try:
+            scores = self.monitor.feedback([(x.request_id, getattr(x, target)) for x in labels])
+        except FeedbackError as exc:
+            raise InvalidArgument(str(exc)) from None
+        return {k: finite_or_none(v) for k, v in scores.items()}
+
+    @staticmethod
+    def _monitor(predictor: Predictor) -> Monitor | None:
+        config = MonitorConfig.from_env()
+        if not config.enabled:
+            return None
+        return Monitor(
+            predictor.tag, predictor.metadata.get("reference_statistics") or {},
+            predictor.classes[-1], config, worker=bentoml.server_context.worker_index or 0,
+        )
+
+    @bentoml.on_shutdown
+    def _close_monitor(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+
     def _predict(self, rows: list[Any]) -> list[Prediction]:
         try:
-            return self.predictor.predict(rows)
+            predictions = self.predictor.predict(rows)
         except PredictionError as exc:
             raise InvalidArgument(str(exc)) from None
+        if self.monitor is not None:
+            ids = self.monitor.record(
+                rows, [p.probability for p in predictions], [p.label for p in predictions]
+            )
+            for prediction, rid in zip(predictions, ids, strict=True):
+                prediction.request_id = rid
+        return predictions
 
 
 # The first registered middleware is the outermost: the guards (key, size, load, time) run

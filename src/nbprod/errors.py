@@ -11,7 +11,8 @@ without swallowing programming errors::
     ├── DataFileError        a data file is missing, empty or unreadable
     ├── ModelStoreError      the model store or a stored model is unusable
     ├── ContractError        notebooks break the notebook contract (`nbprod check`)
-    └── PredictionError      the model failed on input that passed validation
+    ├── PredictionError      the model failed on input that passed validation
+    └── FeedbackError        true labels sent to a service name unknown ids or bad values
 
 Each error says what was wrong, where, and what to do about it.
 """
@@ -24,6 +25,7 @@ __all__ = [
     "ContractError",
     "DataFileError",
     "DataValidationError",
+    "FeedbackError",
     "ModelStoreError",
     "NbprodError",
     "PredictionError",
@@ -100,3 +102,8 @@ class PredictionError(NbprodError, ValueError):
 
     The service answers it with a 4xx naming the problem, never a 500.
     """
+
+
+class FeedbackError(NbprodError, ValueError):
+    """True labels sent to a service (``POST /feedback``) cannot be used: the message names
+    the unknown or already-labelled request ids and the bad values. Answered with a 400."""

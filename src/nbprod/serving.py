@@ -135,6 +135,9 @@ class Prediction(BaseModel):
     label: str = Field(description="the predicted class at the model's threshold")
     threshold: float = Field(description="probability at or above which the label is positive")
     model_version: str = Field(description="tag of the model that answered (name:version)")
+    request_id: str | None = Field(
+        default=None, description="id of this prediction, to send its true label to /feedback"
+    )
 
 
 class Predictor:

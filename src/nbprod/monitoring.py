@@ -1,0 +1,470 @@
+"""In-service monitoring: the prediction log, live drift and live accuracy of a served model.
+
+A :class:`Monitor` lives in each service worker. After every model call the service hands
+it the rows and the predictions (:meth:`Monitor.record`); it
+
+- gives each prediction a request id (returned to the client, who sends it back with the
+  true label later);
+- appends one JSON line per prediction to a size-rotated log (``predictions.jsonl``, the
+  features under ``inputs``, so ``nbprod drift predictions.jsonl`` reads it). The request
+  thread only puts the line on a queue; a :class:`logging.handlers.QueueListener` thread
+  writes it through a :class:`logging.handlers.RotatingFileHandler`;
+- every ``update_every`` predictions, hands the new rows to a background thread, off the
+  request path, which slides a window of the last ``window`` rows over them
+  (:class:`WindowDrift`: per-feature bin counts, updated incrementally) and sets the
+  per-feature PSI and Jensen-Shannon distance against the training reference (the
+  statistics of :mod:`nbprod.drift`) as Prometheus gauges;
+- observes each probability in a Prometheus histogram;
+- remembers the last ``memory`` predictions by request id (a bounded ``OrderedDict``: the
+  oldest are forgotten first), so :meth:`Monitor.feedback` can match delayed true labels
+  and export the rolling accuracy, ROC AUC and calibration gap of the last
+  ``feedback_window`` labelled predictions.
+
+Settings come from the environment (:meth:`MonitorConfig.from_env`). The Prometheus
+instruments are created once per process, on first use, because BentoML sets the
+multiprocess directory of ``prometheus_client`` in each worker after importing the service.
+With several workers each worker has its own window and memory: feedback must reach the
+worker that answered (one worker, the default, has no such limit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import math
+import os
+import queue
+import threading
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
+
+from .drift import js_distance, psi, reference_shares
+from .errors import ConfigError, FeedbackError
+
+log = logging.getLogger(__name__)
+
+#: File name of the prediction log inside its folder (rotated copies end in .1, .2, ...).
+LOG_NAME = "predictions.jsonl"
+PROBABILITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 10)) + (1.0,)
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """What the monitor keeps and where it writes (see :meth:`from_env` for the variables)."""
+
+    enabled: bool = True
+    log_dir: Path | None = Path("logs") / "predictions"
+    log_max_bytes: int = 50_000_000
+    log_backups: int = 10
+    window: int = 1000
+    update_every: int = 100
+    memory: int = 100_000
+    feedback_window: int = 1000
+    threshold: float = 0.2
+    min_rows: int = 50
+
+    ENV = {
+        "enabled": "NBPROD_MONITORING",
+        "log_dir": "NBPROD_PREDICTION_LOG_DIR",
+        "log_max_bytes": "NBPROD_PREDICTION_LOG_MAX_BYTES",
+        "log_backups": "NBPROD_PREDICTION_LOG_BACKUPS",
+        "window": "NBPROD_DRIFT_WINDOW",
+        "update_every": "NBPROD_DRIFT_UPDATE_EVERY",
+        "memory": "NBPROD_FEEDBACK_MEMORY",
+        "feedback_window": "NBPROD_FEEDBACK_WINDOW",
+        "threshold": "NBPROD_DRIFT_THRESHOLD",
+        "min_rows": "NBPROD_DRIFT_MIN_ROWS",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MonitorConfig:
+        """Settings from ``NBPROD_*`` variables; unset ones keep their defaults.
+
+        ``NBPROD_MONITORING=0`` switches the monitor off; ``NBPROD_PREDICTION_LOG_DIR=""``
+        keeps monitoring but writes no log.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, var in cls.ENV.items():
+            if var not in environ:
+                continue
+            raw = environ[var].strip()
+            default = getattr(cls, name)
+            if name == "enabled":
+                if raw.lower() not in ("0", "1", "false", "true", "off", "on"):
+                    raise ConfigError(f"${var}={raw!r}: use 1/true/on or 0/false/off")
+                values[name] = raw.lower() in ("1", "true", "on")
+            elif name == "log_dir":
+                values[name] = Path(raw) if raw else None
+            else:
+                try:
+                    value = type(default)(raw)
+                except ValueError:
+                    raise ConfigError(
+                        f"${var}={raw!r}: expected a {type(default).__name__}"
+                    ) from None
+                if value <= 0:
+                    raise ConfigError(f"${var}={raw!r}: must be positive")
+                values[name] = value
+        return cls(**values)
+
+
+# --- statistics: small pure functions ------------------------------------------------
+
+
+def accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of predicted labels (0/1) equal to the true ones; NaN when there are none."""
+    return float(np.mean(truth == predicted)) if len(truth) else float("nan")
+
+
+def roc_auc(truth: np.ndarray, probability: np.ndarray) -> float:
+    """ROC AUC of the probabilities; NaN until both classes have been labelled."""
+    if len(np.unique(truth)) < 2:
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(truth, probability))
+
+
+def calibration_gap(truth: np.ndarray, probability: np.ndarray) -> float:
+    """Mean predicted probability minus the observed positive rate (> 0: over-predicts)."""
+    return float(np.mean(probability) - np.mean(truth)) if len(truth) else float("nan")
+
+
+def live_scores(labelled: Sequence[tuple[float, int, int]]) -> dict[str, float]:
+    """Accuracy, ROC AUC and calibration gap of ``(probability, predicted, truth)`` rows."""
+    if not labelled:
+        nan = float("nan")
+        return {"accuracy": nan, "roc_auc": nan, "calibration_gap": nan, "labelled": 0}
+    proba, predicted, truth = (np.asarray(c) for c in zip(*labelled, strict=True))
+    return {
+        "accuracy": accuracy(truth, predicted),
+        "roc_auc": roc_auc(truth, proba),
+        "calibration_gap": calibration_gap(truth, proba),
+        "labelled": len(truth),
+    }
+
+
+def label_model(target: str) -> type[BaseModel]:
+    """One item of ``POST /feedback``'s ``labels``: ``{"request_id": ..., target: 0 or 1}``.
+
+    Labels must be JSON integers (``"1"`` or ``true`` are refused with the field's path); a
+    value other than 0 or 1 is refused by :meth:`Monitor.feedback`, naming its request id.
+    """
+    return create_model(  # type: ignore[call-overload]
+        f"{target.title()}Label", __config__=ConfigDict(extra="forbid"),
+        request_id=(str, Field(min_length=1, description="request_id of an earlier prediction")),
+        **{target: (StrictInt, Field(description="the true label: 1 positive, 0 negative"))},
+    )
+
+
+class WindowDrift:
+    """Per-feature bin counts of a sliding window of rows, kept up to date incrementally.
+
+    The bins are the reference's (training deciles for numbers, declared categories plus
+    ``other``), exactly those of :class:`nbprod.drift.DriftDetector`, so :meth:`scores` gives
+    the same PSI and Jensen-Shannon distance as ``DriftDetector().fit(reference).score``
+    on the window's rows. The window is a ring buffer of bin indices (``size`` x features):
+    adding ``k`` rows bins them (vectorised per feature), subtracts the ``k`` rows they
+    overwrite and adds theirs, so no update re-reads the whole window.
+    """
+
+    def __init__(self, reference: Mapping[str, Any], size: int, threshold: float = 0.2,
+                 min_rows: int = 50) -> None:
+        self.reference = {k: v for k, v in reference.items() if not k.startswith("_")}
+        if not self.reference:
+            raise ConfigError("reference statistics hold no feature")
+        self.features = list(self.reference)
+        self.threshold, self.min_rows = threshold, min_rows
+        self.expected = [reference_shares(self.reference[f]) for f in self.features]
+        self.counts = [np.zeros(len(e)) for e in self.expected]
+        self.bins = np.full((size, len(self.features)), -1, dtype=np.int16)
+        self._pos = self._filled = 0
+        self._binners = [self._binner(self.reference[f]) for f in self.features]
+
+    def __len__(self) -> int:
+        """Rows in the window."""
+        return self._filled
+
+    @staticmethod
+    def _binner(ref: Mapping[str, Any]) -> Any:
+        """values -> bin indices (-1 for a missing value)."""
+        if ref["type"] == "numeric":
+            inner = np.asarray(ref["bin_edges"][1:-1], dtype="float64")
+
+            def numeric(values: list[Any]) -> np.ndarray:
+                x = np.array([np.nan if v is None else v for v in values], dtype="float64")
+                return np.where(np.isnan(x), -1, np.searchsorted(inner, x, side="right"))
+
+            return numeric
+        index = {str(c): i for i, c in enumerate(ref["frequencies"])}
+        other = len(index)
+
+        def categorical(values: list[Any]) -> np.ndarray:
+            return np.array([-1 if v is None else index.get(str(v), other) for v in values])
+
+        return categorical
+
+    def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Slide the window over ``rows`` (dicts holding every feature)."""
+        size = len(self.bins)
+        rows = rows[-size:]
+        if not rows:
+            return
+        new = np.column_stack([
+            binner([row[f] for row in rows])
+            for binner, f in zip(self._binners, self.features, strict=True)
+        ])
+        where = (self._pos + np.arange(len(rows))) % size
+        old = self.bins[where]
+        for j, counts in enumerate(self.counts):
+            for sign, column in ((-1, old[:, j]), (1, new[:, j])):
+                column = column[column >= 0]
+                if len(column):
+                    counts += sign * np.bincount(column, minlength=len(counts))
+        self.bins[where] = new
+        self._pos = (self._pos + len(rows)) % size
+        self._filled = min(size, self._filled + len(rows))
+
+    def scores(self) -> pd.DataFrame:
+        """One row per feature: psi, js_distance, rows, drifted (as DriftDetector.score)."""
+        out = []
+        for feature, expected, counts in zip(self.features, self.expected, self.counts,
+                                             strict=True):
+            n = int(counts.sum())
+            actual = counts / n if n else counts
+            value = psi(expected, actual) if n else float("nan")
+            out.append({"feature": feature, "psi": value,
+                        "js_distance": js_distance(expected, actual), "rows": n,
+                        "drifted": bool(n >= self.min_rows and value > self.threshold)})
+        return pd.DataFrame(out).set_index("feature")
+
+
+# --- Prometheus instruments, once per process ------------------------------------------
+
+
+@cache
+def instruments() -> dict[str, Any]:
+    """The Prometheus metrics of the monitor (created on first call, in the worker)."""
+    from prometheus_client import Counter, Gauge, Histogram
+
+    def gauge(name: str, doc: str, labels: tuple[str, ...] = ("model_version",)) -> Any:
+        # one value per series across worker processes: the latest one set
+        return Gauge(name, doc, labels, multiprocess_mode="mostrecent")
+
+    return {
+        "psi": gauge("nbprod_drift_psi",
+                     "Population stability index of the recent window against the training "
+                     "reference", ("feature", "model_version")),
+        "js": gauge("nbprod_drift_js_distance",
+                    "Jensen-Shannon distance (base 2) of the recent window against the "
+                    "training reference", ("feature", "model_version")),
+        "window_rows": gauge("nbprod_drift_window_rows",
+                             "Rows in the window the drift gauges were computed on"),
+        "updates": Counter("nbprod_drift_updates",
+                           "Times the drift gauges were recomputed", ("model_version",)),
+        "drifted": gauge("nbprod_drift_features_drifted",
+                         "Features whose PSI passes the drift threshold"),
+        "threshold": gauge("nbprod_drift_threshold", "PSI over which a feature drifted"),
+        "probability": Histogram("nbprod_prediction_probability",
+                                 "Predicted probabilities of the positive class",
+                                 ("model_version",), buckets=PROBABILITY_BUCKETS),
+        "accuracy": gauge("nbprod_live_accuracy",
+                          "Accuracy of the labelled recent predictions (POST /feedback)"),
+        "roc_auc": gauge("nbprod_live_roc_auc",
+                         "ROC AUC of the labelled recent predictions (POST /feedback)"),
+        "calibration_gap": gauge("nbprod_live_calibration_gap",
+                                 "Mean predicted probability minus observed positive rate "
+                                 "of the labelled recent predictions"),
+        "labelled": gauge("nbprod_live_labelled_rows",
+                          "Labelled predictions the live accuracy gauges cover"),
+    }
+
+
+# --- the prediction log --------------------------------------------------------------
+
+
+class PredictionLog:
+    """JSON lines to a size-rotated file, written by a background thread.
+
+    :meth:`write` only enqueues; a :class:`~logging.handlers.QueueListener` writes through a
+    :class:`~logging.handlers.RotatingFileHandler`. :meth:`close` flushes what is queued.
+    """
+
+    def __init__(self, folder: Path, max_bytes: int, backups: int, name: str = LOG_NAME) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / name
+        handler = logging.handlers.RotatingFileHandler(
+            self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._listener = logging.handlers.QueueListener(self._queue, handler)
+        self._handler = handler
+        self._listener.start()
+
+    #: Lines per queued record: fewer handler calls and flushes, and a file still rotates
+    #: before it would pass ``max_bytes`` (unless one group of lines alone is bigger).
+    GROUP = 16
+
+    def write(self, lines: Sequence[str]) -> None:
+        for i in range(0, len(lines), self.GROUP):
+            message = "\n".join(lines[i:i + self.GROUP])
+            self._queue.put(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
+
+    def close(self) -> None:
+        self._listener.stop()
+        self._handler.close()
+
+
+# --- the monitor ---------------------------------------------------------------------
+
+
+class Monitor:
+    """Prediction log, drift window and feedback memory of one served model version."""
+
+    def __init__(
+        self,
+        model_version: str,
+        reference_statistics: Mapping[str, Any],
+        positive_label: str,
+        config: MonitorConfig | None = None,
+        worker: int = 0,
+    ) -> None:
+        self.config = config or MonitorConfig()
+        self.model_version = model_version
+        self.positive_label = positive_label
+        self.window: WindowDrift | None = None
+        if any(not k.startswith("_") for k in reference_statistics):
+            self.window = WindowDrift(reference_statistics, self.config.window,
+                                      self.config.threshold, self.config.min_rows)
+        else:
+            log.warning("model %s has no reference_statistics: no drift gauges", model_version)
+        self._pending: list[dict[str, Any]] = []
+        # request id -> (probability, predicted 0/1, labelled): tuples of atomic values, which
+        # the garbage collector stops tracking, so a full memory adds nothing to its scans
+        self.memory: OrderedDict[str, tuple[float, int, bool]] = OrderedDict()
+        self.labelled: deque[tuple[float, int, int]] = deque(maxlen=self.config.feedback_window)
+        self._lock = threading.Lock()
+        self._drift_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbprod-drift")
+        self.log: PredictionLog | None = None
+        if self.config.log_dir is not None:
+            name = LOG_NAME if worker <= 1 else f"predictions.{worker}.jsonl"
+            self.log = PredictionLog(
+                self.config.log_dir, self.config.log_max_bytes, self.config.log_backups, name
+            )
+        metrics = instruments()
+        self._histogram = metrics["probability"].labels(model_version)
+        metrics["threshold"].labels(model_version).set(self.config.threshold)
+
+    def record(self, rows: Sequence[BaseModel | Mapping[str, Any]], probabilities: Sequence[float],
+               labels: Sequence[str]) -> list[str]:
+        """Log and remember one model call; returns a new request id per row."""
+        # a pydantic row's __dict__ holds its (plain) field values: 4x cheaper than model_dump
+        rows = [dict(r.__dict__) if isinstance(r, BaseModel) else dict(r) for r in rows]
+        now = datetime.now(UTC).isoformat()
+        ids = [uuid.uuid4().hex for _ in rows]
+        lines = []
+        for rid, row, p, label in zip(ids, rows, probabilities, labels, strict=True):
+            self._histogram.observe(p)
+            if self.log is not None:
+                lines.append(json.dumps({
+                    "request_id": rid, "timestamp": now, "model_version": self.model_version,
+                    "inputs": row, "probability": p, "label": label,
+                }))
+        if self.log is not None:
+            self.log.write(lines)
+        with self._lock:
+            for rid, p, label in zip(ids, probabilities, labels, strict=True):
+                self.memory[rid] = (p, int(label == self.positive_label), False)
+            while len(self.memory) > self.config.memory:
+                self.memory.popitem(last=False)
+            if self.window is not None:
+                self._pending.extend(rows)
+            due = len(self._pending) >= self.config.update_every
+            if due:
+                batch, self._pending = self._pending, []
+        if due:
+            self._drift_worker.submit(self._update_drift, batch)
+        return ids
+
+    def _update_drift(self, rows: list[dict[str, Any]]) -> None:
+        """In the drift thread: slide the window over ``rows``, set the gauges."""
+        assert self.window is not None
+        try:
+            self.window.add(rows)
+            scores = self.window.scores()
+        except Exception:  # never let a background failure go unseen, nor kill the worker
+            log.exception("drift update failed on %d new rows", len(rows))
+            return
+        metrics = instruments()
+        for feature, row in scores.iterrows():
+            metrics["psi"].labels(feature, self.model_version).set(row.psi)
+            metrics["js"].labels(feature, self.model_version).set(row.js_distance)
+        metrics["drifted"].labels(self.model_version).set(int(scores["drifted"].sum()))
+        metrics["window_rows"].labels(self.model_version).set(len(self.window))
+        metrics["updates"].labels(self.model_version).inc()
+
+    def feedback(self, labels: Sequence[tuple[str, int]]) -> dict[str, float]:
+        """Match true labels (0/1) to earlier request ids; update the live accuracy gauges.
+
+        All or nothing: unknown (or forgotten) ids, ids labelled before or twice in
+        ``labels``, and labels other than 0/1 raise :class:`FeedbackError` naming them, and
+        nothing is recorded.
+        """
+        bad = [f"{rid!r}: {truth!r}" for rid, truth in labels if truth not in (0, 1)
+               or isinstance(truth, bool)]
+        if bad:
+            raise FeedbackError(f"labels must be 0 or 1, got {', '.join(bad)}")
+        with self._lock:
+            seen: set[str] = set()
+            unknown, duplicate = [], []
+            for rid, _ in labels:
+                entry = self.memory.get(rid)
+                if entry is None:
+                    unknown.append(rid)
+                elif entry[2] or rid in seen:
+                    duplicate.append(rid)
+                seen.add(rid)
+            problems = []
+            if unknown:
+                problems.append(
+                    f"unknown request id(s) {unknown} (never answered here, or older than the "
+                    f"last {self.config.memory} predictions)"
+                )
+            if duplicate:
+                problems.append(f"request id(s) labelled already {duplicate}")
+            if problems:
+                raise FeedbackError("; ".join(problems) + "; no label was recorded")
+            for rid, truth in labels:
+                proba, predicted, _ = self.memory[rid]
+                self.memory[rid] = (proba, predicted, True)
+                self.labelled.append((proba, predicted, int(truth)))
+            scores = live_scores(list(self.labelled))
+        metrics = instruments()
+        for name in ("accuracy", "roc_auc", "calibration_gap", "labelled"):
+            metrics[name].labels(self.model_version).set(scores[name])
+        return {"accepted": len(labels), **scores}
+
+    def close(self) -> None:
+        """Finish the pending drift update and flush the log."""
+        self._drift_worker.shutdown(wait=True)
+        if self.log is not None:
+            self.log.close()
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: None for a value not yet defined."""
+    return None if isinstance(value, float) and math.isnan(value) else value

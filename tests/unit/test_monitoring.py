@@ -1,0 +1,154 @@
+"""nbprod.monitoring in-process: settings, statistics, feedback rules, log rotation, gauges."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from prometheus_client import REGISTRY
+from sklearn.metrics import roc_auc_score
+
+from nbprod.drift import DriftDetector
+from nbprod.errors import ConfigError, FeedbackError
+from nbprod.monitoring import (
+    LOG_NAME,
+    Monitor,
+    MonitorConfig,
+    PredictionLog,
+    WindowDrift,
+    finite_or_none,
+    live_scores,
+)
+
+ROWS = [{"plan": "a", "charge": 10.0}, {"plan": "b", "charge": 20.0}, {"plan": "a", "charge": 30.0}]
+
+
+@pytest.fixture
+def reference():
+    return {
+        "plan": {"type": "categorical", "frequencies": {"a": 0.5, "b": 0.5}},
+        "charge": {"type": "numeric", "bin_edges": [0.0, 20.0, 40.0, 60.0],
+                   "frequencies": [1 / 3, 1 / 3, 1 / 3]},
+    }
+
+
+def monitor(reference, tmp_path, version, **settings) -> Monitor:
+    config = MonitorConfig(log_dir=tmp_path / "logs", **settings)
+    return Monitor(version, reference, "Yes", config)
+
+
+def test_config_from_env_reads_and_checks_the_variables(tmp_path):
+    assert MonitorConfig.from_env({}) == MonitorConfig()
+    config = MonitorConfig.from_env({
+        "NBPROD_DRIFT_WINDOW": "500", "NBPROD_DRIFT_THRESHOLD": "0.1",
+        "NBPROD_PREDICTION_LOG_DIR": str(tmp_path), "NBPROD_MONITORING": "on",
+    })
+    assert (config.window, config.threshold, config.log_dir, config.enabled) == (
+        500, 0.1, tmp_path, True)
+    assert MonitorConfig.from_env({"NBPROD_PREDICTION_LOG_DIR": ""}).log_dir is None
+    assert MonitorConfig.from_env({"NBPROD_MONITORING": "0"}).enabled is False
+    for var, value in (("NBPROD_DRIFT_WINDOW", "many"), ("NBPROD_FEEDBACK_MEMORY", "0"),
+                       ("NBPROD_MONITORING", "maybe")):
+        with pytest.raises(ConfigError, match=var):
+            MonitorConfig.from_env({var: value})
+
+
+def test_live_scores_match_sklearn():
+    rng = np.random.default_rng(0)
+    proba = rng.random(40)
+    truth = (rng.random(40) < proba).astype(int)
+    predicted = (proba >= 0.5).astype(int)
+    scores = live_scores(list(zip(proba, predicted, truth, strict=True)))
+    assert scores["accuracy"] == pytest.approx(np.mean(predicted == truth))
+    assert scores["roc_auc"] == pytest.approx(roc_auc_score(truth, proba))
+    assert scores["calibration_gap"] == pytest.approx(proba.mean() - truth.mean())
+    one_class = live_scores([(0.2, 0, 0), (0.7, 1, 0)])
+    assert math.isnan(one_class["roc_auc"]) and one_class["accuracy"] == 0.5
+    assert live_scores([])["labelled"] == 0 and finite_or_none(live_scores([])["accuracy"]) is None
+
+
+def test_record_logs_one_line_per_prediction_and_returns_ids(reference, tmp_path):
+    m = monitor(reference, tmp_path, "m:log")
+    ids = m.record(ROWS, [0.1, 0.6, 0.9], ["No", "Yes", "Yes"])
+    m.close()
+    assert len(set(ids)) == 3
+    lines = (tmp_path / "logs" / LOG_NAME).read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["request_id"] for r in records] == ids
+    assert records[1] == {**records[1], "inputs": ROWS[1], "probability": 0.6, "label": "Yes",
+                          "model_version": "m:log"}
+
+
+def test_feedback_refuses_unknown_duplicate_and_bad_labels_all_or_nothing(reference, tmp_path):
+    m = monitor(reference, tmp_path, "m:feedback", memory=2)
+    first, second, third = m.record(ROWS, [0.1, 0.6, 0.9], ["No", "Yes", "Yes"])
+    with pytest.raises(FeedbackError, match=f"unknown request id.*{first}"):  # forgotten: memory=2
+        m.feedback([(first, 0)])
+    with pytest.raises(FeedbackError, match=f"{second}.*: 2"):
+        m.feedback([(second, 2)])
+    with pytest.raises(FeedbackError, match=f"labelled already.*{second}"):
+        m.feedback([(second, 1), (second, 1)])
+    scores = m.feedback([(second, 1), (third, 0)])
+    assert scores == {"accepted": 2, "accuracy": 0.5, "roc_auc": 0.0,
+                      "calibration_gap": pytest.approx(0.75 - 0.5), "labelled": 2}
+    with pytest.raises(FeedbackError, match=f"labelled already.*{third}"):
+        m.feedback([(third, 0)])
+    m.close()
+    labels = {"model_version": "m:feedback"}
+    assert REGISTRY.get_sample_value("nbprod_live_accuracy", labels) == 0.5
+    assert REGISTRY.get_sample_value("nbprod_live_labelled_rows", labels) == 2
+
+
+def test_drift_gauges_are_updated_every_k_predictions_off_the_request(reference, tmp_path):
+    m = monitor(reference, tmp_path, "m:drift", window=60, update_every=60, min_rows=10)
+    rows = [{"plan": "a" if i % 2 else "b", "charge": float(i)} for i in range(60)]
+    m.record(rows[:30], [0.5] * 30, ["Yes"] * 30)
+    m._drift_worker.submit(lambda: None).result()  # nothing was due: no update yet
+    labels = {"feature": "plan", "model_version": "m:drift"}
+    assert REGISTRY.get_sample_value("nbprod_drift_psi", labels) is None
+    m.record([{**r, "plan": "a"} for r in rows[30:]], [0.5] * 30, ["Yes"] * 30)
+    m.close()  # waits for the background update
+    window = pd.DataFrame([*rows[:30], *({**r, "plan": "a"} for r in rows[30:])])
+    expected = DriftDetector(min_rows=10).fit(reference).score(window)
+    assert REGISTRY.get_sample_value("nbprod_drift_psi", labels) == expected.loc["plan", "psi"]
+    assert REGISTRY.get_sample_value("nbprod_drift_window_rows", {"model_version": "m:drift"}) == 60
+    assert REGISTRY.get_sample_value(
+        "nbprod_prediction_probability_count", {"model_version": "m:drift"}) == 60
+
+
+def test_prediction_log_rotates_by_size_and_loses_nothing(tmp_path):
+    log = PredictionLog(tmp_path, max_bytes=4000, backups=100)
+    lines = [json.dumps({"request_id": str(i), "pad": "x" * 80}) for i in range(100)]
+    log.write(lines)
+    log.close()
+    files = sorted(tmp_path.glob(f"{LOG_NAME}*"))
+    assert len(files) > 2 and all(f.stat().st_size <= 4000 for f in files)
+    written = {json.loads(line)["request_id"] for f in files for line in f.read_text().splitlines()}
+    assert written == {str(i) for i in range(100)}
+
+
+def test_window_drift_slides_and_equals_the_offline_detector(reference):
+    rng = np.random.default_rng(1)
+    rows = [{"plan": rng.choice(["a", "b", "zz", None]), "charge": float(rng.normal(30, 25))}
+            for _ in range(500)]
+    rows[7]["charge"] = None
+    rows[8]["charge"] = 20.0  # on an edge: the right-hand bin, as np.histogram
+    window = WindowDrift(reference, size=120, min_rows=10)
+    for start in range(0, 500, 70):  # uneven steps: rows leave the window mid-batch
+        end = min(start + 70, len(rows))
+        window.add(rows[start:end])
+        last = pd.DataFrame(rows[max(0, end - 120):end])
+        expected = DriftDetector(min_rows=10).fit(reference).score(last)
+        pd.testing.assert_frame_equal(window.scores(), expected, check_exact=False, rtol=1e-9)
+    assert len(window) == 120
+
+
+def test_a_model_without_reference_statistics_is_monitored_without_drift(tmp_path):
+    m = Monitor("m:noref", {}, "Yes", MonitorConfig(log_dir=tmp_path, update_every=1))
+    (rid,) = m.record(ROWS[:1], [0.7], ["Yes"])
+    assert m.feedback([(rid, 1)])["accuracy"] == 1.0
+    m.close()
+    assert REGISTRY.get_sample_value("nbprod_drift_updates_total", {"model_version": "m:noref"}) is None
