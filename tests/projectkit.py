@@ -79,3 +79,13 @@ def tasks_that_ran(output: str) -> set[str]:
     return set(re.findall(r"^(\w+)\s+True\s+[\d.]+", output, re.M))
 
 
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate a server process, killing it if it does not exit within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

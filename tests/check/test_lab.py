@@ -24,7 +24,7 @@ import pytest
 import requests
 import websocket
 
-from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build
+from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build, stop
 
 pytestmark = pytest.mark.pipeline
 
@@ -74,12 +74,7 @@ def jupyter_lab(root: Path, env: dict[str, str], scratch: Path):
             time.sleep(0.3)
         yield url, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 

@@ -20,7 +20,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build
+from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build, stop
 
 
 class Project:
@@ -94,12 +94,7 @@ def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 
         yield client
     finally:
         client.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")
