@@ -42,6 +42,7 @@ from nbprod.serving import (
     greedy_batching,
     input_model,
     model_tag,
+    released_timeouts,
 )
 
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
@@ -91,6 +92,7 @@ class ChurnService:
         self.predictor = Predictor.from_store(str(self.model.tag))
         self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
         greedy_batching()  # dispatch a batch as soon as the model is free (see its docstring)
+        released_timeouts()  # free each request when answered, not 60 s later (docstring)
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
         gc.collect()
