@@ -1,24 +1,33 @@
 """In-service monitoring: the prediction log, live drift and live accuracy of a served model.
 
 A :class:`Monitor` lives in each service worker. After every model call the service hands
-it the rows and the predictions (:meth:`Monitor.record`); it
+it the rows and the predictions (:meth:`Monitor.record`). On the request path it only
 
 - gives each prediction a request id (returned to the client, who sends it back with the
-  true label later);
-- appends one JSON line per prediction to a size-rotated log (``predictions.jsonl``, the
-  features under ``inputs``, so ``nbprod drift predictions.jsonl`` reads it). The request
-  thread only puts the line on a queue; a :class:`logging.handlers.QueueListener` thread
-  writes it through a :class:`logging.handlers.RotatingFileHandler`;
-- every ``update_every`` predictions, hands the new rows to a background thread, off the
-  request path, which slides a window of the last ``window`` rows over them
-  (:class:`WindowDrift`: per-feature bin counts, updated incrementally) and sets the
-  per-feature PSI and Jensen-Shannon distance against the training reference (the
-  statistics of :mod:`nbprod.drift`) as Prometheus gauges;
+  true label later): a keyed BLAKE2b hash of a counter, unique and unguessable, and cheaper
+  than ``uuid4``, whose ``os.urandom`` call hands the interpreter lock to other threads;
 - observes each probability in a Prometheus histogram;
-- remembers the last ``memory`` predictions by request id (a bounded ``OrderedDict``: the
-  oldest are forgotten first), so :meth:`Monitor.feedback` can match delayed true labels
-  and export the rolling accuracy, ROC AUC and calibration gap of the last
-  ``feedback_window`` labelled predictions.
+- remembers the prediction by request id (a bounded ``OrderedDict`` of the last ``memory``
+  predictions: the oldest are forgotten first), so :meth:`Monitor.feedback` can match
+  delayed true labels and export the rolling accuracy, ROC AUC and calibration gap of the
+  last ``feedback_window`` labelled predictions;
+- appends the model call to a list (a ``deque``: no lock taken, no thread woken).
+
+One background thread, every ``Monitor.INTERVAL`` seconds (0.2), takes what was recorded and
+
+- appends one JSON line per prediction to a size-rotated log (``predictions.jsonl``, the
+  features under ``inputs``, so ``nbprod drift predictions.jsonl`` reads it), through a
+  :class:`logging.handlers.RotatingFileHandler`;
+- slides a window of the last ``window`` rows over the new rows (:class:`WindowDrift`:
+  per-feature bin counts, updated incrementally) and, every ``update_every`` rows, sets the
+  per-feature PSI and Jensen-Shannon distance against the training reference (the
+  statistics of :mod:`nbprod.drift`) as Prometheus gauges.
+
+Waking the thread on a timer rather than on every prediction matters: handing the
+interpreter lock to a woken thread after each request cost more than the work itself
+(BENCHMARKS.md, "Monitoring cost"). If the thread falls behind (a stalled disk), a request
+that finds more than ``Monitor.BACKLOG`` model calls waiting logs them itself: requests slow
+down rather than log lines being dropped or memory growing without bound.
 
 Settings come from the environment (:meth:`MonitorConfig.from_env`). The Prometheus
 instruments are created once per process, on first use, because BentoML sets the
@@ -29,17 +38,17 @@ worker that answered (one worker, the default, has no such limit).
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import logging
 import logging.handlers
 import math
 import os
-import queue
 import threading
-import uuid
+import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -50,7 +59,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
-from .drift import js_distance, psi, reference_shares
+from .drift import reference_shares
 from .errors import ConfigError, FeedbackError
 
 log = logging.getLogger(__name__)
@@ -178,7 +187,9 @@ class WindowDrift:
     the same PSI and Jensen-Shannon distance as ``DriftDetector().fit(reference).score``
     on the window's rows. The window is a ring buffer of bin indices (``size`` x features):
     adding ``k`` rows bins them (vectorised per feature), subtracts the ``k`` rows they
-    overwrite and adds theirs, so no update re-reads the whole window.
+    overwrite and adds theirs, so no update re-reads the whole window. The counts of all
+    features sit end to end in one array, so :meth:`statistics` scores every feature in a
+    handful of numpy calls.
     """
 
     def __init__(self, reference: Mapping[str, Any], size: int, threshold: float = 0.2,
@@ -188,9 +199,12 @@ class WindowDrift:
             raise ConfigError("reference statistics hold no feature")
         self.features = list(self.reference)
         self.threshold, self.min_rows = threshold, min_rows
-        self.expected = [reference_shares(self.reference[f]) for f in self.features]
-        self.counts = [np.zeros(len(e)) for e in self.expected]
-        self.bins = np.full((size, len(self.features)), -1, dtype=np.int16)
+        expected = [reference_shares(self.reference[f]) for f in self.features]
+        self.offsets = np.cumsum([0, *map(len, expected)])[:-1]  # first bin of each feature
+        self.segment = np.repeat(np.arange(len(expected)), [len(e) for e in expected])
+        self.expected = np.concatenate(expected)
+        self.counts = np.zeros(len(self.expected))
+        self.bins = np.full((size, len(self.features)), -1, dtype=np.int32)  # flat, -1 missing
         self._pos = self._filled = 0
         self._binners = [self._binner(self.reference[f]) for f in self.features]
 
@@ -227,29 +241,48 @@ class WindowDrift:
             binner([row[f] for row in rows])
             for binner, f in zip(self._binners, self.features, strict=True)
         ])
+        new = np.where(new >= 0, new + self.offsets, -1)
         where = (self._pos + np.arange(len(rows))) % size
-        old = self.bins[where]
-        for j, counts in enumerate(self.counts):
-            for sign, column in ((-1, old[:, j]), (1, new[:, j])):
-                column = column[column >= 0]
-                if len(column):
-                    counts += sign * np.bincount(column, minlength=len(counts))
+        old = self.bins[where].ravel()
+        self.counts -= np.bincount(old[old >= 0], minlength=len(self.counts))
+        self.counts += np.bincount(new[new >= 0], minlength=len(self.counts))
         self.bins[where] = new
         self._pos = (self._pos + len(rows)) % size
         self._filled = min(size, self._filled + len(rows))
 
+    def statistics(self, eps: float = 1e-4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(PSI, Jensen-Shannon distance, rows) per feature, as arrays in feature order.
+
+        The formulas of :func:`nbprod.drift.psi` and :func:`nbprod.drift.js_distance`
+        (scipy's ``jensenshannon``, base 2), applied to every feature at once; NaN for a
+        feature with no value in the window.
+        """
+        def per_feature(x: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(x, self.offsets)
+
+        n = per_feature(self.counts)
+        empty = n == 0
+        actual = self.counts / np.where(empty, 1, n)[self.segment]
+        e = np.clip(self.expected, eps, None)
+        a = np.clip(actual, eps, None)
+        e, a = e / per_feature(e)[self.segment], a / per_feature(a)[self.segment]
+        psi = per_feature((a - e) * np.log(a / e))
+        p = self.expected / per_feature(self.expected)[self.segment]
+        q = actual
+        m = (p + q) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            divergence = per_feature(np.where(p > 0, p * np.log(p / m), 0.0)
+                                     + np.where(q > 0, q * np.log(q / m), 0.0))
+        js = np.sqrt(np.maximum(divergence, 0.0) / np.log(2) / 2)
+        psi[empty], js[empty] = np.nan, np.nan
+        return psi, js, n
+
     def scores(self) -> pd.DataFrame:
         """One row per feature: psi, js_distance, rows, drifted (as DriftDetector.score)."""
-        out = []
-        for feature, expected, counts in zip(self.features, self.expected, self.counts,
-                                             strict=True):
-            n = int(counts.sum())
-            actual = counts / n if n else counts
-            value = psi(expected, actual) if n else float("nan")
-            out.append({"feature": feature, "psi": value,
-                        "js_distance": js_distance(expected, actual), "rows": n,
-                        "drifted": bool(n >= self.min_rows and value > self.threshold)})
-        return pd.DataFrame(out).set_index("feature")
+        psi, js, n = self.statistics()
+        drifted = (n >= self.min_rows) & (psi > self.threshold)
+        return pd.DataFrame({"feature": self.features, "psi": psi, "js_distance": js,
+                             "rows": n.astype(int), "drifted": drifted}).set_index("feature")
 
 
 # --- Prometheus instruments, once per process ------------------------------------------
@@ -297,35 +330,30 @@ def instruments() -> dict[str, Any]:
 
 
 class PredictionLog:
-    """JSON lines to a size-rotated file, written by a background thread.
+    """JSON lines appended to a size-rotated file (the monitor's thread calls :meth:`write`).
 
-    :meth:`write` only enqueues; a :class:`~logging.handlers.QueueListener` writes through a
-    :class:`~logging.handlers.RotatingFileHandler`. :meth:`close` flushes what is queued.
+    A :class:`~logging.handlers.RotatingFileHandler` rotates the file before a write would
+    take it past ``max_bytes`` (``predictions.jsonl.1``, ``.2``, ... the oldest deleted).
     """
+
+    #: Lines per handler call: fewer calls and flushes, and a file still rotates before it
+    #: would pass ``max_bytes`` (unless one group of lines alone is bigger).
+    GROUP = 16
 
     def __init__(self, folder: Path, max_bytes: int, backups: int, name: str = LOG_NAME) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / name
-        handler = logging.handlers.RotatingFileHandler(
+        self._handler = logging.handlers.RotatingFileHandler(
             self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._listener = logging.handlers.QueueListener(self._queue, handler)
-        self._handler = handler
-        self._listener.start()
-
-    #: Lines per queued record: fewer handler calls and flushes, and a file still rotates
-    #: before it would pass ``max_bytes`` (unless one group of lines alone is bigger).
-    GROUP = 16
+        self._handler.setFormatter(logging.Formatter("%(message)s"))
 
     def write(self, lines: Sequence[str]) -> None:
         for i in range(0, len(lines), self.GROUP):
             message = "\n".join(lines[i:i + self.GROUP])
-            self._queue.put(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
+            self._handler.handle(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
 
     def close(self) -> None:
-        self._listener.stop()
         self._handler.close()
 
 
@@ -334,6 +362,11 @@ class PredictionLog:
 
 class Monitor:
     """Prediction log, drift window and feedback memory of one served model version."""
+
+    #: Seconds between two runs of the monitor's thread.
+    INTERVAL = 0.2
+    #: Model calls waiting for the thread past which :meth:`record` logs them itself.
+    BACKLOG = 10_000
 
     def __init__(
         self,
@@ -352,13 +385,13 @@ class Monitor:
                                       self.config.threshold, self.config.min_rows)
         else:
             log.warning("model %s has no reference_statistics: no drift gauges", model_version)
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any]] = []  # rows not yet in the drift gauges
         # request id -> (probability, predicted 0/1, labelled): tuples of atomic values, which
         # the garbage collector stops tracking, so a full memory adds nothing to its scans
         self.memory: OrderedDict[str, tuple[float, int, bool]] = OrderedDict()
         self.labelled: deque[tuple[float, int, int]] = deque(maxlen=self.config.feedback_window)
         self._lock = threading.Lock()
-        self._drift_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbprod-drift")
+        self._key, self._counter = os.urandom(32), itertools.count()
         self.log: PredictionLog | None = None
         if self.config.log_dir is not None:
             name = LOG_NAME if worker <= 1 else f"predictions.{worker}.jsonl"
@@ -368,52 +401,99 @@ class Monitor:
         metrics = instruments()
         self._histogram = metrics["probability"].labels(model_version)
         metrics["threshold"].labels(model_version).set(self.config.threshold)
+        self._gauges: list[tuple[Any, Any]] = []  # per feature (psi, js), made on first update
+        # model calls not yet logged: appended by request threads (a deque append takes no
+        # lock and wakes nobody), taken by the monitor's thread every ``INTERVAL`` seconds
+        self._calls: deque[tuple] = deque()
+        self._digesting = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nbprod-monitor", daemon=True)
+        self._thread.start()
+
+    def request_ids(self, n: int) -> list[str]:
+        """``n`` new request ids: 32 hex digits, a keyed hash of a per-monitor counter."""
+        key, counter = self._key, self._counter
+        return [hashlib.blake2b(next(counter).to_bytes(8, "little"), key=key,
+                                digest_size=16).hexdigest() for _ in range(n)]
 
     def record(self, rows: Sequence[BaseModel | Mapping[str, Any]], probabilities: Sequence[float],
                labels: Sequence[str]) -> list[str]:
-        """Log and remember one model call; returns a new request id per row."""
-        # a pydantic row's __dict__ holds its (plain) field values: 4x cheaper than model_dump
-        rows = [dict(r.__dict__) if isinstance(r, BaseModel) else dict(r) for r in rows]
-        now = datetime.now(UTC).isoformat()
-        ids = [uuid.uuid4().hex for _ in rows]
-        lines = []
-        for rid, row, p, label in zip(ids, rows, probabilities, labels, strict=True):
+        """Log and remember one model call; returns a new request id per row.
+
+        ``rows`` must not change afterwards: the monitor's thread reads them later.
+        """
+        ids = self.request_ids(len(rows))
+        for p in probabilities:
             self._histogram.observe(p)
-            if self.log is not None:
-                lines.append(json.dumps({
-                    "request_id": rid, "timestamp": now, "model_version": self.model_version,
-                    "inputs": row, "probability": p, "label": label,
-                }))
-        if self.log is not None:
-            self.log.write(lines)
+        positive = self.positive_label
         with self._lock:
+            memory = self.memory
             for rid, p, label in zip(ids, probabilities, labels, strict=True):
-                self.memory[rid] = (p, int(label == self.positive_label), False)
-            while len(self.memory) > self.config.memory:
-                self.memory.popitem(last=False)
-            if self.window is not None:
-                self._pending.extend(rows)
-            due = len(self._pending) >= self.config.update_every
-            if due:
-                batch, self._pending = self._pending, []
-        if due:
-            self._drift_worker.submit(self._update_drift, batch)
+                memory[rid] = (p, int(label == positive), False)
+            while len(memory) > self.config.memory:
+                memory.popitem(last=False)
+        self._calls.append((rows, ids, probabilities, labels, time.time()))
+        if len(self._calls) > self.BACKLOG:  # the thread is behind: this request helps
+            self.flush()
         return ids
 
-    def _update_drift(self, rows: list[dict[str, Any]]) -> None:
-        """In the drift thread: slide the window over ``rows``, set the gauges."""
-        assert self.window is not None
-        try:
-            self.window.add(rows)
-            scores = self.window.scores()
-        except Exception:  # never let a background failure go unseen, nor kill the worker
-            log.exception("drift update failed on %d new rows", len(rows))
+    def _run(self) -> None:
+        """The monitor's thread: every ``INTERVAL`` s, log and bin what was recorded."""
+        while not self._stop.wait(self.INTERVAL):
+            self.flush()
+
+    def flush(self) -> None:
+        """Log every model call recorded so far and slide the drift window over it."""
+        with self._digesting:
+            calls = []
+            while self._calls:
+                calls.append(self._calls.popleft())
+            if not calls:
+                return
+            try:
+                self._digest(calls)
+            except Exception:  # never let a failure go unseen, nor kill the thread
+                log.exception("monitoring failed on %d model calls", len(calls))
+
+    def _digest(self, calls: list[tuple]) -> None:
+        rows: list[dict[str, Any]] = []
+        lines: list[str] = []
+        for call_rows, ids, probabilities, labels, timestamp in calls:
+            plain = [dict(r.__dict__) if isinstance(r, BaseModel) else dict(r) for r in call_rows]
+            rows.extend(plain)
+            if self.log is not None:
+                when = datetime.fromtimestamp(timestamp, UTC).isoformat()
+                lines.extend(
+                    json.dumps({"request_id": rid, "timestamp": when,
+                                "model_version": self.model_version, "inputs": row,
+                                "probability": p, "label": label})
+                    for rid, row, p, label in zip(ids, plain, probabilities, labels, strict=True)
+                )
+        if lines:
+            self.log.write(lines)  # type: ignore[union-attr]
+        if self.window is None:
             return
+        self._pending.extend(rows)
+        if len(self._pending) >= self.config.update_every:
+            due, self._pending = self._pending, []  # taken first: a failure loses only these
+            self._update_drift(due)
+
+    def _update_drift(self, rows: list[dict[str, Any]]) -> None:
+        """Slide the window over ``rows``, set the gauges."""
+        assert self.window is not None
+        self.window.add(rows)
         metrics = instruments()
-        for feature, row in scores.iterrows():
-            metrics["psi"].labels(feature, self.model_version).set(row.psi)
-            metrics["js"].labels(feature, self.model_version).set(row.js_distance)
-        metrics["drifted"].labels(self.model_version).set(int(scores["drifted"].sum()))
+        if not self._gauges:  # created now: a series appears with its first value
+            self._gauges = [(metrics["psi"].labels(f, self.model_version),
+                             metrics["js"].labels(f, self.model_version))
+                            for f in self.window.features]
+        psi, js, rows_per_feature = self.window.statistics()
+        for (psi_gauge, js_gauge), psi_value, js_value in zip(self._gauges, psi, js,
+                                                              strict=True):
+            psi_gauge.set(psi_value)
+            js_gauge.set(js_value)
+        drifted = (psi > self.window.threshold) & (rows_per_feature >= self.window.min_rows)
+        metrics["drifted"].labels(self.model_version).set(int(drifted.sum()))
         metrics["window_rows"].labels(self.model_version).set(len(self.window))
         metrics["updates"].labels(self.model_version).inc()
 
@@ -459,8 +539,10 @@ class Monitor:
         return {"accepted": len(labels), **scores}
 
     def close(self) -> None:
-        """Finish the pending drift update and flush the log."""
-        self._drift_worker.shutdown(wait=True)
+        """Stop the monitor's thread, log what is left and close the log."""
+        self._stop.set()
+        self._thread.join()
+        self.flush()
         if self.log is not None:
             self.log.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,50 @@ def test_record_logs_one_line_per_prediction_and_returns_ids(reference, tmp_path
                           "model_version": "m:log"}
 
 
+def test_request_ids_are_unique_hex_and_differ_between_monitors(reference, tmp_path):
+    first = monitor(reference, tmp_path, "m:ids")
+    second = monitor(reference, tmp_path / "other", "m:ids")
+    ids = first.request_ids(10_000)
+    assert len(set(ids)) == 10_000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids[:100])
+    assert not set(ids[:100]) & set(second.request_ids(100))  # each monitor its own key
+    first.close()
+    second.close()
+
+
+def test_the_monitor_thread_logs_without_being_asked_and_survives_a_bad_row(
+        reference, tmp_path, caplog):
+    m = monitor(reference, tmp_path, "m:thread", update_every=1)
+    m.record([{"plan": "a"}], [0.5], ["Yes"])  # no "charge": the drift window cannot bin it
+    (rid,) = m.record(ROWS[:1], [0.7], ["Yes"])
+    log_file = tmp_path / "logs" / LOG_NAME
+    deadline = time.monotonic() + 10
+    while rid not in (log_file.read_text() if log_file.exists() else ""):
+        assert time.monotonic() < deadline, "the monitor's thread wrote nothing in 10 s"
+        time.sleep(0.05)
+    assert "monitoring failed" in caplog.text and "charge" in caplog.text
+    (later,) = m.record(ROWS[1:2], [0.2], ["No"])
+    m.close()
+    assert later in log_file.read_text()
+    updates = REGISTRY.get_sample_value("nbprod_drift_updates_total", {"model_version": "m:thread"})
+    assert updates is not None and updates >= 1
+
+
+def test_a_request_logs_the_backlog_itself_when_the_thread_is_behind(reference, tmp_path):
+    class Stalled(Monitor):
+        INTERVAL = 3600.0  # the thread never comes round during the test
+        BACKLOG = 3
+
+    m = Stalled("m:backlog", reference, "Yes", MonitorConfig(log_dir=tmp_path))
+    ids = [m.record(ROWS[:1], [0.5], ["Yes"])[0] for _ in range(3)]
+    assert not (tmp_path / LOG_NAME).read_text()  # waiting for the thread
+    ids += m.record(ROWS[:1], [0.5], ["Yes"])  # the fourth passes the backlog: logged now
+    logged = [json.loads(line)["request_id"] for line in (tmp_path / LOG_NAME).read_text()
+              .splitlines()]
+    assert logged == ids
+    m.close()
+
+
 def test_feedback_refuses_unknown_duplicate_and_bad_labels_all_or_nothing(reference, tmp_path):
     m = monitor(reference, tmp_path, "m:feedback", memory=2)
     first, second, third = m.record(ROWS, [0.1, 0.6, 0.9], ["No", "Yes", "Yes"])
@@ -106,7 +151,7 @@ def test_drift_gauges_are_updated_every_k_predictions_off_the_request(reference,
     m = monitor(reference, tmp_path, "m:drift", window=60, update_every=60, min_rows=10)
     rows = [{"plan": "a" if i % 2 else "b", "charge": float(i)} for i in range(60)]
     m.record(rows[:30], [0.5] * 30, ["Yes"] * 30)
-    m._drift_worker.submit(lambda: None).result()  # nothing was due: no update yet
+    m.flush()  # logged and binned, but nothing was due: no update yet
     labels = {"feature": "plan", "model_version": "m:drift"}
     assert REGISTRY.get_sample_value("nbprod_drift_psi", labels) is None
     m.record([{**r, "plan": "a"} for r in rows[30:]], [0.5] * 30, ["Yes"] * 30)
