@@ -42,6 +42,7 @@ from nbprod.serving import (
     greedy_batching,
     input_model,
     model_tag,
+    quiet_client_errors,
     released_timeouts,
 )
 
@@ -93,6 +94,7 @@ class ChurnService:
         self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
         greedy_batching()  # dispatch a batch as soon as the model is free (see its docstring)
         released_timeouts()  # free each request when answered, not 60 s later (docstring)
+        quiet_client_errors()  # a client's 4xx: one warning line, not an error + traceback
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
         gc.collect()

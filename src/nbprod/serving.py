@@ -10,6 +10,8 @@ A BentoML service (see ``churn.service``) is thin; what it needs comes from here
   probabilities path (one DataFrame per batch, columns in schema order);
 - :func:`greedy_batching`: BentoML's batcher without its self-inflating wait;
 - :func:`released_timeouts`: BentoML's request timeout without its per-request memory hold;
+- :func:`quiet_client_errors`: a client's mistake logged as one warning line, not an error
+  with a traceback;
 - :class:`ServingMiddleware`: a plain ASGI middleware that stamps the model version on
   every response and rejects request bodies that are not JSON (415) before parsing.
 
@@ -301,6 +303,55 @@ def released_timeouts() -> None:
 
     __call__._nbprod_released = True  # type: ignore[attr-defined]
     TimeoutMiddleware.__call__ = __call__  # type: ignore[method-assign]
+
+
+#: The logger BentoML 1.4 reports every failed request to, at ERROR with a traceback.
+REQUEST_ERROR_LOGGER = "bentoml._internal.server.http_app"
+
+
+def client_error(exc: BaseException | None) -> tuple[int, str] | None:
+    """(status, one-line summary) when ``exc`` is the client's mistake (a 4xx), else None.
+
+    The summary names the fields and what is wrong with them, never the values sent (which
+    may be personal data).
+    """
+    from bentoml.exceptions import BentoMLException
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = exc.errors(include_input=False, include_context=False, include_url=False)
+        parts = [f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in problems[:5]]
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        return 400, "; ".join(parts) + more
+    if isinstance(exc, BentoMLException) and exc.error_code.value < 500:
+        return int(exc.error_code.value), str(exc).splitlines()[0][:500]
+    return None
+
+
+class ClientErrorFilter(logging.Filter):
+    """Rewrite BentoML's ERROR-with-traceback for a 4xx into one WARNING line.
+
+    BentoML logs every failed request the same way, so a client sending bad input fills the
+    log with tracebacks that read like server faults. Server errors (5xx) pass unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        known = client_error(record.exc_info[1]) if record.exc_info else None
+        if known is None:
+            return True
+        status, summary = known
+        path = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg, record.args = "%s on %s: %s", (status, path, summary)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_client_errors() -> None:
+    """Install :class:`ClientErrorFilter` on BentoML's request error logger (idempotent)."""
+    logger = logging.getLogger(REQUEST_ERROR_LOGGER)
+    if not any(isinstance(f, ClientErrorFilter) for f in logger.filters):
+        logger.addFilter(ClientErrorFilter())
 
 
 class ServingMiddleware:

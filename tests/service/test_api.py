@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import bentoml
@@ -132,5 +133,10 @@ def test_every_bad_input_is_a_4xx_naming_the_problem_and_the_server_survives(ser
             failures.append(f"{name}: {resp.status_code} {resp.text[:300]}")
     assert not failures, "\n".join(failures)
     assert server.get("/livez").status_code == 200
+    # each mistake is one warning line naming the field, without a traceback or the value sent
+    time.sleep(0.5)
+    log = server.log.read_text()
+    assert "WARNING" in log and "400 on /predict: customer.tenure: Field required" in log
+    assert "Traceback" not in log and "ValidationError" not in log and "twelve" not in log
     good = server.post("/predict", json={"customer": customer})
     assert good.status_code == 200 and good.json()["model_version"]

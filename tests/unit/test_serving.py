@@ -269,3 +269,40 @@ def test_released_timeouts_frees_a_request_when_answered_and_still_answers_504()
         assert asyncio.run(serve(0.05, "/slow"))[0] == [504]
     finally:
         TimeoutMiddleware.__call__ = original
+
+
+def test_client_errors_are_logged_as_one_warning_line_without_the_values_sent():
+    import logging
+    import sys
+
+    from bentoml.exceptions import InvalidArgument
+    from pydantic import BaseModel
+
+    from nbprod.serving import ClientErrorFilter
+
+    class Body(BaseModel):
+        tenure: int
+
+    def logged(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            record = logging.LogRecord("bentoml", logging.ERROR, __file__, 1, "Exception on %s [%s]",
+                                       ("/predict", "POST"), sys.exc_info())
+        assert ClientErrorFilter().filter(record)  # never drops a record
+        return record
+
+    try:
+        Body.model_validate({"tenure": "secret-value-7"})
+    except ValidationError as exc:
+        invalid = logged(exc)
+    assert (invalid.levelname, invalid.exc_info) == ("WARNING", None)
+    assert invalid.getMessage().startswith("400 on /predict: tenure: Input should be a valid")
+    assert "secret-value-7" not in invalid.getMessage()
+
+    refused = logged(InvalidArgument("monitoring is off"))
+    assert refused.getMessage() == "400 on /predict: monitoring is off" and not refused.exc_info
+
+    fault = logged(RuntimeError("disk on fire"))  # a server error keeps its traceback
+    assert fault.levelname == "ERROR" and fault.exc_info and fault.getMessage().startswith(
+        "Exception on /predict")
