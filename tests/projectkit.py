@@ -64,6 +64,16 @@ def ploomber_build(project: Path, bentoml_home: Path, *args: str) -> subprocess.
     )
 
 
+def smoke_build(dest: Path) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """A copy of the project in ``dest``, built once with the smoke parameters into its own
+    store (``dest/bentoml-home``): (project, store, the build's result). Fails if it fails."""
+    project = copy_project(dest)
+    home = project / "bentoml-home"
+    result = ploomber_build(project, home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, home, result
+
+
 def bentoml_cli(home: Path, *args: str):
     """Run the real `bentoml` CLI against the store at ``home`` and parse its JSON output."""
     result = subprocess.run(
@@ -72,6 +82,13 @@ def bentoml_cli(home: Path, *args: str):
         capture_output=True, text=True, timeout=120, check=True,
     )
     return json.loads(result.stdout)
+
+
+def models_in(home: Path, name: str = "telco_churn") -> list[str]:
+    """Tags of the models called ``name`` in the store at ``home`` (none if it does not exist)."""
+    if not home.exists():
+        return []
+    return [m["tag"] for m in bentoml_cli(home, "models", "list", name)]
 
 
 def tasks_that_ran(output: str) -> set[str]:

@@ -24,7 +24,7 @@ import pytest
 import requests
 import websocket
 
-from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build, stop
+from projectkit import BIN, ROOT, build_env, smoke_build, stop
 
 pytestmark = pytest.mark.pipeline
 
@@ -34,10 +34,7 @@ LAB_FLAGS = ["--ServerApp.jpserver_extensions=ploomber=False", "--ServerApp.allo
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("lab"))
-    home = project / "bentoml-home"
-    result = ploomber_build(project, home)
-    assert result.returncode == 0, result.stdout + result.stderr
+    project, home, _ = smoke_build(tmp_path_factory.mktemp("lab"))
     return project, build_env(home)
 
 

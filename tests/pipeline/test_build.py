@@ -15,8 +15,9 @@ from projectkit import (
     ROOT,
     bentoml_cli,
     build_env,
-    copy_project,
+    models_in,
     ploomber_build,
+    smoke_build,
     tasks_that_ran,
 )
 
@@ -32,17 +33,7 @@ LINEAGE_KEYS = {
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One smoke build shared by the tests of this module, which run in order."""
-    project = copy_project(tmp_path_factory.mktemp("project"))
-    home = project / "bentoml-home"
-    result = ploomber_build(project, home)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project, home, result
-
-
-def models_in(home):
-    if not home.exists():
-        return []
-    return [m["tag"] for m in bentoml_cli(home, "models", "list", "telco_churn")]
+    return smoke_build(tmp_path_factory.mktemp("project"))
 
 
 def test_every_task_ran_and_left_its_products(built):

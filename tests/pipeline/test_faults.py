@@ -13,7 +13,7 @@ import time
 import nbformat
 import pytest
 
-from projectkit import BIN, build_env, copy_project, ploomber_build, tasks_that_ran
+from projectkit import BIN, build_env, models_in, ploomber_build, smoke_build, tasks_that_ran
 
 pytestmark = pytest.mark.pipeline
 
@@ -22,10 +22,7 @@ TASKS = {"ingest", "features", "train", "evaluate", "register", "score"}
 
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("built") / "project")
-    home = project / "bentoml-home"
-    result = ploomber_build(project, home)
-    assert result.returncode == 0, result.stdout + result.stderr
+    project, _, _ = smoke_build(tmp_path_factory.mktemp("built") / "project")
     return project
 
 
@@ -110,11 +107,7 @@ def test_a_corrupt_model_artifact_stops_the_build_and_keeps_production(built):
     result = ploomber_build(project, home, "--env--threshold", "0.3")
     assert result.returncode != 0
     assert "Error when executing task 'evaluate'" in result.stdout + result.stderr
-    models = subprocess.run(
-        [str(BIN / "bentoml"), "models", "list", "-o", "json"], env=build_env(home),
-        capture_output=True, text=True, check=True,
-    )
-    assert [m["tag"] for m in json.loads(models.stdout)] == [registration["tag"]]
+    assert models_in(home) == [registration["tag"]]
 
 
 def test_a_corrupt_model_store_entry_stops_registration(built):
@@ -131,3 +124,16 @@ def test_a_corrupt_model_store_entry_stops_registration(built):
     kept = json.loads((project / "products-smoke/model/registration.json").read_text())
     assert kept["tag"] == registration["tag"]
     assert model_yaml.read_text() == "name: [unclosed\n"  # never overwritten
+
+
+def test_a_corrupt_task_metadata_file_stops_the_build_naming_it(built):
+    project, home = built
+    registration = (project / "products-smoke/model/registration.json").read_text()
+    metadata = project / "products-smoke/model/.model.joblib.metadata"
+    metadata.write_text("{not json")
+    result = ploomber_build(project, home, "--env--threshold", "0.3")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and tasks_that_ran(result.stdout) == set()
+    assert "Error loading JSON metadata" in out and ".model.joblib.metadata" in out
+    assert (project / "products-smoke/model/registration.json").read_text() == registration
+    assert models_in(home) == [json.loads(registration)["tag"]]
