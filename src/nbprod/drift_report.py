@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,11 +15,16 @@ import pandas as pd
 from .drift import DriftDetector, bin_labels, current_shares, reference_shares
 from .errors import DataFileError
 
+#: File names read as JSON lines: .jsonl/.ndjson, gzipped or not, the prediction log's
+#: rotated copies (predictions.jsonl.1, .2, ...) and .log files.
+JSON_LINES = re.compile(r"\.(jsonl|ndjson)(\.\d+)?(\.gz)?$|\.log$")
+
 
 def load_inputs(path: str | Path) -> pd.DataFrame:
     """Model inputs from a CSV, Parquet or JSON-lines file.
 
-    JSON lines may be prediction-log records, whose features sit under ``inputs``.
+    JSON lines may be prediction-log records (also a rotated copy, ``predictions.jsonl.1``),
+    whose features sit under ``inputs``.
     """
     path = Path(path)
     if not path.is_file():
@@ -26,7 +32,7 @@ def load_inputs(path: str | Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        if path.suffix in (".jsonl", ".ndjson") or path.name.endswith((".jsonl.gz", ".log")):
+        if JSON_LINES.search(path.name):
             records = [json.loads(line) for line in _lines(path) if line.strip()]
             if not records:
                 raise DataFileError(path, "holds no record")
@@ -35,8 +41,6 @@ def load_inputs(path: str | Path) -> pd.DataFrame:
             return pd.DataFrame(records)
         return pd.read_csv(path)
     except (ValueError, OSError, EOFError, pd.errors.ParserError) as exc:
-        if isinstance(exc, DataFileError):
-            raise
         raise DataFileError(path, f"cannot be read: {exc}") from None
 
 

@@ -85,6 +85,9 @@ def test_load_inputs_reads_a_prediction_log_and_refuses_garbage(tmp_path):
     log = tmp_path / "predictions.jsonl"
     log.write_text("\n".join(json.dumps({"id": i, "inputs": {"tenure": i}}) for i in range(3)))
     assert load_inputs(log)["tenure"].tolist() == [0, 1, 2]
+    rotated = tmp_path / "predictions.jsonl.3"  # a copy the log's rotation made
+    rotated.write_bytes(log.read_bytes())
+    assert load_inputs(rotated)["tenure"].tolist() == [0, 1, 2]
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{not json\n")
     with pytest.raises(DataFileError, match="bad.jsonl: cannot be read"):
