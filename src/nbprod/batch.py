@@ -63,16 +63,14 @@ def score_file(
     :class:`BatchInputError` (file, row, column, value) on the first chunk that
     breaks the feature schema; the partial output is removed.
     """
-    from .registry import get_model, load_model
+    from .registry import get_model, load_artifact, schema_of, threshold_of
 
     stored = get_model(tag)
-    schema = FeatureSchema.from_dict(stored.info.metadata["feature_schema"])
     if threshold is None:
-        threshold = float(stored.info.metadata.get("metrics", {}).get("threshold", 0.5))
-    model = load_model(str(stored.tag))
+        threshold = threshold_of(stored)
     return score_chunks(
-        model,
-        schema,
+        load_artifact(stored),
+        schema_of(stored),
         str(stored.tag),
         source,
         dest,

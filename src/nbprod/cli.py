@@ -51,6 +51,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 )
 def summary(products: Path) -> None:
     """Print what the last build produced: the registered model, its metrics, the reports."""
+    from .lifecycle import stage_of
     from .registry import bentoml_home, get_model
 
     registration = products / "model" / "registration.json"
@@ -59,7 +60,7 @@ def summary(products: Path) -> None:
     tag = json.loads(registration.read_text())["tag"]
     model = get_model(tag)
     metrics = model.info.metadata.get("metrics", {})
-    stage = model.info.labels.get("stage", "candidate")
+    stage = stage_of(model)
     click.secho(f"registered model  {model.tag}  stage: {stage}  (store: {bentoml_home()})", bold=True)
     events = model.info.metadata.get("lifecycle", [])
     if events:
@@ -403,9 +404,9 @@ def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
 def bento(tag: str | None, project: Path) -> None:
     """Print the tag of the bento serving the production model; build it if there is none."""
     from .bento import bento_for
-    from .serving import model_tag
+    from .serving import REGISTRATION, model_tag
 
-    tag = tag or model_tag(registration=project / "products" / "model" / "registration.json")
+    tag = tag or model_tag(registration=project / REGISTRATION)
     bento_tag, built = bento_for(tag, project)
     click.echo(f"{'built' if built else 'selected'} bento {bento_tag} for {tag}", err=True)
     click.echo(bento_tag)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ModelStoreError
-from .registry import bentoml_home, get_model
+from .registry import bentoml_home, get_model, register_model
 
 log = logging.getLogger(__name__)
 
@@ -155,16 +155,17 @@ def history(name: str) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: e["at"])
 
 
-def record(model, event: str, reason: str) -> None:
-    """Append a lifecycle event to ``model`` (without changing its stage)."""
-    with _lock(model.tag.name):
-        fresh = get_model(str(model.tag))
+def record(tag: str, event: str, reason: str) -> None:
+    """Append a lifecycle event to model ``tag`` (without changing its stage)."""
+    with _lock(tag.partition(":")[0]):
+        fresh = get_model(tag)
         _set_stage(fresh, stage_of(fresh), event, reason)
 
 
 def _previously_promoted(name: str, exclude: str):
-    rolled_back = {e["tag"] for e in history(name) if e["event"] == "rolled_back"}
-    for event in reversed(history(name)):
+    events = history(name)
+    rolled_back = {e["tag"] for e in events if e["event"] == "rolled_back"}
+    for event in reversed(events):
         if event["event"] == "promoted" and event["tag"] != exclude and event["tag"] not in rolled_back:
             return get_model(event["tag"])
     return None
@@ -217,8 +218,6 @@ def register_and_gate(
     A candidate that fails the gate stays in the store (stage ``candidate``) with
     the reason recorded in its lifecycle; production is left untouched.
     """
-    from .registry import register_model
-
     current = production(name)
     decision = judge(
         metadata["metrics"], current.info.metadata.get("metrics", {}) if current else None, policy
@@ -231,6 +230,6 @@ def register_and_gate(
     if decision.promote:
         promote(tag, decision.reason)
     else:
-        record(get_model(tag), "not_promoted", decision.reason)
+        record(tag, "not_promoted", decision.reason)
         log.warning("%s registered but not promoted: %s", tag, decision.reason)
     return tag, decision

@@ -139,7 +139,8 @@ def trace(tag: str, root: str | Path = ".") -> list[dict[str, Any]]:
     ``modified``, ``missing`` or ``recorded`` for facts that cannot be re-checked).
     Files are looked up relative to ``root``, the project folder.
     """
-    from .registry import get_model
+    from .lifecycle import stage_of
+    from .registry import ARTIFACT, get_model
 
     links: list[dict[str, Any]] = []
     model_tag = tag
@@ -154,8 +155,8 @@ def trace(tag: str, root: str | Path = ".") -> list[dict[str, Any]]:
     model = get_model(model_tag)
     meta = model.info.metadata
     artifact = meta.get("artifact", {})
-    status = verify_file(artifact.get("file", "model.joblib"), artifact.get("sha256", ""), model.path)
-    stage = model.info.labels.get("stage", "candidate")
+    status = verify_file(artifact.get("file", ARTIFACT), artifact.get("sha256", ""), model.path)
+    stage = stage_of(model)
     links.append({"level": "model", "name": str(model.tag),
                   "detail": f"stage {stage}, artifact sha256 {artifact.get('sha256', '?')[:12]}",
                   "status": status})
@@ -176,7 +177,9 @@ def trace(tag: str, root: str | Path = ".") -> list[dict[str, Any]]:
 def _notebook_link(task: str, info: dict[str, Any], model_dir: Path, root: str | Path) -> dict:
     """An executed notebook: its copy archived in the model must match its hash; the
     workspace copy may since have been rebuilt by a later run, which is reported."""
-    archived = model_dir / "files" / "reports" / Path(info["path"]).name
+    from .registry import FILES
+
+    archived = model_dir / FILES / "reports" / Path(info["path"]).name
     workspace = verify_file(info["path"], info["sha256"], root)
     if not archived.is_file():  # registered without archived notebooks
         return {"level": "notebook", "name": task, "detail": info["path"], "status": workspace}

@@ -73,7 +73,11 @@ def get_model(tag: str):
 
 def load_model(tag: str) -> Any:
     """Load the artifact of ``tag`` after checking its recorded sha256."""
-    stored = get_model(tag)
+    return load_artifact(get_model(tag))
+
+
+def load_artifact(stored: Any) -> Any:
+    """Load the artifact of a stored model (from :func:`get_model`), sha256-checked."""
     artifact = stored.info.metadata.get("artifact")
     if not artifact:
         raise ModelStoreError(f"model {stored.tag}: no artifact record in its metadata")
@@ -92,11 +96,20 @@ def load_model(tag: str) -> Any:
 
 def feature_schema(tag: str) -> FeatureSchema:
     """The feature schema stored with model ``tag``."""
-    stored = get_model(tag)
+    return schema_of(get_model(tag))
+
+
+def schema_of(stored: Any) -> FeatureSchema:
+    """The feature schema in a stored model's metadata."""
     try:
         return FeatureSchema.from_dict(stored.info.metadata["feature_schema"])
     except KeyError:
         raise ModelStoreError(f"model {stored.tag} has no feature_schema in its metadata") from None
+
+
+def threshold_of(stored: Any) -> float:
+    """The decision threshold recorded with a stored model's metrics (0.5 if none)."""
+    return float(stored.info.metadata.get("metrics", {}).get("threshold", 0.5))
 
 
 def bentoml_home() -> str:

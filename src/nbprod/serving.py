@@ -165,13 +165,11 @@ class Predictor:
     @classmethod
     def from_store(cls, tag: str) -> Predictor:
         """Load ``tag`` from the BentoML store (sha256-checked) with its stored schema."""
-        from .registry import get_model, load_model
+        from .registry import get_model, load_artifact, schema_of, threshold_of
 
         stored = get_model(tag)
-        metadata = dict(stored.info.metadata)
-        schema = FeatureSchema.from_dict(metadata.get("feature_schema") or {})
-        threshold = float(metadata.get("metrics", {}).get("threshold", 0.5))
-        return cls(load_model(tag), schema, str(stored.tag), threshold, metadata)
+        return cls(load_artifact(stored), schema_of(stored), str(stored.tag),
+                   threshold_of(stored), dict(stored.info.metadata))
 
     def frame(self, rows: Sequence[BaseModel | dict[str, Any]]) -> pd.DataFrame:
         """One DataFrame for all ``rows``, built column by column in schema order."""

@@ -10,8 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ..lineage import INJECTED_TAG
+
 PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 SPECIAL_PARAMETERS = ("upstream", "product")
 
 
