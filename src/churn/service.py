@@ -49,7 +49,9 @@ from nbprod.serving import (
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
 #: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
 GUARD = guard_settings()
-check_exposure(GUARD, bind_host(sys.argv, os.environ, default="127.0.0.1"))
+#: Where `bentoml serve` binds unless told otherwise (--host, $BENTOML_HOST): loopback only.
+HOST, PORT = "127.0.0.1", 3000
+check_exposure(GUARD, bind_host(sys.argv, os.environ, default=HOST))
 
 MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
 SCHEMA = feature_schema(MODEL_TAG)
@@ -81,7 +83,7 @@ CustomerBatch = Annotated[
     workers=WORKERS,
     threads=1,
     traffic={"timeout": 60},
-    http={"host": "127.0.0.1", "port": 3000},
+    http={"host": HOST, "port": PORT},
     logging={"access": {"enabled": False}},
 )
 class ChurnService:

@@ -44,6 +44,12 @@ def js_distance(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(jensenshannon(e, a, base=2))
 
 
+def reference_features(reference_statistics: dict[str, Any]) -> dict[str, Any]:
+    """The per-feature entries of a model's reference statistics (keys starting with ``_``
+    hold other facts, such as the row count)."""
+    return {k: v for k, v in reference_statistics.items() if not k.startswith("_")}
+
+
 def bin_labels(ref: dict[str, Any]) -> list[str]:
     """Human-readable names of a reference's bins (plus ``other`` for categories)."""
     if ref["type"] == "numeric":
@@ -85,7 +91,7 @@ class DriftDetector:
 
     def fit(self, reference_statistics: dict[str, Any]) -> DriftDetector:
         """Learn the reference: the ``reference_statistics`` stored with the model."""
-        self.reference_ = {k: v for k, v in reference_statistics.items() if not k.startswith("_")}
+        self.reference_ = reference_features(reference_statistics)
         if not self.reference_:
             raise ConfigError("reference statistics hold no feature")
         self.features_ = list(self.reference_)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -71,7 +70,7 @@ def export(
     if backend not in _OUTPUTS:
         raise ConfigError(f"target {target!r}: backend {backend!r} is not one of {sorted(_OUTPUTS)}")
     args = ["export", target, "--mode", "force"] + (["--skip-docker"] if skip_docker else [])
-    with _cwd(project), _kubeflow_fixed():
+    with contextlib.chdir(project), _kubeflow_fixed():
         try:
             cli.main(args, standalone_mode=False)
         except SystemExit as exc:  # soopervisor's Commander exits on failure
@@ -108,16 +107,6 @@ def _set_image(path: Path, image: str) -> None:
     elif path.name == "kubeflow_pipeline.py":
         text = re.sub(r"^(\s+image: ).*$", lambda m: m.group(1) + image, path.read_text(), flags=re.M)
         path.write_text(text)
-
-
-@contextlib.contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
 
 
 @contextlib.contextmanager

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import os
 import signal
@@ -40,8 +39,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .asgi import header, respond
 from .errors import ConfigError
-from .serving import _header
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +152,12 @@ class GuardMiddleware:
             return
         if self.key_digest is not None and not self._authorized(scope):
             challenge = b'Bearer realm="nbprod"'
-            if _header(scope, b"authorization"):
+            if header(scope, b"authorization"):
                 challenge += b', error="invalid_token"'
             await respond(send, 401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
                           [(b"www-authenticate", challenge)])
             return
-        length = _header(scope, b"content-length")
+        length = header(scope, b"content-length")
         if length.isdigit() and int(length) > s.max_body_bytes:
             await self._too_large(send)
             return
@@ -215,7 +214,7 @@ class GuardMiddleware:
         task.add_done_callback(self._tasks.discard)
 
     def _authorized(self, scope: dict) -> bool:
-        scheme, _, token = _header(scope, b"authorization").partition(b" ")
+        scheme, _, token = header(scope, b"authorization").partition(b" ")
         digest = hashlib.sha256(token.strip()).digest()
         return scheme.lower() == b"bearer" and hmac.compare_digest(digest, self.key_digest or b"")
 
@@ -224,7 +223,7 @@ class GuardMiddleware:
         if body is None:
             await self._too_large(send)
             return
-        if self.settings.debug_delay and (delay := _header(scope, DELAY_HEADER)).isdigit():
+        if self.settings.debug_delay and (delay := header(scope, DELAY_HEADER)).isdigit():
             await asyncio.sleep(int(delay) / 1000)
         replayed = False
 
@@ -256,14 +255,4 @@ class GuardMiddleware:
         limit = self.settings.max_body_bytes
         await respond(send, 413, f"request body over {limit} bytes (${BODY_ENV})",
                       [(b"connection", b"close")])
-
-
-async def respond(
-    send: Any, status: int, error: str, headers: Sequence[tuple[bytes, bytes]] = ()
-) -> None:
-    """Send a JSON error response ``{"error": ...}``."""
-    body = json.dumps({"error": error}).encode()
-    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": [*head, *headers]})
-    await send({"type": "http.response.body", "body": body})
 

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
-from .drift import reference_shares
+from .drift import reference_features, reference_shares
 from .errors import ConfigError, FeedbackError
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ class WindowDrift:
 
     def __init__(self, reference: Mapping[str, Any], size: int, threshold: float = 0.2,
                  min_rows: int = 50) -> None:
-        self.reference = {k: v for k, v in reference.items() if not k.startswith("_")}
+        self.reference = reference_features(reference)
         if not self.reference:
             raise ConfigError("reference statistics hold no feature")
         self.features = list(self.reference)
@@ -277,10 +277,14 @@ class WindowDrift:
         psi[empty], js[empty] = np.nan, np.nan
         return psi, js, n
 
+    def drifted(self, psi: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Which features drifted: enough rows and a PSI over the threshold."""
+        return (rows >= self.min_rows) & (psi > self.threshold)
+
     def scores(self) -> pd.DataFrame:
         """One row per feature: psi, js_distance, rows, drifted (as DriftDetector.score)."""
         psi, js, n = self.statistics()
-        drifted = (n >= self.min_rows) & (psi > self.threshold)
+        drifted = self.drifted(psi, n)
         return pd.DataFrame({"feature": self.features, "psi": psi, "js_distance": js,
                              "rows": n.astype(int), "drifted": drifted}).set_index("feature")
 
@@ -380,7 +384,7 @@ class Monitor:
         self.model_version = model_version
         self.positive_label = positive_label
         self.window: WindowDrift | None = None
-        if any(not k.startswith("_") for k in reference_statistics):
+        if reference_features(reference_statistics):
             self.window = WindowDrift(reference_statistics, self.config.window,
                                       self.config.threshold, self.config.min_rows)
         else:
@@ -492,7 +496,7 @@ class Monitor:
                                                               strict=True):
             psi_gauge.set(psi_value)
             js_gauge.set(js_value)
-        drifted = (psi > self.window.threshold) & (rows_per_feature >= self.window.min_rows)
+        drifted = self.window.drifted(psi, rows_per_feature)
         metrics["drifted"].labels(self.model_version).set(int(drifted.sum()))
         metrics["window_rows"].labels(self.model_version).set(len(self.window))
         metrics["updates"].labels(self.model_version).inc()

@@ -29,8 +29,9 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from .asgi import header, respond
 from .errors import ModelStoreError, PredictionError
 from .schema import Feature, FeatureSchema
 
@@ -314,7 +315,6 @@ def client_error(exc: BaseException | None) -> tuple[int, str] | None:
     may be personal data).
     """
     from bentoml.exceptions import BentoMLException
-    from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
         problems = exc.errors(include_input=False, include_context=False, include_url=False)
@@ -369,9 +369,10 @@ class ServingMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "POST" and scope["path"] in self.paths:
-            ctype = _header(scope, b"content-type").split(b";")[0].strip().lower()
+            ctype = header(scope, b"content-type").split(b";")[0].strip().lower()
             if ctype != b"application/json":
-                await self._reject(send, ctype.decode("latin-1") or "none")
+                await respond(send, 415, "Content-Type must be application/json, got "
+                              f"{ctype.decode('latin-1') or 'none'}", [self.header])
                 return
 
         async def send_with_version(message: dict) -> None:
@@ -380,26 +381,6 @@ class ServingMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_version)
-
-    async def _reject(self, send: Any, ctype: str) -> None:
-        body = json.dumps(
-            {"error": f"Content-Type must be application/json, got {ctype}"}
-        ).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            self.header,
-        ]
-        await send({"type": "http.response.start", "status": 415, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-def _header(scope: dict, name: bytes) -> bytes:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return value
-    return b""
-
 
 if __name__ == "__main__":  # `python -m nbprod.serving`: the tag a build would serve
     print(model_tag())
