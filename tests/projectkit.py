@@ -11,9 +11,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +98,24 @@ def tasks_that_ran(output: str) -> set[str]:
     return set(re.findall(r"^(\w+)\s+True\s+[\d.]+", output, re.M))
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a server started just after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_text(path: Path, needle: str, timeout: float = 10) -> str:
+    """The text of ``path`` once it contains ``needle`` (a server's log catching up with the
+    requests it answered); fails after ``timeout`` seconds, showing the end of the file."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_bytes().decode(errors="replace")  # a line may be half written
+        if needle in text:
+            return text
+        assert time.monotonic() < deadline, f"{needle!r} not in {path} after {timeout} s:\n" \
+            f"{text[-3000:]}"
+        time.sleep(0.05)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:

@@ -3,6 +3,8 @@ notebook executes, with a message naming the notebook, the cell and the paramete
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from projectkit import copy_project, ploomber_build, tasks_that_ran
@@ -39,6 +41,7 @@ def test_a_parameter_the_notebook_does_not_declare_stops_the_build(tmp_path):
 def test_the_hook_lets_injected_cells_and_outputs_through(tmp_path, monkeypatch):
     """In-process render of the real DAG (no task runs): NB005 is left to pre-commit."""
     import nbformat
+    from ploomber.exceptions import DAGRenderError
     from ploomber.spec import DAGSpec
 
     project = copy_project(tmp_path / "project")
@@ -53,4 +56,16 @@ def test_the_hook_lets_injected_cells_and_outputs_through(tmp_path, monkeypatch)
     monkeypatch.setenv("PLOOMBER_ENV_FILENAME", "env.smoke.yaml")
     dag = DAGSpec.find().to_dag()
     dag.render(show_progress=False)  # raises DAGRenderError if the hook rejects the DAG
-    assert not (project / "products-smoke").exists()
+    # (A render never runs a task, so checking that no product was written proved nothing.)
+    # This in-process render does run the hook: with a contract error added, it rejects the DAG
+    # for that error alone, still not for the injected cell.
+    spec = project / "pipeline.yaml"
+    spec.write_text(spec.read_text().replace(
+        "      threshold: '{{threshold}}'\n", "      threshold: '{{threshold}}'\n      cutoff: 0.3\n"))
+    with pytest.raises(DAGRenderError) as rejected, warnings.catch_warnings():
+        # Ploomber's own warning about the same parameter
+        warnings.filterwarnings("ignore", r"(?s).*not used in the task's source code: 'cutoff'")
+        DAGSpec.find().to_dag().render(show_progress=False)
+    message = str(rejected.value)
+    assert "1 notebook contract error(s)" in message
+    assert "notebooks/evaluate.ipynb:2 NB003" in message and "NB005" not in message

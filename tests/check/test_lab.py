@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import socket
 import subprocess
 import time
 import uuid
@@ -24,7 +23,7 @@ import pytest
 import requests
 import websocket
 
-from projectkit import BIN, ROOT, build_env, smoke_build, stop
+from projectkit import BIN, ROOT, build_env, free_port, smoke_build, stop
 
 pytestmark = pytest.mark.pipeline
 
@@ -36,12 +35,6 @@ LAB_FLAGS = ["--ServerApp.jpserver_extensions=ploomber=False", "--ServerApp.allo
 def built(tmp_path_factory):
     project, home, _ = smoke_build(tmp_path_factory.mktemp("lab"))
     return project, build_env(home)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ def project(tmp_path):
 def assert_failed_at_ingest(result, project, expected):
     out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "ingest" in out
+    assert "Error when executing task 'ingest'" in out
     for text in expected:
         assert text in out, f"{text!r} not in the build output:\n{out[-3000:]}"
     assert not (project / "products-smoke/model/registration.json").exists()

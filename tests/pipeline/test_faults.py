@@ -17,8 +17,6 @@ from projectkit import BIN, build_env, models_in, ploomber_build, smoke_build, t
 
 pytestmark = pytest.mark.pipeline
 
-TASKS = {"ingest", "features", "train", "evaluate", "register", "score"}
-
 
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory):
@@ -120,7 +118,7 @@ def test_a_corrupt_model_store_entry_stops_registration(built):
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Error when executing task 'register'" in out
-    assert "model.yaml" in out or "yaml" in out.lower()
+    assert "model.yaml" in out
     kept = json.loads((project / "products-smoke/model/registration.json").read_text())
     assert kept["tag"] == registration["tag"]
     assert model_yaml.read_text() == "name: [unclosed\n"  # never overwritten

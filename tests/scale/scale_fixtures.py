@@ -1,8 +1,7 @@
 """Fixtures of the scale tier: a real model trained on the shipped data and registered
 in a temporary store, and synthetic files to score. Small N keeps the tier fast.
 
-Test modules import them (``from scale_fixtures import ...``); a second conftest.py
-would shadow the shared ``conftest`` module the other tiers import from."""
+Test modules import the fixtures they use (``from scale_fixtures import ...``)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from projectkit import BIN, ROOT, build_env, copy_project, ploomber_build, stop
+from projectkit import BIN, ROOT, build_env, copy_project, free_port, ploomber_build, stop
 
 
 class Project:
@@ -61,10 +60,10 @@ def project(tmp_path_factory) -> Project:
     return Project(path, home)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="session")
+def customer(project) -> dict:
+    """One held-out customer (features only), as a client sends it (tests do not modify it)."""
+    return project.test_rows()[0][0]
 
 
 @contextmanager

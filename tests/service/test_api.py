@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import bentoml
@@ -11,14 +11,9 @@ import pytest
 
 from churn import FEATURES
 from churn.schema import COLUMNS
+from projectkit import wait_for_text
 
 MAX_BATCH_SIZE = 256  # churn.service.MAX_BATCH_SIZE's default
-
-
-@pytest.fixture(scope="module")
-def customer(project) -> dict:
-    return project.test_rows()[0][0]
-
 
 def test_health_and_metrics_endpoints_stay(server):
     for path in ("/livez", "/readyz", "/metrics"):
@@ -124,6 +119,7 @@ def _bad_cases(good: dict) -> dict[str, tuple]:
 
 
 def test_every_bad_input_is_a_4xx_naming_the_problem_and_the_server_survives(server, customer):
+    start = server.log.stat().st_size  # what this test's requests log comes after
     failures = []
     for name, (path, body, needle, *ctype) in _bad_cases(customer).items():
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -133,10 +129,13 @@ def test_every_bad_input_is_a_4xx_naming_the_problem_and_the_server_survives(ser
             failures.append(f"{name}: {resp.status_code} {resp.text[:300]}")
     assert not failures, "\n".join(failures)
     assert server.get("/livez").status_code == 200
-    # each mistake is one warning line naming the field, without a traceback or the value sent
-    time.sleep(0.5)
-    log = server.log.read_text()
-    assert "WARNING" in log and "400 on /predict: customer.tenure: Field required" in log
+    # each mistake is one warning line naming the field, without a traceback or the value sent;
+    # a last one in the log shows the service has logged the requests before it
+    last = f"last_{uuid.uuid4().hex[:12]}"
+    assert server.post("/predict", json={"customer": {**customer, last: 1}}).status_code == 400
+    log = wait_for_text(server.log, f"400 on /predict: customer.{last}: Extra inputs are not permitted")
+    ours = server.log.read_bytes()[start:].decode(errors="replace")
+    assert "WARNING" in ours and "400 on /predict: customer.tenure: Field required" in ours
     assert "Traceback" not in log and "ValidationError" not in log and "twelve" not in log
     good = server.post("/predict", json={"customer": customer})
     assert good.status_code == 200 and good.json()["model_version"]

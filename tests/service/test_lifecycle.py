@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from projectkit import BIN, ploomber_build
+from projectkit import BIN, ploomber_build, stop
 
 from .conftest import Project, bentoml_serve
 
@@ -41,10 +41,7 @@ def nbprod(copy: Project, *args: str) -> subprocess.CompletedProcess:
 
 
 def answers(copy: Project, bento: str) -> tuple[str, list[float], str]:
-    rows = pd.read_parquet(copy.smoke / "data/test.parquet")
-    from churn import FEATURES
-
-    customers = rows[FEATURES].astype(object).to_dict("records")
+    customers, _ = copy.test_rows()
     with bentoml_serve(bento, copy.path, copy.env()) as client:
         response = client.post("/predict_batch", json={"customers": customers})
     assert response.status_code == 200, response.text
@@ -88,10 +85,6 @@ def test_a_tampered_artifact_keeps_the_service_from_starting(two_models):
             break
         time.sleep(0.5)
     text = log.read_text()
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
     assert "modified or truncated, refusing to load it" in text, text[-3000:]
     assert "Application startup complete" not in text

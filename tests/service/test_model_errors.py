@@ -28,13 +28,12 @@ REGISTER_BROKEN = textwrap.dedent(
 )
 
 
-def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, tmp_path):
+def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, customer):
     env = project.env()
     tag = subprocess.run(
         [str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
         env=env, capture_output=True, text=True, check=True, timeout=120,
     ).stdout.strip().splitlines()[-1]
-    customer = project.test_rows()[0][0]
     with bentoml_serve("churn.service:ChurnService", project.path,
                        project.env(NBPROD_MODEL_TAG=tag)) as client:
         one = client.post("/predict", json={"customer": customer})

@@ -7,6 +7,10 @@ progress, a 2 s time limit, a 64 KiB body. ``x-debug-delay-ms`` (honoured only b
 
 from __future__ import annotations
 
+import re
+import time
+
+import httpx
 import pytest
 
 from ..conftest import bentoml_serve
@@ -26,6 +30,22 @@ def guarded_env(project, **extra: str) -> dict[str, str]:
     )
 
 
+def in_progress(client: httpx.Client, path: str) -> float:
+    """Requests to ``path`` the service is handling now, from its /metrics: BentoML's
+    traffic-metrics middleware wraps the guards, so a request held by the delay knob counts."""
+    gauge = re.compile(r'^bentoml_service_request_in_progress\{[^}]*endpoint="' + re.escape(path)
+                       + r'"[^}]*\} (\S+)$', re.M)
+    return sum(float(value) for value in gauge.findall(client.get("/metrics").text))
+
+
+def wait_in_progress(client: httpx.Client, path: str, count: int, timeout: float = 10) -> None:
+    """Wait until exactly ``count`` requests to ``path`` are inside the service."""
+    deadline = time.monotonic() + timeout
+    while (now := in_progress(client, path)) != count:
+        assert time.monotonic() < deadline, f"{now:g} requests to {path} in progress, not {count}"
+        time.sleep(0.02)
+
+
 @pytest.fixture(scope="session")
 def guarded(project):
     """A client of the guarded service (it sends no key unless a test adds one)."""
@@ -36,8 +56,3 @@ def guarded(project):
 @pytest.fixture(scope="session")
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
-
-
-@pytest.fixture(scope="session")
-def customer(project) -> dict:
-    return project.test_rows()[0][0]
