@@ -45,6 +45,7 @@ from nbprod.serving import (
     quiet_client_errors,
     released_timeouts,
 )
+from nbprod.settings import env_positive
 
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
 #: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
@@ -59,9 +60,9 @@ Customer = input_model(SCHEMA, "Customer")
 Label = label_model(SCHEMA.target)
 
 #: Most customers in one /predict_batch request, and in one model call.
-MAX_BATCH_SIZE = int(os.environ.get("NBPROD_MAX_BATCH_SIZE", "256"))
+MAX_BATCH_SIZE = env_positive("NBPROD_MAX_BATCH_SIZE", int, 256)
 #: Worker processes (each loads the model once).
-WORKERS = int(os.environ.get("NBPROD_WORKERS", "1"))
+WORKERS = env_positive("NBPROD_WORKERS", int, 1)
 #: How long a request may wait in the batcher before being dropped with a 503. The
 #: default batcher drops requests once its latency estimate passes this bound; a long
 #: bound makes it queue them instead, and the traffic timeout still caps a request.

@@ -41,6 +41,7 @@ from typing import Any
 
 from .asgi import header, respond
 from .errors import ConfigError
+from .settings import env_positive
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +78,11 @@ def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
     """The guard settings from the environment (defaults: no key, 1 MiB, 256, 30 s)."""
     env = os.environ if environ is None else environ
     default = GuardSettings()
-
-    def number(name: str, kind: type, fallback: float) -> Any:
-        raw = env.get(name, "").strip()
-        if not raw:
-            return fallback
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise ConfigError(f"${name}={raw!r} is not a {kind.__name__}") from None
-        if value <= 0:
-            raise ConfigError(f"${name}={raw!r} must be positive")
-        return value
-
     return GuardSettings(
         api_key=env.get(KEY_ENV, "").strip(),
-        max_body_bytes=number(BODY_ENV, int, default.max_body_bytes),
-        max_concurrency=number(CONCURRENCY_ENV, int, default.max_concurrency),
-        timeout=number(TIMEOUT_ENV, float, default.timeout),
+        max_body_bytes=env_positive(BODY_ENV, int, default.max_body_bytes, env),
+        max_concurrency=env_positive(CONCURRENCY_ENV, int, default.max_concurrency, env),
+        timeout=env_positive(TIMEOUT_ENV, float, default.timeout, env),
         debug_delay=env.get(DELAY_ENV, "") == "1",
     )
 

@@ -61,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
 from .drift import reference_features, reference_shares
 from .errors import ConfigError, FeedbackError
+from .settings import positive
 
 log = logging.getLogger(__name__)
 
@@ -118,15 +119,7 @@ class MonitorConfig:
             elif name == "log_dir":
                 values[name] = Path(raw) if raw else None
             else:
-                try:
-                    value = type(default)(raw)
-                except ValueError:
-                    raise ConfigError(
-                        f"${var}={raw!r}: expected a {type(default).__name__}"
-                    ) from None
-                if value <= 0:
-                    raise ConfigError(f"${var}={raw!r}: must be positive")
-                values[name] = value
+                values[name] = positive(var, raw, type(default))
         return cls(**values)
 
 

@@ -104,6 +104,7 @@ def test_the_monitor_thread_logs_without_being_asked_and_survives_a_bad_row(
     while rid not in (log_file.read_text() if log_file.exists() else ""):
         assert time.monotonic() < deadline, "the monitor's thread wrote nothing in 10 s"
         time.sleep(0.05)
+    m.flush()  # returns once the thread's current pass (which logs its failure) is over
     assert "monitoring failed" in caplog.text and "charge" in caplog.text
     (later,) = m.record(ROWS[1:2], [0.2], ["No"])
     m.close()
