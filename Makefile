@@ -75,7 +75,7 @@ BENTO_TAG_FILE := products/bento.txt
 
 bento: install  ## select or build the bento of the production model -> products/bento.txt
 	@nbprod bento > $(BENTO_TAG_FILE)
-	@echo "bento             $$(cat $(BENTO_TAG_FILE))  (model $$($(BIN)/python -m nbprod.serving))"
+	@echo "bento             $$(cat $(BENTO_TAG_FILE))"
 
 serve: bento  ## serve the production model's bento on http://$(HOST):$(PORT)
 	bentoml serve $$(cat $(BENTO_TAG_FILE)) --host $(HOST) --port $(PORT)

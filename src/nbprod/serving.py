@@ -381,6 +381,3 @@ class ServingMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_version)
-
-if __name__ == "__main__":  # `python -m nbprod.serving`: the tag a build would serve
-    print(model_tag())
