@@ -19,7 +19,7 @@ def test_a_parameter_of_the_wrong_type_stops_the_build(tmp_path):
     result = ploomber_build(project, tmp_path / "bentoml")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert ("notebooks/evaluate.ipynb:2:8 NB003 task 'evaluate': pipeline.yaml passes parameter "
+    assert ("notebooks/evaluate.ipynb:2:9 NB003 task 'evaluate': pipeline.yaml passes parameter "
             "'threshold' = 'high', a str, but its default 0.5 is float") in output
     assert "no notebook was executed" in output
     assert tasks_that_ran(result.stdout) == set()
