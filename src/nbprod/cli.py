@@ -67,8 +67,10 @@ def summary(products: Path) -> None:
         click.echo(f"last event        {events[-1]['event']}: {events[-1]['reason']}")
     shown = ("roc_auc", "pr_auc", "f1", "log_loss", "calibration_error")
     click.echo("held-out metrics  " + "  ".join(f"{k}={metrics[k]:.4f}" for k in shown if k in metrics))
-    reports = sorted((products / "reports").glob("*.html"))
-    click.echo(f"reports           {products / 'reports'}/ ({', '.join(p.name for p in reports)})")
+    index = products / "reports" / "index.html"
+    reports = sorted(p for p in (products / "reports").glob("*.html") if p != index)
+    where = index if index.is_file() else f"{products / 'reports'}/"
+    click.echo(f"reports           {where} ({', '.join(p.name for p in reports)})")
     click.echo("next              make serve        # serve the production model on 127.0.0.1:3000")
     click.echo("                  nbprod models list  # every version, its stage and metrics")
     click.echo("                  ploomber status   # what is up to date")
