@@ -11,7 +11,8 @@ step hashes and archives them), :func:`tidy_task_reports` rewrites them:
 - the project folder in outputs and in papermill's metadata is written relative too;
 - a task with a ``registration`` product (the JSON the register step writes, with the
   model ``tag``) gets a first cell naming the model version it produced;
-- the HTML is exported again from the tidied notebook, with code and text wrapped at the
+- the HTML is exported from the tidied notebook (instead of Ploomber's export of the raw
+  one, which :func:`take_over_html` switches off), with code and text wrapped at the
   page's edge instead of cut off.
 
 :func:`attach` (called by the ``on_render`` hook) makes it every notebook task's
@@ -21,6 +22,7 @@ step hashes and archives them), :func:`tidy_task_reports` rewrites them:
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import logging
 import os
@@ -145,19 +147,27 @@ def model_heading(registration: dict[str, Any]) -> str | None:
     return f"**Model version `{tag}`**: {verdict}" + (f" ({reason})" if reason else "")
 
 
-def html_report(nb: Any) -> str:
-    """``nb`` as the HTML Ploomber writes (nbconvert, JupyterLab template), lines wrapped."""
+def html_report(nb: Any, export_kwargs: dict[str, Any] | None = None) -> str:
+    """``nb`` as the HTML Ploomber writes (nbconvert, JupyterLab template, the task's
+    ``nbconvert_export_kwargs``), lines wrapped."""
+    body, _ = _exporter(tuple(sorted((export_kwargs or {}).items()))).from_notebook_node(nb)
+    return body.replace("</head>", WRAP_CSS + "</head>", 1)
+
+
+@functools.cache
+def _exporter(kwargs: tuple) -> Any:
+    """One HTMLExporter per set of options per process: it compiles its templates once
+    (a new one per notebook, as Ploomber makes, costs 2.5x the time)."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    return body.replace("</head>", WRAP_CSS + "</head>", 1)
+    return HTMLExporter(**dict(kwargs))
 
 
 # --- the Ploomber hook ------------------------------------------------------------------
 
 
-def report_paths(task: Any) -> tuple[Path | None, list[Path]]:
-    """A notebook task's executed ``.ipynb`` and its other report formats (HTML)."""
+def report_notebook(task: Any) -> Path | None:
+    """A notebook task's executed ``.ipynb``."""
     from ploomber.products import MetaProduct
 
     keys = task.nb_product_key
@@ -166,8 +176,27 @@ def report_paths(task: Any) -> tuple[Path | None, list[Path]]:
         paths = [Path(str(task.product[key])) for key in keys]
     else:
         paths = [Path(str(task.product))]
-    notebook = next((p for p in paths if p.suffix == ".ipynb"), None)
-    return notebook, [p for p in paths if p.suffix in HTML_SUFFIXES]
+    return next((p for p in paths if p.suffix == ".ipynb"), None)
+
+
+def take_over_html(task: Any) -> list[tuple[Path, dict[str, Any]]]:
+    """Switch off Ploomber's conversion of ``task``'s executed notebook to its HTML
+    products, and return them with their ``nbconvert_export_kwargs``: the tidy exports
+    them from the tidied notebook, so converting the raw one first would only double the
+    cost. The one place that touches Ploomber's converter (ploomber 0.23.3,
+    ``NotebookRunner._converter``); a converter of another shape is left alone."""
+    converters = getattr(task, "_converter", None)
+    converters = converters if isinstance(converters, list) else [converters]
+    taken = []
+    for converter in converters:
+        exporter = getattr(converter, "_exporter", None)
+        output = Path(str(getattr(converter, "_path_to_output", "")))
+        if exporter is None or output.suffix not in HTML_SUFFIXES or \
+                getattr(exporter, "__name__", "") != "HTMLExporter":
+            continue
+        taken.append((output, dict(converter._nbconvert_export_kwargs)))
+        converter._exporter, converter._nbconvert_export_kwargs = None, {}
+    return taken
 
 
 def _registration(task: Any) -> dict[str, Any]:
@@ -186,11 +215,12 @@ def _registration(task: Any) -> dict[str, Any]:
         return {}
 
 
-def tidy_task_reports(task: Any) -> None:
-    """Rewrite ``task``'s executed notebook and HTML reports (the module docstring)."""
+def tidy_task_reports(task: Any, html: list[tuple[Path, dict[str, Any]]] = ()) -> None:
+    """Rewrite ``task``'s executed notebook and write its ``html`` reports from it (the
+    module docstring)."""
     import nbformat
 
-    notebook, others = report_paths(task)
+    notebook = report_notebook(task)
     if notebook is None or not notebook.is_file():
         return
     source = Path(str(task.source.loc)).resolve()
@@ -199,9 +229,10 @@ def tidy_task_reports(task: Any) -> None:
     heading = model_heading(_registration(task))
     tidy_notebook(nb, root, notebook.parent.resolve(), source=source, heading=heading)
     nbformat.write(nb, notebook)
-    for path in others:
-        path.write_text(html_report(nb), encoding="utf-8")
-    log.debug("%s: reports tidied (%s)", task.name, ", ".join(p.name for p in [notebook, *others]))
+    for path, kwargs in html:
+        path.write_text(html_report(nb, kwargs), encoding="utf-8")
+    log.debug("%s: reports tidied (%s)", task.name,
+              ", ".join(p.name for p in [notebook, *(p for p, _ in html)]))
 
 
 def attach(dag: Any) -> None:
@@ -216,16 +247,16 @@ def attach(dag: Any) -> None:
         if not isinstance(task, NotebookMixin) or not hasattr(task, "nb_product_key"):
             continue
         if not getattr(task.on_finish, "nbprod_reports", False):
-            task.on_finish = _after(task.on_finish, callback_check)
+            task.on_finish = _after(task.on_finish, callback_check, take_over_html(task))
 
 
-def _after(previous: Any, callback_check: Any) -> Any:
+def _after(previous: Any, callback_check: Any, html: list) -> Any:
     """An ``on_finish`` hook: ``previous`` (with the arguments it asks for), then the tidy."""
 
     def on_finish(task):
         if previous is not None:
             previous(**callback_check(previous, task._available_callback_kwargs))
-        tidy_task_reports(task)
+        tidy_task_reports(task, html)
 
     on_finish.nbprod_reports = True
     return on_finish

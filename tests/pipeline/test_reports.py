@@ -116,3 +116,23 @@ def test_no_line_is_cut_off_at_the_right_edge_in_a_browser(built, task, tmp_path
          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     cut, total = map(int, re.search(r'data-cut="(\d+):(\d+)"', dom).groups())
     assert total > 5 and cut == 0, f"{cut} of {total} <pre> blocks overflow in {task}.html"
+
+
+def test_ploombers_own_html_conversion_is_replaced_not_doubled(built):
+    """The tidy writes the HTML from the tidied notebook; Ploomber's export of the raw one,
+    which would cost as much again, is switched off (nbprod.reports.take_over_html)."""
+    import contextlib
+
+    from ploomber.spec import DAGSpec
+
+    from nbprod import reports
+
+    project, _, _ = built
+    with contextlib.chdir(project):
+        dag = DAGSpec("pipeline.yaml", env={"products": str(project / "scratch")}).to_dag()
+    reports.attach(dag)
+    reports.attach(dag)  # on_render runs on every render: once is enough
+    for name in TASKS:
+        converters = dag[name]._converter
+        assert [c._exporter for c in converters] == [None, None], name
+        assert getattr(dag[name].on_finish, "nbprod_reports", False)
