@@ -107,8 +107,10 @@ class LabTask:
 
 
 class Injector:
-    """The rendered pipeline of each ``pipeline.yaml`` under a Lab root, re-rendered when
-    the pipeline or its env file changes; maps a notebook to its task."""
+    """The rendered pipeline of each ``pipeline.yaml`` under a Lab root; maps a notebook to
+    its task. Rendered again when a ``*.yaml`` file beside the pipeline or a task's
+    notebook changes (an edited ``upstream`` changes the task's parameters); a pipeline
+    that does not render is tried again at the next open, not remembered."""
 
     def __init__(self, root: Path):
         self.root = root.resolve()
@@ -125,36 +127,39 @@ class Injector:
         return self._tasks(pipeline).get(notebook)
 
     def _tasks(self, pipeline: Path) -> dict[Path, LabTask]:
-        key = _stamp(pipeline)
         cached = self._cache.get(pipeline)
-        if cached is None or cached[0] != key:
-            cached = (key, render_notebook_tasks(pipeline))
-            self._cache[pipeline] = cached
-        return cached[1]
+        if cached is not None and cached[0] == _stamp(pipeline, cached[1]):
+            return cached[1]
+        try:
+            tasks = render_notebook_tasks(pipeline)
+        except Exception as exc:  # any error of the user's pipeline: Lab must still open
+            log.warning("nbprod.lab: %s does not render, no parameters injected: %s",
+                        pipeline, exc)
+            self._cache.pop(pipeline, None)
+            return {}
+        self._cache[pipeline] = (_stamp(pipeline, tasks), tasks)
+        return tasks
 
 
-def _stamp(pipeline: Path) -> tuple:
-    """What, when changed, makes the rendered pipeline stale: its YAML files' mtimes."""
-    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(pipeline.parent.glob("*.yaml")))
+def _stamp(pipeline: Path, tasks: dict[Path, LabTask]) -> tuple:
+    """What, when changed, makes the rendered pipeline stale: the mtimes of the YAML files
+    beside it and of the tasks' notebooks."""
+    files = sorted({*pipeline.parent.glob("*.yaml"), *tasks})
+    return tuple((str(p), p.stat().st_mtime_ns if p.exists() else None) for p in files)
 
 
 def render_notebook_tasks(pipeline: Path) -> dict[Path, LabTask]:
     """Each notebook task of ``pipeline``, by its resolved source path, rendered as
-    ``ploomber build`` run from the pipeline's folder renders it. An empty mapping (and
-    a warning in the server log) if the pipeline does not render: notebooks then open
-    as they are."""
+    ``ploomber build`` run from the pipeline's folder renders it (raises what Ploomber or
+    the pipeline's ``on_render`` hook raises)."""
     from ploomber.spec import DAGSpec
     from ploomber.tasks.notebook import NotebookMixin
 
-    try:
-        with contextlib.chdir(pipeline.parent):
-            dag = DAGSpec(str(pipeline)).to_dag()
-            # not force=True: that marks every task outdated, and the on_render hook
-            # (nbprod.hooks.invalidate_outdated) would forget the whole last build
-            dag.render(show_progress=False)
-    except Exception as exc:  # any error of the user's pipeline: Lab must still open
-        log.warning("nbprod.lab: %s does not render, no parameters injected: %s", pipeline, exc)
-        return {}
+    with contextlib.chdir(pipeline.parent):
+        dag = DAGSpec(str(pipeline)).to_dag()
+        # not force=True: that marks every task outdated, and the on_render hook
+        # (nbprod.hooks.invalidate_outdated) would forget the whole last build
+        dag.render(show_progress=False)
     out = {}
     for name in dag:
         task = dag[name]
