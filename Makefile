@@ -54,15 +54,16 @@ check: install  ## the notebook contract on the pipeline's notebooks (nbprod che
 lint: dev  ## ruff on src/, tests/ and the notebooks
 	ruff check src tests notebooks
 
-# Ploomber injects each notebook's upstream and product paths (of env.yaml, so after
-# `make run`) into a cell tagged injected-parameters; `nbprod check --fix` or
-# `ploomber nb --remove` takes it out again (pre-commit does it on commit).
-# Ploomber's own Jupyter extension is off: it fails to open notebooks beside jupytext (README).
+# nbprod.lab injects each pipeline notebook's upstream and product paths (of env.yaml, so
+# after `make run`) when JupyterLab opens it, in memory only, and saves the source without
+# them and without outputs: `nbprod check` and the lineage's git state stay clean.
+# Ploomber's own Jupyter extension, which does the same, is off: it answers 500 beside
+# jupytext (docs/lab.md).
 lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as they are
 	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
-	PYTHONWARNINGS=ignore::UserWarning ploomber nb --inject
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
-		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.allow_root=True
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.lab=True \
+		--ServerApp.allow_root=True
 
 bench-scale: install  ## the scale benchmark: pipeline at 100k/1M rows, batch scoring at 1M/10M (minutes)
 	python benchmarks/scale.py

@@ -68,8 +68,10 @@ def summary(products: Path) -> None:
         click.echo(f"last event        {events[-1]['event']}: {events[-1]['reason']}")
     shown = headline(metrics, model.info.metadata.get("gate"), limit=5)
     click.echo(f"held-out metrics  {format_scores(metrics, shown)}")
-    reports = sorted((products / "reports").glob("*.html"))
-    click.echo(f"reports           {products / 'reports'}/ ({', '.join(p.name for p in reports)})")
+    index = products / "reports" / "index.html"
+    reports = sorted(p for p in (products / "reports").glob("*.html") if p != index)
+    where = index if index.is_file() else f"{products / 'reports'}/"
+    click.echo(f"reports           {where} ({', '.join(p.name for p in reports)})")
     click.echo("next              nbprod bento            # the bento serving production (built if needed)")
     click.echo("                  bentoml serve BENTO     # serve it on 127.0.0.1:3000")
     click.echo("                  nbprod models list      # every version, its stage and metrics")

@@ -1,10 +1,12 @@
-"""Ploomber DAG hooks, named in pipeline.yaml (``on_render: nbprod.hooks.on_render``)."""
+"""Ploomber DAG hooks, named in pipeline.yaml (``on_render: nbprod.hooks.on_render``,
+``on_finish: nbprod.hooks.on_finish``)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from . import report_index, reports
 from .errors import ContractError
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,12 @@ def on_render(dag: Any) -> None:
     kernel_like_display()
     enforce_contract(dag)
     invalidate_outdated(dag)
+    reports.attach(dag)  # each notebook's report tidied as its task succeeds
+
+
+def on_finish(dag: Any) -> None:
+    """Runs after a successful `ploomber build`: the index page of the reports."""
+    report_index.write_index(dag)
 
 
 def enforce_contract(dag: Any) -> None:

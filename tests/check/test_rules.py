@@ -21,7 +21,7 @@ BROKEN = {
     "two_parameters_cells.ipynb": ("NB002", 2, None, "2 cells are tagged `parameters`"),
     "parameters_not_first.ipynb": ("NB002", 3, None, "not the first code cell (cell 2 is)"),
     "with_outputs.ipynb": ("NB005", 2, None, "1 output(s) and execution count 3"),
-    "injected_cell.ipynb": ("NB005", 2, None, "injected-parameters cell is committed"),
+    "injected_cell.ipynb": ("NB005", 2, None, "injected-parameters cell is saved in the source"),
     "absolute_path.ipynb": ("NB006", 3, 1, "absolute path '/home/ana/churn/raw.csv'"),
     "hardcoded_data_path.ipynb": ("NB006", 3, 1, "hard-coded data path 'data/clean.parquet'"),
     "secret_token.ipynb": ("NB007", 3, 1, "AWS access key id AKIA..."),

@@ -285,8 +285,8 @@ def clean_source(nb: NotebookContext) -> Iterator[Hit]:
         if cell.cell_type != "code":
             continue
         if is_injected(cell):
-            yield Hit(number, None, "an injected-parameters cell is committed (its paths are this "
-                      "machine's)", "run `nbprod check --fix` or `ploomber nb --remove`")
+            yield Hit(number, None, "an injected-parameters cell is saved in the source (its "
+                      "paths are this machine's)", "run `nbprod check --fix` or `ploomber nb --remove`")
             continue
         problems = []
         if cell.get("outputs"):
