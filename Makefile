@@ -21,7 +21,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock.txt
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev,dask]'
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with pinned dependencies

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pyproject_pins() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values()
+                                      for r in extra]
     return dict(r.split("==") for r in reqs)
 
 
