@@ -36,6 +36,23 @@ run: install  ## train on the shipped data: ploomber build -> registered model
 test: dev  ## the whole test suite (unit, notebooks, pipeline)
 	pytest
 
+# The engines tier (docs/scaling-out.md): Airflow 3 runs the exported DAG, kfp compiles the
+# Kubeflow pipeline, Dask scores a data set. Each engine gets its own virtual environment
+# in build/engines/ from its lock file (made on first use, reused after).
+ENGINES := build/engines
+
+$(ENGINES)/%/.installed: engines/%.lock.txt
+	rm -rf $(ENGINES)/$*
+	$(PYTHON) -m venv $(ENGINES)/$*
+	$(ENGINES)/$*/bin/python -m pip install --quiet --no-deps --requirement $<
+	@touch $@
+
+.PHONY: engines test-engines
+engines: $(ENGINES)/airflow/.installed $(ENGINES)/kfp/.installed  ## the engines' own environments
+
+test-engines: dev engines  ## the engines tier: Airflow runs the DAG, kfp compiles, Dask scores
+	pytest -m engines tests/engines
+
 plot: install  ## the DAG as an HTML picture: products/pipeline.html
 	ploomber plot --backend d3 --output products/pipeline.html
 

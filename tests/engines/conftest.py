@@ -10,3 +10,4 @@ import sys
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "scale"))
+sys.path.append(str(Path(__file__).resolve().parent))
