@@ -21,13 +21,16 @@ RUN = os.environ.get("NBPROD_AIRFLOW_RUN", SPEC["run"])
 def local_task(task):
     from airflow.providers.standard.operators.bash import BashOperator
 
-    local = SPEC["local"]
+    local = SPEC.get("local")
+    if local is None:
+        raise ValueError(f"{Path(__file__).with_suffix('.json')}: no local project; "
+                         "write it with `nbprod export airflow --local` in the project")
     path = local["bin"] + os.pathsep + os.environ.get("PATH", "")
     return BashOperator(
         task_id=task["name"],
         bash_command=shlex.join(task["command"]),
         cwd=local["project"],
-        env={**SPEC["env"], "PATH": path},
+        env={**local["env"], "PATH": path},
         append_env=True,
     )
 

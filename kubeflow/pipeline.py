@@ -68,7 +68,7 @@ def pipeline():
     features_task = configure(features(), 'features').after(ingest_task)
     train_task = configure(train(), 'train').after(features_task)
     evaluate_task = configure(evaluate(), 'evaluate').after(features_task).after(train_task)
-    register_task = configure(register(), 'register').after(features_task).after(ingest_task).after(train_task).after(evaluate_task)
+    register_task = configure(register(), 'register').after(ingest_task).after(features_task).after(train_task).after(evaluate_task)
     score_task = configure(score(), 'score').after(ingest_task).after(register_task)
 
 

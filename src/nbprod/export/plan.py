@@ -85,7 +85,8 @@ def dependencies(project: str | Path) -> dict[str, tuple[str, ...]]:
             dag = DAGSpec(ENTRY_POINT).to_dag()
         except Exception as exc:  # Ploomber's own errors: a bad spec, a missing notebook
             raise ConfigError(f"{project / ENTRY_POINT} cannot be read by Ploomber: {exc}") from exc
-        return {name: tuple(dag[name].upstream) for name in dag}
+        order = list(dag)  # upstream sets in the order of pipeline.yaml: a stable spec
+        return {name: tuple(sorted(dag[name].upstream, key=order.index)) for name in dag}
 
 
 def read_config(project: str | Path) -> dict[str, Any]:
