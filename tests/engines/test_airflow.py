@@ -19,7 +19,8 @@ from projectkit import BIN, copy_project, models_in
 
 from enginekit import engine_bin, upstream_of_pipeline
 
-pytestmark = [pytest.mark.engines, pytest.mark.pipeline]
+# Each run takes minutes on a loaded 2-core machine (every task renders the whole pipeline).
+pytestmark = [pytest.mark.engines, pytest.mark.pipeline, pytest.mark.timeout(3600)]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # retries as configured in export.yaml; a short delay keeps the test quick
