@@ -8,7 +8,7 @@ export PLOOMBER_STATS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_INSTALL := $(BIN)/python -m pip install --quiet -c requirements.lock.txt
 
-.PHONY: help install dev run test plot status clean bench-scale
+.PHONY: help install dev run test plot status clean bench-scale bench-dask
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -79,6 +79,9 @@ lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as
 	PYTHONWARNINGS=ignore::UserWarning ploomber nb --inject
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
 		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.allow_root=True
+
+bench-dask: dev  ## batch scoring of a data set: local vs a 2-worker Dask LocalCluster (minutes)
+	python benchmarks/dask_scoring.py
 
 bench-scale: install  ## the scale benchmark: pipeline at 100k/1M rows, batch scoring at 1M/10M (minutes)
 	python benchmarks/scale.py
