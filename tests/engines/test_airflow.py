@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from projectkit import BIN, copy_project, models_in
-
 from enginekit import engine_bin, upstream_of_pipeline
+from projectkit import BIN, copy_project, models_in
 
 # Each run takes minutes on a loaded 2-core machine (every task renders the whole pipeline).
 pytestmark = [pytest.mark.engines, pytest.mark.pipeline, pytest.mark.timeout(3600)]
