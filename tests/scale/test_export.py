@@ -127,8 +127,12 @@ def test_the_exported_steps_run_the_pipeline_and_skip_what_is_up_to_date(exporte
         assert tasks_that_ran(outputs[1, task]) == {task}, outputs[1, task][-2000:]
         assert tasks_that_ran(outputs[2, task]) == set(), outputs[2, task][-2000:]
     assert len(models_in(home)) == 1
-    ran = {task: notebook_parameters(project / f"products-smoke/reports/{task}.ipynb")
-           for task in upstream}
+    # why not `ploomber task NAME`: Ploomber 0.23.3 fails on an up-to-date task (plan.py)
+    task = subprocess.run([str(BIN / "ploomber"), "task", "ingest", "--entry-point", "pipeline.yaml"],
+                          cwd=project, env=build_env(home), capture_output=True, text=True, timeout=300)
+    assert task.returncode != 0 and "TaskStatus.Skipped" in task.stdout + task.stderr
+    ran = {name: notebook_parameters(project / f"products-smoke/reports/{name}.ipynb")
+           for name in upstream}
     smoke = yaml.safe_load((project / "env.smoke.yaml").read_text())
     assert ran["ingest"]["sample_rows"] == smoke["sample_rows"] == 600
     assert ran["evaluate"]["threshold"] == smoke["threshold"]
