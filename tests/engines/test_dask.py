@@ -3,6 +3,7 @@ two worker processes), against the local scoring of the same files."""
 
 from __future__ import annotations
 
+import distributed  # the dask extra, installed by make dev
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +14,6 @@ from nbprod.batch import score_file
 from nbprod.cli import main
 from nbprod.dataset_scoring import partitions, score_dataset
 from scale_fixtures import real, registered, trained  # noqa: F401  (fixtures)
-
-distributed = pytest.importorskip("distributed", reason="the dask extra: pip install 'nbprod[dask]'")
 
 pytestmark = pytest.mark.engines
 
