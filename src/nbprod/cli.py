@@ -367,11 +367,18 @@ def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Label threshold [default: the one the model was evaluated with].")
 @click.option("--keep", multiple=True, help="An input column to copy to the output (repeatable).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Score on this Dask scheduler (tcp://HOST:8786), one task per file of SOURCE.")
 def score(
     source: Path, output: Path, tag: str | None, chunk_size: int, threshold: float | None,
-    keep: tuple[str, ...],
+    keep: tuple[str, ...], scheduler: str | None,
 ) -> None:
-    """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT."""
+    """Score every row of SOURCE with a registered model into OUTPUT.
+
+    SOURCE is a .parquet or .csv file, or a data set: a folder of such files (a
+    partitioned Parquet data set) or a quoted glob; a data set's OUTPUT is a new folder
+    with one .parquet file per input file. --scheduler scores a data set on Dask.
+    """
     from .batch import count_rows, score_file
 
     if tag is None:
@@ -382,27 +389,39 @@ def score(
             raise NbprodError(f"model {_default_name()!r} has no production version; pass --model TAG")
         tag = str(current.tag)
         click.echo(f"scoring with the production version {tag}", err=True)
-    with _progress("scoring", count_rows(source)) as advance:
-        result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
-                            keep=list(keep), progress=advance)
+    if scheduler is None and source.is_file():
+        with _progress("scoring", count_rows(source)) as advance:
+            result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
+                                keep=list(keep), progress=advance)
+        click.echo(
+            f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
+            f"{result.positives:,} at or above {result.threshold} -> {result.output}"
+        )
+        return
+    from .dataset_scoring import score_dataset
+
+    with _progress("scoring", None) as advance:
+        done = score_dataset(tag, source, output, scheduler=scheduler, chunk_rows=chunk_size,
+                             threshold=threshold, keep=list(keep), progress=advance)
+    where = f" on Dask at {done.scheduler}" if done.scheduler else ""
     click.echo(
-        f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
-        f"{result.positives:,} at or above {result.threshold} -> {result.output}"
+        f"scored {done.rows:,} rows in {done.partitions} partition(s){where} with {done.model}: "
+        f"{done.positives:,} at or above {done.threshold} -> {done.output}"
     )
 
 
 @main.command("export")
-@click.argument("target")
+@click.argument("engine", type=click.Choice(["airflow", "argo", "kubeflow"]))
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
-              show_default=True, help="The project folder (holding soopervisor.yaml).")
-@click.option("--build-image", is_flag=True,
-              help="Build and push the image with Docker (default: only write the spec).")
-@click.option("--image", default=None, help="Image the spec names [default: REPOSITORY/PROJECT:latest].")
-def export_(target: str, project: Path, build_image: bool, image: str | None) -> None:
-    """Export the pipeline to TARGET of soopervisor.yaml (Argo, Airflow or Kubeflow)."""
+              show_default=True, help="The project folder (pipeline.yaml, export.yaml).")
+@click.option("--image", default=None, help="Image every step runs in [default: export.yaml's].")
+@click.option("--local", is_flag=True,
+              help="Airflow: run each task here, in this project's environment, not in a pod.")
+def export_(engine: str, project: Path, image: str | None, local: bool) -> None:
+    """Write ENGINE's spec of pipeline.yaml into the ENGINE/ folder (see export.yaml)."""
     from .export import export
 
-    click.echo(f"wrote {export(project, target, skip_docker=not build_image, image=image)}")
+    click.echo(f"wrote {export(project, engine, image=image, local=local)}")
 
 
 @contextmanager
