@@ -26,7 +26,7 @@ def test_the_project_passes_and_exits_0(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = run()
     assert result.exit_code == 0, result.output
-    assert "every notebook keeps the contract" in result.output
+    assert "notebook(s) checked: every one keeps the contract" in result.output
 
 
 def test_findings_exit_1_with_location_rule_message_and_hint():
@@ -36,7 +36,7 @@ def test_findings_exit_1_with_location_rule_message_and_hint():
     assert lines[0].endswith("used_before_defined.ipynb:2:1 NB009 'frame' is read before it is "
                              "defined (first bound in cell 3, line 2)")
     assert lines[1].startswith("    hint: move the definition above its first use")
-    assert lines[-1] == "1 error(s), 0 warning(s) in 1 notebook(s)"
+    assert lines[-1] == "1 error(s), 0 warning(s) in 1 of 1 notebook(s)"
 
 
 def test_json_output():
@@ -68,19 +68,19 @@ def test_select_and_ignore():
     assert run("--ignore", "NB008", path).exit_code == 0
     assert run("--select", "NB001,NB002", path).exit_code == 0
     result = run("--select", "NB999", path)
-    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "unknown rule id(s) ['NB999']" in result.output
 
 
 def test_a_missing_path_is_one_clear_line():
     result = run("no/such/notebook.ipynb")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == "error: no/such/notebook.ipynb: no such file or folder"
 
 
 def test_list_rules_and_help():
     listed = run("--list-rules").output.splitlines()
-    assert [line.split()[0] for line in listed] == [f"NB00{i}" for i in range(1, 10)]
+    assert [line.split()[0] for line in listed] == [f"NB{i:03d}" for i in range(1, 11)]
     assert "Usage" in run("--help").output
 
 
