@@ -231,12 +231,17 @@ def _importable(path: Path) -> Iterator[None]:
     folders = [path.parent, path.parent / "src"] + [p for p in path.parents[:3] if p.name == "src"]
     extra = [str(p) for p in folders if p.is_dir() and str(p) not in sys.path]
     sys.path[:0] = extra
+    before = set(sys.modules)
     try:
         yield
     finally:
         for entry in extra:
             with contextlib.suppress(ValueError):
                 sys.path.remove(entry)
+        for name in set(sys.modules) - before:  # the project's modules leave with its paths
+            if any(str(getattr(sys.modules[name], "__file__", None) or "").startswith(e)
+                   for e in extra):
+                del sys.modules[name]
 
 
 def _from_factory(spec: Any, path: Path, env: Path | None) -> Pipeline:

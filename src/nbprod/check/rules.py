@@ -160,7 +160,7 @@ def parameters_match(nb: NotebookContext) -> Iterator[Hit]:
             ", ..." if len(uses) > 3 else "")
         if problem == "undeclared":
             yield Hit(cell, None,
-                      f"{who}: {where} passes parameter {name!r} = {shown}, "
+                      f"{who}: {where} passes parameter {name!r}, "
                       "which the parameters cell does not declare",
                       f"declare it in the parameters cell with a typed default "
                       f"(`{name} = ...`) or remove it from the task's params")
