@@ -30,7 +30,14 @@ def enforce_contract(dag: Any) -> None:
     Raises :class:`nbprod.errors.ContractError` (Ploomber reports it and the build
     exits non-zero before any kernel starts) when a rule finds an error.
     """
-    from .check import attach_origins, check, cli_overrides, errors, find_pipeline, pipeline_from_dag
+    from .check import (
+        attach_origins,
+        check,
+        cli_overrides,
+        errors,
+        find_pipeline,
+        pipeline_from_dag,
+    )
 
     spec = _entry_point(sys.argv) or find_pipeline(Path.cwd())
     pipeline = attach_origins(pipeline_from_dag(dag, path=spec), cli_overrides(sys.argv))

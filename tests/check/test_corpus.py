@@ -19,9 +19,9 @@ from pathlib import Path
 
 import papermill
 import pytest
+from hookkit import check_lines, hook_lines
 from ploomber_scaffold import scaffold
 
-from hookkit import check_lines, hook_lines
 from nbprod.check import Pipeline, check
 from projectkit import BIN
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hookkit import check_lines, copied, hook_lines
+
 from nbprod.check import load_pipeline
 
 SHAPES = Path(__file__).parent / "fixtures" / "shapes"

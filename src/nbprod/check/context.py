@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -230,13 +230,18 @@ PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 _CAPTURE = re.compile(r"^%%capture(?:\s+--?\w+)*\s+(?P<name>[A-Za-z_]\w*)\s*$")
 
 
+@cache
+def _transformer() -> Any:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()
+
+
 def parse_cell(source: str) -> ast.Module | SyntaxError:
     """``source`` as a Python module: magics become ``get_ipython()`` calls as IPython
     runs them; lines keep their numbers. The body of ``%%time`` and the like is parsed
     as Python, that of another cell magic (``%%bash``) as no code; ``%%capture name``
     binds ``name``. The SyntaxError (line counted in the cell) when it does not parse."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     stripped = source.lstrip()
     prefix = ""
     if stripped.startswith("%%"):
@@ -249,7 +254,7 @@ def parse_cell(source: str) -> ast.Module | SyntaxError:
         prefix = f"{captured.group('name')} = None" if captured else ""
         source = "\n" * skipped + prefix + "\n" + body
     try:
-        return ast.parse(TransformerManager().transform_cell(source))
+        return ast.parse(_transformer().transform_cell(source))
     except SyntaxError as exc:
         return exc
     except (ValueError, TypeError) as exc:  # e.g. null bytes in the source
