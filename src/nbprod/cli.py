@@ -264,50 +264,66 @@ def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: 
 @click.option("--select", help="Only these rules, comma-separated (e.g. NB003,NB004).")
 @click.option("--ignore", help="Skip these rules, comma-separated.")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
-def check(paths: tuple[Path, ...], pipeline: Path | None, fmt: str, fix: bool,
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...], pipeline: Path | None, fmt: str, fix: bool,
           select: str | None, ignore: str | None, list_rules: bool) -> None:
     """Check notebooks against the notebook contract, before any kernel starts.
 
-    PATHS are notebooks or folders; the default is every notebook of pipeline.yaml.
-    Prints `path:cell:line RULE message` and a hint per finding; exits 1 on any error.
+    PATHS are notebooks (.ipynb, percent .py) or folders; the default is every notebook
+    task of pipeline.yaml. Prints `path:cell:line RULE message` and a hint per finding.
+    Exit code 1 on any error finding, 2 when the check itself cannot run (one line).
     """
     _skip_unused_iri_grammar()
     from . import check as contract
 
-    if list_rules:
-        contract.registry.load_plugins()
-        for r in contract.registry.select_rules():
-            fixable = " (--fix)" if r.fixable else ""
-            click.echo(f"{r.id}  {r.name:<20} {r.severity:<8} {r.summary}{fixable}")
-        return
-    options = dict(
-        pipeline=pipeline,
-        select=_ids(select),
-        ignore=_ids(ignore) or (),
-    )
-    targets = list(paths) or None
-    if fix:
-        for path in _fixable(contract.check(targets, **options)):
-            fixed = contract.strip_notebook(path)
-            if fixed and fmt == "text":
-                click.echo(f"fixed {path}: removed {fixed.describe()}")
-    findings = contract.check(targets, **options)
-    broken = contract.errors(findings)
+    try:
+        if list_rules:
+            contract.registry.load_plugins()
+            for r in contract.registry.select_rules():
+                fixable = " (--fix)" if r.fixable else ""
+                click.echo(f"{r.id}  {r.name:<20} {r.severity:<8} {r.summary}{fixable}")
+            return
+        options = dict(pipeline=pipeline, select=_ids(select), ignore=_ids(ignore) or ())
+        targets = list(paths) or None
+        if fix:
+            for path in _fixable(contract.check(targets, **options)):
+                fixed = contract.strip_notebook(path)
+                if fixed and fmt == "text":
+                    click.echo(f"fixed {path}: removed {fixed.describe()}")
+        report = contract.run(targets, **options)
+    except Exception as exc:  # one line, never a traceback: findings or this
+        if ctx.obj and ctx.obj.get("debug"):
+            raise
+        message = str(exc) if isinstance(exc, NbprodError) else f"{type(exc).__name__}: {exc}"
+        if fmt == "json":
+            click.echo(json.dumps({"error": message, "findings": [], "errors": 0, "warnings": 0}))
+        else:
+            click.secho(f"error: {' '.join(message.split())}", fg="red", err=True)
+        sys.exit(2)
+    _print_report(report, contract.errors(report.findings), fmt)
+
+
+def _print_report(report, broken, fmt: str) -> None:
+    findings = report.findings
     if fmt == "json":
         click.echo(json.dumps({
             "findings": [f.to_dict() for f in findings],
             "errors": len(broken),
             "warnings": len(findings) - len(broken),
+            "notebooks": len(report.notebooks),
         }, indent=2))
     else:
         for finding in findings:
             click.secho(finding.format(), fg="red" if finding in broken else "yellow")
-        notebooks = len({f.path for f in findings})
+        with_findings = len({f.path for f in findings})
         if findings:
             click.echo(f"{len(broken)} error(s), {len(findings) - len(broken)} warning(s) "
-                       f"in {notebooks} notebook(s)")
+                       f"in {with_findings} of {len(report.notebooks)} notebook(s)")
+        elif report.notebooks:
+            click.secho(f"{len(report.notebooks)} notebook(s) checked: every one keeps the "
+                        "contract", fg="green")
         else:
-            click.secho("every notebook keeps the contract", fg="green")
+            click.secho("no notebook to check (none found, none in the pipeline)", fg="yellow")
     if broken:
         sys.exit(1)
 
