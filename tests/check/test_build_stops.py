@@ -76,7 +76,7 @@ def test_a_wrong_value_given_on_the_command_line_is_named_as_such(tmp_path):
     result = ploomber_build(project, tmp_path / "bentoml", "--env--threshold", "high")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert ("notebooks/evaluate.ipynb:2:8 NB003 task 'evaluate': the command line "
+    assert ("notebooks/evaluate.ipynb:2:9 NB003 task 'evaluate': the command line "
             "(`--env--threshold`) passes parameter 'threshold' = 'high', a str, but its default "
             "0.5 is float") in output
     assert "hint: fix the value of `--env--threshold` on the command line" in output
