@@ -6,22 +6,41 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 export PLOOMBER_STATS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-PIP_INSTALL := $(BIN)/python -m pip install --quiet -c requirements.lock.txt
+# The installer of the pinned lock file: uv (several times faster; BENCHMARKS.md), or pip
+# with INSTALLER=pip. uv comes from PyPI at the version the lock file pins; when it cannot be
+# installed, pip does the work. Both print what they are doing.
+INSTALLER ?= uv
+LOCK := requirements.lock.txt
+pinned = $(shell grep -E '^$(1)==' $(LOCK))
+PIP := $(BIN)/python -m pip install --progress-bar on
+# $(call install,SPEC): the lock file's versions of SPEC, with uv if it is there, else pip
+install = if [ "$(INSTALLER)" = uv ] && [ -x $(BIN)/uv ]; then \
+	$(BIN)/uv pip install --python $(BIN)/python -c $(LOCK) $(1); else $(PIP) -c $(LOCK) $(1); fi
 
 .PHONY: help install dev run test plot status clean bench-scale
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# A new venv gets the pinned pip and setuptools at once (the ones Python bundles have
+# known advisories), and uv unless INSTALLER=pip.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	@echo "upgrading pip and setuptools in $(VENV) to the pinned versions"
+	$(PIP) --quiet $(call pinned,pip) $(call pinned,setuptools)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock.txt
-	$(PIP_INSTALL) -e .
+$(BIN)/uv: | $(BIN)/python
+	@[ "$(INSTALLER)" != uv ] || $(PIP) --quiet $(call pinned,uv) \
+		|| echo "uv could not be installed: pip installs the lock file instead"
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK) | $(BIN)/uv
+	@echo "installing the project and its pinned dependencies ($(LOCK)) with $(INSTALLER)"
+	@$(call install,-e .)
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP_INSTALL) -e '.[dev]'
+	@echo "installing the test dependencies ($(LOCK)) with $(INSTALLER)"
+	@$(call install,-e '.[dev]')
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with pinned dependencies
