@@ -10,8 +10,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -337,9 +335,13 @@ def synth(rows: int, output: Path, source: Path, seed: int, chunk_size: int, cle
     """Write ROWS synthetic Telco customers to OUTPUT (.parquet, .csv or .csv.gz)."""
     from churn import synth as generator
 
-    real = generator.real_rows(source)
-    with _progress("generating", rows) as advance:
-        generator.write(real, output, rows, seed=seed, chunk_rows=chunk_size, progress=advance,
+    from .cli_progress import RowsProgress
+
+    with RowsProgress("generating") as bar:
+        bar.stage(f"reading {source}")
+        real = generator.real_rows(source)
+        bar.start(rows)
+        generator.write(real, output, rows, seed=seed, chunk_rows=chunk_size, progress=bar.advance,
                         cleaned=cleaned)
     click.echo(f"wrote {rows:,} synthetic rows (seed {seed}) sampled from {source} to {output}")
 
@@ -358,11 +360,17 @@ def score(
     keep: tuple[str, ...],
 ) -> None:
     """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT."""
-    from .batch import count_rows, score_file
+    from .cli_progress import RowsProgress
 
-    with _progress("scoring", count_rows(source)) as advance:
+    with RowsProgress("scoring") as bar:  # on screen before the slow imports and the model load
+        bar.stage("counting rows")
+        from .batch import count_rows, score_file
+
+        total = count_rows(source)
+        bar.stage(f"loading model {tag}")
         result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
-                            keep=list(keep), progress=advance)
+                            keep=list(keep), progress=bar.advance,
+                            on_start=lambda: bar.start(total))
     click.echo(
         f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
         f"{result.positives:,} at or above {result.threshold} -> {result.output}"
@@ -381,20 +389,6 @@ def export_(target: str, project: Path, build_image: bool, image: str | None) ->
     from .export import export
 
     click.echo(f"wrote {export(project, target, skip_docker=not build_image, image=image)}")
-
-
-@contextmanager
-def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (rows done of total, time); off when it is not a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    columns = [TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @main.command()
