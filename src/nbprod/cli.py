@@ -200,6 +200,10 @@ def lineage(tag: str, root: Path) -> None:
         raise NbprodError(f"lineage of {tag} is broken: {names}")
 
 
+#: `nbprod drift`'s exit codes (docs/drift.md): a script can tell drift from a failure.
+DRIFT_NONE, DRIFT_FOUND, DRIFT_ERROR = 0, 1, 2
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--model", "tag", help="Model tag (default: the production version of model_name).")
@@ -207,11 +211,34 @@ def lineage(tag: str, root: Path) -> None:
 @click.option("--min-rows", default=50, show_default=True, help="Fewer rows never count as drift.")
 @click.option("--output", type=click.Path(path_type=Path), default=Path("drift_report.html"),
               show_default=True)
-def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: Path) -> None:
+@click.pass_context
+def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min_rows: int,
+          output: Path) -> None:
     """Compare DATA (CSV, Parquet or a JSON-lines prediction log) with the model's training
-    reference; write an HTML report; exit 1 when a feature drifted."""
-    from .drift import DriftDetector
-    from .drift_report import load_inputs, render
+    reference and write an HTML report.
+
+    Exit codes: 0 no feature drifted, 1 a feature drifted, 2 the check could not be made
+    (unreadable file, no model, no reference).
+    """
+    try:
+        drifted = _drift(data, tag, threshold, min_rows, output)
+    except NbprodError as exc:
+        if ctx.obj and ctx.obj.get("debug"):
+            raise
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(DRIFT_ERROR)
+    if drifted:
+        click.secho(f"{len(drifted)} feature(s) drifted past PSI {threshold}: "
+                    f"{', '.join(drifted)}", fg="red", err=True)
+        sys.exit(DRIFT_FOUND)
+    sys.exit(DRIFT_NONE)
+
+
+def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
+           output: Path) -> list[str]:
+    """Score, print and write the report; the drifted features."""
+    from .drift import PREDICTION_REFERENCE, DriftDetector
+    from .drift_report import read_inputs, render
     from .lifecycle import production
     from .registry import get_model
 
@@ -224,17 +251,17 @@ def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: 
     reference = model.info.metadata.get("reference_statistics")
     if not reference:
         raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
-    frame = load_inputs(data)
+    inputs = read_inputs(data)
     detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
-    scores = detector.score(frame)
-    output.write_text(render(scores, detector, frame, f"Drift of {data.name} against {model.tag}"))
+    scores = detector.score(inputs.frame)
+    output.write_text(render(scores, detector, inputs, f"Drift of {data.name} against {model.tag}",
+                             model.info.metadata.get(PREDICTION_REFERENCE)))
+    click.echo(f"{data}: {inputs.span()}")
     for feature, row in scores.sort_values("psi", ascending=False).iterrows():
         mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
         click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
     click.echo(f"report: {output}")
-    drifted = scores.index[scores["drifted"]].tolist()
-    if drifted:
-        raise NbprodError(f"{len(drifted)} feature(s) drifted past PSI {threshold}: {', '.join(drifted)}")
+    return scores.index[scores["drifted"]].tolist()
 
 
 @main.command()
