@@ -55,8 +55,8 @@ run: install  ## train on the shipped data: ploomber build -> registered model
 test: dev  ## the whole test suite (unit, notebooks, pipeline)
 	pytest
 
-plot: install  ## the DAG as an HTML picture: products/pipeline.html
-	ploomber plot --backend d3 --output products/pipeline.html
+plot: install  ## the DAG and each task's status, offline: products/pipeline.html
+	nbprod plot --output products/pipeline.html
 
 status: install  ## which tasks are up to date
 	ploomber status

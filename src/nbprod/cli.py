@@ -404,6 +404,22 @@ def score(
     )
 
 
+@main.command()
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("products/pipeline.html"), show_default=True,
+              help="The picture: a self-contained .html page, or .svg.")
+@click.option("--pipeline", type=click.Path(path_type=Path, dir_okay=False),
+              help="The pipeline spec (default: pipeline.yaml, found as Ploomber does).")
+def plot(output: Path, pipeline: Path | None) -> None:
+    """Draw the pipeline offline: every task and its status (up to date, outdated, failed)."""
+    from .plot import load_status, write
+
+    nodes = load_status(pipeline)
+    path = write(nodes, output, title=f"pipeline: {Path.cwd().name}")
+    counts = {s: sum(n.status == s for n in nodes) for s in ("up to date", "outdated", "failed")}
+    click.echo(f"wrote {path} ({', '.join(f'{c} {s}' for s, c in counts.items())})")
+
+
 @main.command("export")
 @click.argument("target")
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
