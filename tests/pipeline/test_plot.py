@@ -9,8 +9,8 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from browser import network_requests, visit
+
 from projectkit import BIN, build_env, ploomber_build, smoke_build
 
 pytestmark = pytest.mark.pipeline
