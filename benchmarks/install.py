@@ -5,8 +5,9 @@
 Clones the repository at REF into two temporary folders and runs `make run` in each,
 one after the other: `INSTALLER=pip` (pip's own cache as it is on this machine) and
 `INSTALLER=uv` with an empty uv cache (the first install a new user meets). `--warm-uv`
-adds a third clone installed by uv with the cache the second left. Each run has its own
-BentoML store. Prints the wall time of each (venv + install + build + bento), the time
+adds a clone installed by uv with the cache the second left, `--compile` one where uv also
+compiles bytecode at install time (``UV_COMPILE_BYTECODE=1``, as pip does by default).
+Each run has its own BentoML store. Prints the wall time of each (venv + install + build + bento), the time
 until the install was done, and the ratio to pip.
 """
 
@@ -41,15 +42,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref", default="HEAD")
     parser.add_argument("--warm-uv", action="store_true")
+    parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
-    cases = [("pip", "pip"), ("uv (empty cache)", "uv")]
+    cases = [("pip", "pip", {}), ("uv (empty cache)", "uv", {})]
     if args.warm_uv:
-        cases.append(("uv (warm cache)", "uv"))
+        cases.append(("uv (warm cache)", "uv", {}))
+    if args.compile:
+        cases.append(("uv + bytecode", "uv", {"UV_COMPILE_BYTECODE": "1"}))
     results = []
     with tempfile.TemporaryDirectory(prefix="nbprod-install-") as tmp:
         tmp = Path(tmp)
         uv_cache = tmp / "uv-cache"
-        for i, (label, installer) in enumerate(cases):
+        for i, (label, installer, extra) in enumerate(cases):
             clone = tmp / f"clone{i}"
             subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
             subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", args.ref], check=True)
@@ -60,10 +64,12 @@ def main() -> None:
                 "UV_CACHE_DIR": str(uv_cache),
                 "BENTOML_DO_NOT_TRACK": "true",
                 "PLOOMBER_STATS_ENABLED": "false",
+                **extra,
             }
             installed, total = run_make(clone, installer, env)
             results.append((label, installed, total))
-            print(f"{label:<18} install {installed:7.1f} s   make run {total:7.1f} s", flush=True)
+            print(f"{label:<18} install {installed:7.1f} s   make run {total:7.1f} s   "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
     base_install, base_total = results[0][1], results[0][2]
     print(f"\n{platform.node()}: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"{'installer':<18} {'install s':>10} {'x pip':>7} {'make run s':>11} {'x pip':>7}")
