@@ -105,3 +105,21 @@ def test_a_new_venv_gets_the_pinned_pip_and_setuptools(tmp_path):
     installed = dict(line.split("==") for line in listed.splitlines() if "==" in line)
     pins = lock_pins()
     assert {n: installed.get(n) for n in TOOL_FLOORS} == {n: pins[n] for n in TOOL_FLOORS}
+
+
+def test_make_install_says_what_it_does_with_uv_and_falls_back_to_pip(tmp_path):
+    """The install recipe (dry run): uv on the lock file, pip if uv is absent, nothing quiet."""
+    import subprocess
+
+    def dry(*args: str) -> str:
+        return subprocess.run(["make", "-n", "--no-print-directory", "install",
+                               f"VENV={tmp_path}/venv", *args], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+
+    recipe = dry()
+    install = next(line for line in recipe.splitlines() if "pip install --python" in line)
+    assert "uv pip install --python" in install and "-c requirements.lock.txt -e ." in install
+    assert "else" in install and "-m pip install --progress-bar on -c requirements.lock.txt -e ." in install
+    assert "--quiet" not in install
+    assert "with uv" in recipe and f"uv=={lock_pins()['uv']}" in recipe
+    assert "with pip" in dry("INSTALLER=pip")
