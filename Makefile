@@ -13,9 +13,12 @@ INSTALLER ?= uv
 LOCK := requirements.lock.txt
 pinned = $(shell grep -E '^$(1)==' $(LOCK))
 PIP := $(BIN)/python -m pip install --progress-bar on
-# $(call install,SPEC): the lock file's versions of SPEC, with uv if it is there, else pip
+# $(call install,SPEC): the lock file's versions of SPEC, with uv if it is there, else pip.
+# uv compiles the bytecode at install, as pip does: left to the first `ploomber build`, it
+# made that build several times slower (BENCHMARKS.md "Install").
 install = if [ "$(INSTALLER)" = uv ] && [ -x $(BIN)/uv ]; then \
-	$(BIN)/uv pip install --python $(BIN)/python -c $(LOCK) $(1); else $(PIP) -c $(LOCK) $(1); fi
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -c $(LOCK) $(1); \
+	else $(PIP) -c $(LOCK) $(1); fi
 
 .PHONY: help install dev run test plot status clean bench-scale
 

@@ -117,8 +117,9 @@ def test_make_install_says_what_it_does_with_uv_and_falls_back_to_pip(tmp_path):
                               text=True, check=True).stdout
 
     recipe = dry()
-    install = next(line for line in recipe.splitlines() if "pip install --python" in line)
-    assert "uv pip install --python" in install and "-c requirements.lock.txt -e ." in install
+    install = next(line for line in recipe.splitlines() if "uv pip install" in line)
+    assert "uv pip install --compile-bytecode --python" in install
+    assert "-c requirements.lock.txt -e ." in install
     assert "else" in install and "-m pip install --progress-bar on -c requirements.lock.txt -e ." in install
     assert "--quiet" not in install
     assert "with uv" in recipe and f"uv=={lock_pins()['uv']}" in recipe
