@@ -36,7 +36,7 @@ _RAISED = re.compile(r"^(?P<cls>[A-Za-z_][\w.]*\.(?P<name>\w+)): (?P<message>.*)
 def _is_ours(qualified: str) -> bool:
     """Whether ``package.module.Class`` names a subclass of NbprodError."""
     module, _, name = qualified.rpartition(".")
-    if module.startswith("ploomber"):
+    if module.startswith("ploomber") or not name.endswith(("Error", "Exception")):
         return False
     try:
         cls = getattr(importlib.import_module(module), name)
