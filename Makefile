@@ -6,23 +6,45 @@ export PATH := $(BIN):$(PATH)
 export BENTOML_DO_NOT_TRACK := true
 export PLOOMBER_STATS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-PIP_INSTALL := $(BIN)/python -m pip install --quiet -c requirements.lock.txt
+# The installer of the pinned lock file: uv (several times faster; BENCHMARKS.md), or pip
+# with INSTALLER=pip. uv comes from PyPI at the version the lock file pins; when it cannot be
+# installed, pip does the work. Both print what they are doing.
+INSTALLER ?= uv
+LOCK := requirements.lock.txt
+pinned = $(shell grep -E '^$(1)==' $(LOCK))
+PIP := $(BIN)/python -m pip install --progress-bar on
+# $(call install,SPEC): the lock file's versions of SPEC, with uv if it is there, else pip.
+# uv compiles the bytecode at install, as pip does: left to the first `ploomber build`, it
+# made that build several times slower (BENCHMARKS.md "Install").
+install = if [ "$(INSTALLER)" = uv ] && [ -x $(BIN)/uv ]; then \
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -c $(LOCK) $(1); \
+	else $(PIP) -c $(LOCK) $(1); fi
 
 .PHONY: help install dev run test plot status clean bench-scale bench-dask
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# A new venv gets the pinned pip and setuptools at once (the ones Python bundles have
+# known advisories), and uv unless INSTALLER=pip.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	@echo "upgrading pip and setuptools in $(VENV) to the pinned versions"
+	$(PIP) --quiet $(call pinned,pip) $(call pinned,setuptools)
+
+$(BIN)/uv: | $(BIN)/python
+	@[ "$(INSTALLER)" != uv ] || $(PIP) --quiet $(call pinned,uv) \
+		|| echo "uv could not be installed: pip installs the lock file instead"
 
 # The toolkit with every extra, then the reference project's own package (src/churn).
-$(VENV)/.installed: $(BIN)/python pyproject.toml src/churn/pyproject.toml requirements.lock.txt
-	$(PIP_INSTALL) -e '.[all]' -e src/churn
+$(VENV)/.installed: $(BIN)/python pyproject.toml src/churn/pyproject.toml $(LOCK) | $(BIN)/uv
+	@echo "installing the project and its pinned dependencies ($(LOCK)) with $(INSTALLER)"
+	@$(call install,-e '.[all]' -e src/churn)
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP_INSTALL) -e '.[dev,dask]'
+	@echo "installing the test dependencies ($(LOCK)) with $(INSTALLER)"
+	@$(call install,-e '.[dev,dask]')
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with pinned dependencies
@@ -54,8 +76,8 @@ engines: $(ENGINES)/airflow/.installed $(ENGINES)/kfp/.installed  ## the engines
 test-engines: dev engines  ## the engines tier: Airflow runs the DAG, kfp compiles, Dask scores
 	pytest -m engines tests/engines
 
-plot: install  ## the DAG as an HTML picture: products/pipeline.html
-	ploomber plot --backend d3 --output products/pipeline.html
+plot: install  ## the DAG and each task's status, offline: products/pipeline.html
+	nbprod plot --output products/pipeline.html
 
 status: install  ## which tasks are up to date
 	ploomber status

@@ -71,10 +71,25 @@ def test_ci_runs_the_readme_test_command():
 # Lowest versions clear of the security advisories known for this stack; the pins must
 # stay at or above them (raise a floor here when a new advisory is published).
 ADVISORY_FLOORS = {
-    "bentoml": "1.4.37",
-    "jupyter-server": "2.18.0",
+    "bentoml": "1.4.39",  # CVE-2026-35043, CVE-2026-35044 (1.4.38); CVE-2026-44345/44346 (1.4.39)
+    "jupyter-server": "2.20.0",  # CVE-2026-44727
+    "jupyterlab": "4.5.7",  # CVE-2026-40171
     "nbconvert": "7.17.0",
 }
+
+#: The venv's own tools, upgraded when `make` creates the venv (Python 3.11 bundles
+#: setuptools 65.5.0, with CVE-2022-40897, CVE-2024-6345 and CVE-2025-47273).
+TOOL_FLOORS = {
+    "pip": "25.3",  # CVE-2025-8869
+    "setuptools": "78.1.1",  # CVE-2025-47273 (and the two older ones)
+}
+
+
+def lock_pins() -> dict[str, str]:
+    """The lock file's pins, by normalised name (jupyter_server -> jupyter-server)."""
+    text = (ROOT / "requirements.lock.txt").read_text()
+    pairs = (line.split("==") for line in text.splitlines() if "==" in line)
+    return {re.sub(r"[-_.]+", "-", name).lower(): pin for name, pin in pairs}
 
 
 def test_installed_versions_clear_known_advisories():
@@ -84,3 +99,51 @@ def test_installed_versions_clear_known_advisories():
     for name, floor in ADVISORY_FLOORS.items():
         assert Version(version(name)) >= Version(floor), f"{name} {version(name)} < {floor}"
         assert name in pins and Version(pins[name]) >= Version(floor), name
+
+
+def test_the_venv_tools_are_pinned_clear_of_advisories_and_installed():
+    from packaging.version import Version
+
+    pins = lock_pins()
+    for name, floor in TOOL_FLOORS.items():
+        assert Version(pins[name]) >= Version(floor), f"lock pins {name} {pins[name]} < {floor}"
+        assert version(name) == pins[name], f"{name} {version(name)} is not the lock's {pins[name]}"
+
+
+def test_a_new_venv_gets_the_pinned_pip_and_setuptools(tmp_path):
+    """The Makefile's own venv recipe, run for real into a temporary folder."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    done = subprocess.run(
+        ["make", "--no-print-directory", f"{venv}/bin/python", f"VENV={venv}", "INSTALLER=pip",
+         f"PYTHON={sys.base_prefix}/bin/python3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "upgrading pip and setuptools" in done.stdout
+    listed = subprocess.run([f"{venv}/bin/python", "-m", "pip", "list", "--format=freeze"],
+                            capture_output=True, text=True, check=True).stdout
+    installed = dict(line.split("==") for line in listed.splitlines() if "==" in line)
+    pins = lock_pins()
+    assert {n: installed.get(n) for n in TOOL_FLOORS} == {n: pins[n] for n in TOOL_FLOORS}
+
+
+def test_make_install_says_what_it_does_with_uv_and_falls_back_to_pip(tmp_path):
+    """The install recipe (dry run): uv on the lock file, pip if uv is absent, nothing quiet."""
+    import subprocess
+
+    def dry(*args: str) -> str:
+        return subprocess.run(["make", "-n", "--no-print-directory", "install",
+                               f"VENV={tmp_path}/venv", *args], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+
+    recipe = dry()
+    install = next(line for line in recipe.splitlines() if "uv pip install" in line)
+    assert "uv pip install --compile-bytecode --python" in install
+    assert "-c requirements.lock.txt -e ." in install
+    assert "else" in install and "-m pip install --progress-bar on -c requirements.lock.txt -e ." in install
+    assert "--quiet" not in install
+    assert "with uv" in recipe and f"uv=={lock_pins()['uv']}" in recipe
+    assert "with pip" in dry("INSTALLER=pip")

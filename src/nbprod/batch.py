@@ -56,9 +56,11 @@ def score_file(
     threshold: float | None = None,
     keep: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> ScoreResult:
     """Score every row of ``source`` with registered model ``tag``; write them to ``dest``.
 
+    ``on_start`` is called once the model is loaded, before the first chunk is read;
     ``progress`` is called with the number of rows of each chunk scored. Raises
     :class:`BatchInputError` (file, row, column, value) on the first chunk that
     breaks the feature schema; the partial output is removed.
@@ -68,8 +70,11 @@ def score_file(
     stored = get_model(tag)
     if threshold is None:
         threshold = threshold_of(stored)
+    model = load_artifact(stored)
+    if on_start is not None:
+        on_start()
     return score_chunks(
-        load_artifact(stored),
+        model,
         schema_of(stored),
         str(stored.tag),
         source,

@@ -10,8 +10,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -216,6 +214,10 @@ def lineage(tag: str, root: Path) -> None:
         raise NbprodError(f"lineage of {tag} is broken: {names}")
 
 
+#: `nbprod drift`'s exit codes (docs/drift.md): a script can tell drift from a failure.
+DRIFT_NONE, DRIFT_FOUND, DRIFT_ERROR = 0, 1, 2
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--model", "tag", help="Model tag (default: the production version of model_name).")
@@ -223,11 +225,34 @@ def lineage(tag: str, root: Path) -> None:
 @click.option("--min-rows", default=50, show_default=True, help="Fewer rows never count as drift.")
 @click.option("--output", type=click.Path(path_type=Path), default=Path("drift_report.html"),
               show_default=True)
-def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: Path) -> None:
+@click.pass_context
+def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min_rows: int,
+          output: Path) -> None:
     """Compare DATA (CSV, Parquet or a JSON-lines prediction log) with the model's training
-    reference; write an HTML report; exit 1 when a feature drifted."""
-    from .drift import DriftDetector
-    from .drift_report import load_inputs, render
+    reference and write an HTML report.
+
+    Exit codes: 0 no feature drifted, 1 a feature drifted, 2 the check could not be made
+    (unreadable file, no model, no reference).
+    """
+    try:
+        drifted = _drift(data, tag, threshold, min_rows, output)
+    except NbprodError as exc:
+        if ctx.obj and ctx.obj.get("debug"):
+            raise
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(DRIFT_ERROR)
+    if drifted:
+        click.secho(f"{len(drifted)} feature(s) drifted past PSI {threshold}: "
+                    f"{', '.join(drifted)}", fg="red", err=True)
+        sys.exit(DRIFT_FOUND)
+    sys.exit(DRIFT_NONE)
+
+
+def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
+           output: Path) -> list[str]:
+    """Score, print and write the report; the drifted features."""
+    from .drift import PREDICTION_REFERENCE, DriftDetector
+    from .drift_report import read_inputs, render
     from .lifecycle import production
     from .registry import get_model
 
@@ -240,17 +265,17 @@ def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: 
     reference = model.info.metadata.get("reference_statistics")
     if not reference:
         raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
-    frame = load_inputs(data)
+    inputs = read_inputs(data)
     detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
-    scores = detector.score(frame)
-    output.write_text(render(scores, detector, frame, f"Drift of {data.name} against {model.tag}"))
+    scores = detector.score(inputs.frame)
+    output.write_text(render(scores, detector, inputs, f"Drift of {data.name} against {model.tag}",
+                             model.info.metadata.get(PREDICTION_REFERENCE)))
+    click.echo(f"{data}: {inputs.span()}")
     for feature, row in scores.sort_values("psi", ascending=False).iterrows():
         mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
         click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
     click.echo(f"report: {output}")
-    drifted = scores.index[scores["drifted"]].tolist()
-    if drifted:
-        raise NbprodError(f"{len(drifted)} feature(s) drifted past PSI {threshold}: {', '.join(drifted)}")
+    return scores.index[scores["drifted"]].tolist()
 
 
 @main.command()
@@ -365,12 +390,16 @@ def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed
     from . import synth as generator
     from .columns import ColumnTable
 
+    from .cli_progress import RowsProgress
+
     table = ColumnTable.load(columns_file)
     source = source or Path(_env_value("raw_data"))
-    real = generator.real_rows(source, table)
-    with _progress("generating", rows) as advance:
+    with RowsProgress("generating") as bar:
+        bar.stage(f"reading {source}")
+        real = generator.real_rows(source, table)
+        bar.start(rows)
         generator.write(real, table, output, rows, seed=seed, chunk_rows=chunk_size,
-                        progress=advance)
+                        progress=bar.advance)
     click.echo(f"wrote {rows:,} synthetic rows (seed {seed}) sampled from {source} to {output}")
 
 
@@ -395,7 +424,7 @@ def score(
     partitioned Parquet data set) or a quoted glob; a data set's OUTPUT is a new folder
     with one .parquet file per input file. --scheduler scores a data set on Dask.
     """
-    from .batch import count_rows, score_file
+    from .cli_progress import RowsProgress
 
     if tag is None:
         from .lifecycle import production
@@ -406,9 +435,15 @@ def score(
         tag = str(current.tag)
         click.echo(f"scoring with the production version {tag}", err=True)
     if scheduler is None and source.is_file():
-        with _progress("scoring", count_rows(source)) as advance:
+        with RowsProgress("scoring") as bar:  # on screen before the slow imports and the model load
+            bar.stage("counting rows")
+            from .batch import count_rows, score_file
+
+            total = count_rows(source)
+            bar.stage(f"loading model {tag}")
             result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
-                                keep=list(keep), progress=advance)
+                                keep=list(keep), progress=bar.advance,
+                                on_start=lambda: bar.start(total))
         click.echo(
             f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
             f"{result.positives:,} at or above {result.threshold} -> {result.output}"
@@ -416,14 +451,32 @@ def score(
         return
     from .dataset_scoring import score_dataset
 
-    with _progress("scoring", None) as advance:
+    with RowsProgress("scoring") as bar:
+        bar.stage(f"loading model {tag}")
+        bar.start(None)
         done = score_dataset(tag, source, output, scheduler=scheduler, chunk_rows=chunk_size,
-                             threshold=threshold, keep=list(keep), progress=advance)
+                             threshold=threshold, keep=list(keep), progress=bar.advance)
     where = f" on Dask at {done.scheduler}" if done.scheduler else ""
     click.echo(
         f"scored {done.rows:,} rows in {done.partitions} partition(s){where} with {done.model}: "
         f"{done.positives:,} at or above {done.threshold} -> {done.output}"
     )
+
+
+@main.command()
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("products/pipeline.html"), show_default=True,
+              help="The picture: a self-contained .html page, or .svg.")
+@click.option("--pipeline", type=click.Path(path_type=Path, dir_okay=False),
+              help="The pipeline spec (default: pipeline.yaml, found as Ploomber does).")
+def plot(output: Path, pipeline: Path | None) -> None:
+    """Draw the pipeline offline: every task and its status (up to date, outdated, failed)."""
+    from .plot import load_status, write
+
+    nodes = load_status(pipeline)
+    path = write(nodes, output, title=f"pipeline: {Path.cwd().name}")
+    counts = {s: sum(n.status == s for n in nodes) for s in ("up to date", "outdated", "failed")}
+    click.echo(f"wrote {path} ({', '.join(f'{c} {s}' for s, c in counts.items())})")
 
 
 @main.command("export")
@@ -438,20 +491,6 @@ def export_(engine: str, project: Path, image: str | None, local: bool) -> None:
     from .export import export
 
     click.echo(f"wrote {export(project, engine, image=image, local=local)}")
-
-
-@contextmanager
-def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (rows done of total, time); off when it is not a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    columns = [TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @main.command()

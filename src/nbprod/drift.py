@@ -1,8 +1,10 @@
 """Input drift: how far recent data has moved from the training reference.
 
 Both statistics compare the share of rows in the same bins: the training
-reference's decile bins for numeric features, the declared categories for
-categorical and 0/1 features (values seen in neither go to an extra ``other`` bin).
+reference's decile bins for numeric features (the outer two open-ended, so every value
+has a bin), the declared categories for categorical features (values seen in neither go
+to an extra ``other`` bin) and the two values of a 0/1 flag (which has no ``other``:
+validation admits nothing else).
 
 - Population stability index (PSI), the industry's usual drift score:
   ``sum((a - e) * ln(a / e))``; under 0.1 stable, 0.1-0.2 moderate, over 0.2 a shift.
@@ -17,6 +19,7 @@ settings, ``fit`` learns from the reference and returns ``self``, learned state 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,18 +53,37 @@ def reference_features(reference_statistics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in reference_statistics.items() if not k.startswith("_")}
 
 
+def is_flag(ref: dict[str, Any]) -> bool:
+    """A 0/1 feature: its reference's categories are exactly ``0`` and ``1``."""
+    return ref["type"] == "categorical" and sorted(ref["frequencies"]) == ["0", "1"]
+
+
+def has_other_bin(ref: dict[str, Any]) -> bool:
+    """Whether values outside the reference's categories get an ``other`` bin."""
+    return ref["type"] == "categorical" and not is_flag(ref)
+
+
 def bin_labels(ref: dict[str, Any]) -> list[str]:
-    """Human-readable names of a reference's bins (plus ``other`` for categories)."""
+    """Human-readable names of a reference's bins.
+
+    Numeric: the outer bins are open-ended (values below the training minimum count in the
+    first, above the maximum in the last), so they read ``< a`` and ``>= b``. Categorical:
+    the categories, plus ``other`` unless the feature is a 0/1 flag.
+    """
     if ref["type"] == "numeric":
         edges = ref["bin_edges"]
-        return [f"[{edges[i]:.4g}, {edges[i + 1]:.4g})" for i in range(len(edges) - 1)]
-    return [*ref["frequencies"], OTHER]
+        if len(edges) == 2:
+            return ["all values"]
+        inner = [f"[{edges[i]:.4g}, {edges[i + 1]:.4g})" for i in range(1, len(edges) - 2)]
+        return [f"< {edges[1]:.4g}", *inner, f">= {edges[-2]:.4g}"]
+    return [*ref["frequencies"], *([OTHER] if has_other_bin(ref) else [])]
 
 
 def reference_shares(ref: dict[str, Any]) -> np.ndarray:
     if ref["type"] == "numeric":
         return np.asarray(ref["frequencies"], dtype="float64")
-    return np.asarray([*ref["frequencies"].values(), 0.0], dtype="float64")
+    extra = [0.0] if has_other_bin(ref) else []
+    return np.asarray([*ref["frequencies"].values(), *extra], dtype="float64")
 
 
 def current_shares(values: pd.Series, ref: dict[str, Any]) -> np.ndarray:
@@ -75,9 +97,15 @@ def current_shares(values: pd.Series, ref: dict[str, Any]) -> np.ndarray:
         counts, _ = np.histogram(pd.to_numeric(values, errors="coerce").dropna(), bins=edges)
         return counts / max(counts.sum(), 1)
     cats = list(ref["frequencies"])
-    as_str = values.astype("string")
+    if is_flag(ref):  # 0, 1, 0.0, True, "1": the same two values, read as numbers
+        as_str = pd.to_numeric(values.astype("string"), errors="coerce").dropna()
+        as_str = as_str[as_str.isin([0, 1])].astype(int).astype("string")
+    else:
+        as_str = values.astype("string")
     counts = as_str.value_counts()
     known = np.asarray([counts.get(c, 0) for c in cats], dtype="float64")
+    if not has_other_bin(ref):
+        return known / max(known.sum(), 1)
     other = len(as_str) - known.sum()
     return np.append(known, other) / len(as_str)
 
@@ -119,3 +147,29 @@ class DriftDetector:
                 "drifted": bool(n >= self.min_rows and value > self.threshold),
             })
         return pd.DataFrame(rows).set_index("feature")
+
+
+#: Key of the evaluation's probability histogram in a registered model's metadata.
+PREDICTION_REFERENCE = "prediction_reference"
+
+
+def prediction_reference(probabilities: Any, bins: int = 10) -> dict[str, Any]:
+    """The histogram of held-out predicted probabilities, to store in a model's metadata.
+
+    ``probabilities`` are the positive-class probabilities on the evaluation rows (an array,
+    a Series, or the path of the evaluate step's ``test_predictions.parquet``, whose
+    ``probability`` column is read). Equal-width bins over [0, 1]; JSON-ready::
+
+        metadata["prediction_reference"] = prediction_reference(upstream["evaluate"]["predictions"])
+    """
+    if isinstance(probabilities, str | Path):
+        probabilities = pd.read_parquet(probabilities, columns=["probability"])["probability"]
+    p = pd.to_numeric(pd.Series(probabilities), errors="coerce").dropna().to_numpy("float64")
+    if len(p) == 0:
+        raise ConfigError("prediction_reference needs at least one probability")
+    if (p < 0).any() or (p > 1).any():
+        raise ConfigError("prediction_reference: probabilities must lie in [0, 1]")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts, _ = np.histogram(p, bins=edges)
+    return {"bin_edges": [float(e) for e in edges],
+            "frequencies": [float(c) / len(p) for c in counts], "rows": int(len(p))}

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
-from .drift import reference_features, reference_shares
+from .drift import has_other_bin, is_flag, reference_features, reference_shares
 from .errors import ConfigError, FeedbackError
 from .settings import positive
 
@@ -217,7 +217,10 @@ class WindowDrift:
 
             return numeric
         index = {str(c): i for i, c in enumerate(ref["frequencies"])}
-        other = len(index)
+        if is_flag(ref):  # 0/1 flags have no "other" bin (nbprod.drift); 1.0 reads as 1
+            index.update({alias: index[k] for k in ("0", "1")
+                          for alias in (f"{float(k)}", str(bool(int(k))))})
+        other = len(index) if has_other_bin(ref) else -1
 
         def categorical(values: list[Any]) -> np.ndarray:
             return np.array([-1 if v is None else index.get(str(v), other) for v in values])

@@ -4,6 +4,7 @@ and register no model."""
 from __future__ import annotations
 
 import gzip
+import json
 
 import pandas as pd
 import pytest
@@ -48,6 +49,13 @@ def assert_failed_at_ingest(result, project, expected):
     assert "Error when executing task 'ingest'" in out
     for text in expected:
         assert text in out, f"{text!r} not in the build output:\n{out[-3000:]}"
+    # the reason is the last thing the build prints, not in the middle of its traceback
+    last = "\n".join(result.stderr.rstrip().splitlines()[-6:])
+    assert "nbprod: the build failed at 'ingest'" in last, last
+    for text in expected:
+        assert text in last, f"{text!r} not in the last lines of the build:\n{last}"
+    marker = project / "products-smoke/reports/.ingest.ipynb.nbprod-failed"
+    assert json.loads(marker.read_text())["task"] == "ingest"  # nbprod plot shows it failed
     assert not (project / "products-smoke/model/registration.json").exists()
     assert not (project / "bentoml-home/models/telco_churn").exists()
 

@@ -4,6 +4,7 @@ copy of the project with a temporary BentoML store."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -49,6 +50,16 @@ def test_every_task_ran_and_left_its_products(built):
     test = pd.read_parquet(products / "data" / "test.parquet")
     assert len(train) + len(test) == 600
     assert len(test) == 120
+
+
+def test_the_build_shows_one_progress_bar_not_each_notebook_s_cells(built):
+    """ploomber-engine draws a tqdm bar per notebook unless `progress_bar: false`; it would
+    be interleaved with the build's own bar ("Building task ...")."""
+    _, _, result = built
+    frames = [f for f in re.split(r"[\r\n]+", result.stderr) if re.search(r"\d+%\|", f)]
+    assert any("Building task" in f for f in frames)  # the build's own bar is there
+    opening = re.compile(rf"^\s*0%\|\s*\| 0/{len(TASKS)} ")  # the build's bar before task 1
+    assert [f for f in frames if "Building task" not in f and not opening.match(f)] == []
 
 
 def test_the_score_task_scored_every_clean_row_with_the_registered_model(built):

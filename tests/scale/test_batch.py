@@ -127,3 +127,46 @@ def test_the_synth_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert "wrote 2,500 synthetic rows (seed 3)" in result.output
     assert len(pd.read_parquet(out)) == 2_500
+
+
+def test_the_score_command_shows_progress_from_the_start_with_rate_and_eta(registered, to_score, tmp_path):  # noqa: F811
+    """On a real terminal (a pty), the first thing drawn says what is starting, before the
+    slow imports and the model load; the bar then shows rows/s and the time left."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    parquet, _ = to_score
+    nbprod = Path(sys.executable).with_name("nbprod")
+    primary, secondary = pty.openpty()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(nbprod), "score", str(parquet), str(tmp_path / "out.parquet"), "--model", registered,
+         "--chunk-size", "2000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    os.close(secondary)
+    chunks: list[tuple[float, str]] = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append((time.perf_counter() - start, data.decode(errors="replace")))
+    assert proc.wait(timeout=120) == 0
+    os.close(primary)
+    import re
+
+    plain = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", c).strip() for _, c in chunks]
+    text = "\n".join(plain)
+    first = next(p for p in plain if p)
+    assert "scoring: starting" in first or "scoring: counting rows" in first, first
+    assert "loading model" in text
+    assert "rows/s" in text and "ETA" in text
+    assert "20,000/20,000" in text or "20000/20000" in text
