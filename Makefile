@@ -11,6 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # installed, pip does the work. Both print what they are doing.
 INSTALLER ?= uv
 LOCK := requirements.lock.txt
+comma := ,
 pinned = $(shell grep -E '^$(1)==' $(LOCK))
 PIP := $(BIN)/python -m pip install --progress-bar on
 # $(call install,SPEC): the lock file's versions of SPEC, with uv if it is there, else pip.
@@ -44,7 +45,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml src/churn/pyproject.toml $(LOCK
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@echo "installing the test dependencies ($(LOCK)) with $(INSTALLER)"
-	@$(call install,-e '.[dev,dask]')
+	@$(call install,-e '.[dev$(comma)dask]')
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with pinned dependencies

@@ -68,6 +68,13 @@ def product(upstream: Mapping[str, Any], key: str) -> str:
     return str(next(iter(found.values())))
 
 
+def _optional_product(upstream: Mapping[str, Any], key: str) -> str | None:
+    try:
+        return product(upstream, key)
+    except ConfigError:
+        return None
+
+
 def lineage(
     upstream: Mapping[str, Any],
     data: Mapping[str, str | Path],
@@ -113,19 +120,26 @@ def register_run(
     ``data`` names the raw data files (name -> path) whose sha256 the lineage keeps;
     ``registration`` is where the outcome is written (the task's product); ``root`` the
     project folder recorded paths are relative to (found from ``pipeline.yaml``);
-    ``paths`` overrides where ``model``, ``metrics``, ``schema`` or ``reference`` are.
+    ``paths`` overrides where ``model``, ``metrics``, ``schema``, ``reference`` or the
+    held-out ``predictions`` (optional: their histogram is the reference of the served
+    probabilities' drift) are.
     """
     import joblib
 
-    unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference"})
+    unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference", "predictions"})
     if unknown:
         raise ConfigError(f"register_run: unknown path(s) {unknown}")
     where = {k: paths.get(k) or product(upstream, k)
              for k in ("model", "metrics", "schema", "reference")}
+    predictions = paths.get("predictions") or _optional_product(upstream, "predictions")
     root = Path(root) if root is not None else find_project_root()
     policy = GatePolicy.from_dict(gate)
     metrics = json.loads(Path(where["metrics"]).read_text())
     metadata = lineage(upstream, data or {}, root, metrics, gate, where["schema"], where["reference"])
+    if predictions is not None:  # the served probabilities' drift is judged against these
+        from .drift import prediction_reference
+
+        metadata["prediction_reference"] = prediction_reference(predictions)
     estimator = next((p["estimator"] for p in metadata["parameters"].values()
                       if isinstance(p.get("estimator"), str)), None)
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
