@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _key(name: str) -> str:
-    return name.lower().replace("_", "-")
+    """A package's normalised name (jupyter_server -> jupyter-server)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def requirements() -> list[Requirement]:
@@ -85,13 +86,6 @@ TOOL_FLOORS = {
 }
 
 
-def lock_pins() -> dict[str, str]:
-    """The lock file's pins, by normalised name (jupyter_server -> jupyter-server)."""
-    text = (ROOT / "requirements.lock.txt").read_text()
-    pairs = (line.split("==") for line in text.splitlines() if "==" in line)
-    return {re.sub(r"[-_.]+", "-", name).lower(): pin for name, pin in pairs}
-
-
 def test_installed_versions_clear_known_advisories():
     from packaging.version import Version
 
@@ -142,8 +136,8 @@ def test_make_install_says_what_it_does_with_uv_and_falls_back_to_pip(tmp_path):
     recipe = dry()
     install = next(line for line in recipe.splitlines() if "uv pip install" in line)
     assert "uv pip install --compile-bytecode --python" in install
-    assert "-c requirements.lock.txt -e ." in install
-    assert "else" in install and "-m pip install --progress-bar on -c requirements.lock.txt -e ." in install
+    assert "-c requirements.lock.txt -e '.[all]' -e src/churn" in install
+    assert "else" in install and "-m pip install --progress-bar on -c requirements.lock.txt -e '.[all]'" in install
     assert "--quiet" not in install
     assert "with uv" in recipe and f"uv=={lock_pins()['uv']}" in recipe
     assert "with pip" in dry("INSTALLER=pip")

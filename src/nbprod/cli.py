@@ -388,9 +388,8 @@ def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed
     """Write ROWS synthetic rows sampled from the project's real data to OUTPUT
     (.parquet, .csv or .csv.gz): rows drawn with replacement, numbers perturbed a little."""
     from . import synth as generator
-    from .columns import ColumnTable
-
     from .cli_progress import RowsProgress
+    from .columns import ColumnTable
 
     table = ColumnTable.load(columns_file)
     source = source or Path(_env_value("raw_data"))
