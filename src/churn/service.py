@@ -34,7 +34,7 @@ from pydantic import Field
 from nbprod.errors import FeedbackError, PredictionError
 from nbprod.guard import GuardMiddleware, bind_host, check_exposure, guard_settings
 from nbprod.monitoring import Monitor, MonitorConfig, finite_or_none, label_model
-from nbprod.registry import feature_schema
+from nbprod.registry import feature_schema, verify_servable
 from nbprod.serving import (
     Prediction,
     Predictor,
@@ -55,6 +55,7 @@ HOST, PORT = "127.0.0.1", 3000
 check_exposure(GUARD, bind_host(sys.argv, os.environ, default=HOST))
 
 MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
+verify_servable(MODEL_TAG)  # a broken stored model stops `bentoml serve` with one line, before workers
 SCHEMA = feature_schema(MODEL_TAG)
 Customer = input_model(SCHEMA, "Customer")
 Label = label_model(SCHEMA.target)

@@ -87,6 +87,18 @@ def _default_name() -> str:
     raise NbprodError("no model name given and no model_name in ./env.yaml; pass --name")
 
 
+def _production_tag() -> str:
+    """The production version of `model_name` in ./env.yaml, or a clear error."""
+    from .lifecycle import production
+
+    name = _default_name()
+    model = production(name)
+    if model is None:
+        raise NbprodError(f"model {name!r} has no production version; promote one "
+                          "(nbprod promote TAG) or pass --model TAG")
+    return str(model.tag)
+
+
 name_option = click.option("--name", help="Model name (default: model_name in ./env.yaml).")
 
 
@@ -97,8 +109,10 @@ def models() -> None:
 
 @models.command("list")
 @name_option
-def models_list(name: str | None) -> None:
-    """A table of every version: created, stage, key metrics."""
+@click.option("--metrics", help="Metrics to show, comma-separated [default: the gate's metrics "
+              "recorded with the newest version, else every numeric metric].")
+def models_list(name: str | None, metrics: str | None) -> None:
+    """A table of every version: created, stage, metrics (named in the models' metadata)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -108,18 +122,19 @@ def models_list(name: str | None) -> None:
     found = versions(name)
     if not found:
         raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (make run)")
+    shown = _listed_metrics(found, metrics)
     table = Table(title=f"{name} (newest first)")
-    for col in ("version", "created", "stage", "roc_auc", "pr_auc", "f1", "estimator"):
+    for col in ("version", "created", "stage", *shown, "estimator"):
         table.add_column(col, no_wrap=col in ("version", "created", "estimator"))
     for m in reversed(found):
-        metrics = m.info.metadata.get("metrics", {})
+        values = m.info.metadata.get("metrics", {})
         stage = stage_of(m)
         style = {"production": "bold green", "archived": "dim"}.get(stage, "")
         table.add_row(
             m.tag.version,
             m.info.creation_time.strftime("%Y-%m-%d %H:%M:%S"),
             stage,
-            *(f"{metrics[k]:.4f}" if k in metrics else "-" for k in ("roc_auc", "pr_auc", "f1")),
+            *(_metric_cell(values.get(k)) for k in shown),
             m.info.labels.get("estimator", "-"),
             style=style,
         )
@@ -127,6 +142,27 @@ def models_list(name: str | None) -> None:
     if not console.is_terminal:  # piped or captured: don't squeeze the table to 80 columns
         console = Console(width=120)
     console.print(table)
+
+
+def _listed_metrics(found: list, chosen: str | None) -> list[str]:
+    """The metric columns: those asked for, else the gate's metric and guards recorded with
+    the newest version that has a gate, else every numeric metric any version records."""
+    if chosen:
+        return [m.strip() for m in chosen.split(",") if m.strip()]
+    for model in reversed(found):
+        gate = model.info.metadata.get("gate")
+        if isinstance(gate, dict) and gate.get("metric"):
+            return [str(gate["metric"]), *map(str, gate.get("guards") or {})]
+    names: dict[str, None] = {}
+    for model in found:
+        for key, value in model.info.metadata.get("metrics", {}).items():
+            if isinstance(value, float):
+                names.setdefault(key)
+    return list(names)
+
+
+def _metric_cell(value) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
 
 
 @models.command("show")
@@ -214,15 +250,9 @@ def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: 
     reference; write an HTML report; exit 1 when a feature drifted."""
     from .drift import DriftDetector
     from .drift_report import load_inputs, render
-    from .lifecycle import production
     from .registry import get_model
 
-    if tag is None:
-        model = production(_default_name())
-        if model is None:
-            raise NbprodError("no production model; pass --model TAG")
-    else:
-        model = get_model(tag)
+    model = get_model(tag or _production_tag())
     reference = model.info.metadata.get("reference_statistics")
     if not reference:
         raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
@@ -347,20 +377,26 @@ def synth(rows: int, output: Path, source: Path, seed: int, chunk_size: int, cle
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("--model", "tag", default="telco_churn", show_default=True,
-              help="Model tag in the BentoML store (a name alone means its latest version).")
+@click.option("--model", "tag", default=None,
+              help="Model tag in the BentoML store [default: the production version of "
+              "model_name in ./env.yaml].")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=100_000, show_default=True)
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Label threshold [default: the one the model was evaluated with].")
 @click.option("--keep", multiple=True, help="An input column to copy to the output (repeatable).")
 def score(
-    source: Path, output: Path, tag: str, chunk_size: int, threshold: float | None,
+    source: Path, output: Path, tag: str | None, chunk_size: int, threshold: float | None,
     keep: tuple[str, ...],
 ) -> None:
-    """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT."""
+    """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT
+    (by default the production version, as `nbprod drift` and `nbprod bento` use)."""
     from .batch import count_rows, score_file
 
-    with _progress("scoring", count_rows(source)) as advance:
+    total = count_rows(source)  # a missing file is named before the model is looked up
+    if tag is None:
+        tag = _production_tag()
+        click.echo(f"using {tag}: the production version (pass --model for another)", err=True)
+    with _progress("scoring", total) as advance:
         result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
                             keep=list(keep), progress=advance)
     click.echo(

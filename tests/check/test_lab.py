@@ -106,7 +106,7 @@ def test_a_pipeline_notebook_runs_in_jupyter_as_it_is(built, tmp_path):
     assert check.returncode == 1
     assert "notebooks/train.ipynb:3 NB005 an injected-parameters cell is committed" in check.stdout
 
-    model = project / "products-smoke" / "model" / "model.joblib"
+    model = project / "products-smoke" / "model" / "model.skops"
     model.unlink()
     with jupyter_lab(project, env, tmp_path) as (url, token):
         assert requests.get(f"{url}/api/contents/notebooks", timeout=10).status_code == 403

@@ -34,7 +34,7 @@ def test_bento_bundles_the_registered_model_and_a_dockerfile(project, bento, tmp
     with tarfile.open(archive) as tar:
         members = set(tar.getnames())
         info = yaml.safe_load(tar.extractfile("./bento.yaml"))
-    assert f"./models/{name}/{version}/model.joblib" in members
+    assert f"./models/{name}/{version}/model.skops" in members
     assert "./env/docker/Dockerfile" in members
     assert {"./src/churn/service.py", "./src/nbprod/serving.py",
             "./src/products/model/registration.json"} <= members
