@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import json
+from pathlib import Path
 from typing import Any
 
 from .errors import ContractError
@@ -73,3 +75,39 @@ def kernel_like_display() -> None:
 
     pd.set_option("display.max_columns", 20)
     log.debug("pandas display.max_columns set to 20, as in a Jupyter kernel")
+
+
+#: The product key of a registration record (``{"tag", "decision", ...}``, written by the
+#: register task); its ``decision`` is shown at the end of the build.
+REGISTRATION_KEY = "registration"
+
+
+def on_finish(dag: Any) -> None:
+    """Runs in the `ploomber build` process after every task succeeded: logs, at WARNING
+    (so Ploomber's console shows it above the build table, whatever the executor), the
+    gate's full decision of each registration task that ran in this build."""
+    for text in gate_decisions(dag):
+        log.warning("%s", text)
+
+
+def gate_decisions(dag: Any) -> list[str]:
+    """The ``decision`` of every registration product whose task was executed in this build."""
+    from ploomber.constants import TaskStatus
+
+    found = []
+    for name in dag:
+        task = dag[name]
+        if task.exec_status != TaskStatus.Executed:
+            continue
+        try:
+            path = Path(str(task.product[REGISTRATION_KEY]))
+        except (KeyError, TypeError, AttributeError):
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("task %s: cannot read %s (%s)", name, path, exc)
+            continue
+        if isinstance(record, dict) and record.get("decision"):
+            found.append(f"{name}: {record.get('tag', '?')}: {record['decision']}")
+    return found

@@ -191,7 +191,8 @@ def register_and_gate(
     with the fingerprint of a stored version (:mod:`nbprod.fingerprint`: same commit,
     parameters and data) is not registered: that version's tag is returned with an
     ``unchanged`` decision, and production does not move. The whole step holds the
-    model's lock. The decision, with every check, is logged at WARNING.
+    model's lock. The decision, with every check, is logged at INFO (``decision.describe()``;
+    the build's ``on_finish`` hook shows it on Ploomber's console).
     """
     with model_lock(name, "register and gate a candidate"):
         print_ = fingerprint(metadata)
@@ -202,7 +203,7 @@ def register_and_gate(
             decision = GateDecision(
                 False, f"same code, parameters and data as {same.tag} ({stage_of(same)}): "
                 f"no new version registered; {where}", unchanged=True)
-            log.warning("%s", decision.describe())
+            log.info("%s", decision.describe())
             return str(same.tag), decision
         decision = judge(
             metadata["metrics"], current.info.metadata.get("metrics", {}) if current else None, policy
@@ -218,7 +219,7 @@ def register_and_gate(
             promote(tag, decision.reason)
         else:
             record(tag, "not_promoted", decision.reason)
-    log.warning("%s: %s", tag, decision.describe())
+    log.info("%s: %s", tag, decision.describe())
     return tag, decision
 
 

@@ -152,7 +152,7 @@ LINEAGE = {
 def test_a_rebuild_of_the_same_inputs_registers_nothing_and_keeps_production(model_name, caplog):
     first, d1 = register_and_gate(model_name, toy(), {**LINEAGE, "metrics": {"roc_auc": 0.84}}, POLICY)
     assert d1.promote
-    with caplog.at_level("WARNING", logger="nbprod.lifecycle"):
+    with caplog.at_level("INFO", logger="nbprod.lifecycle"):
         again, d2 = register_and_gate(model_name, toy(), {**LINEAGE, "metrics": {"roc_auc": 0.84}},
                                       POLICY)
     assert again == first and d2.unchanged and not d2.promote
