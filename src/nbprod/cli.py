@@ -391,8 +391,11 @@ def score(
     """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT
     (by default the production version, as `nbprod drift` and `nbprod bento` use)."""
     from .batch import count_rows, score_file
+    from .errors import DataFileError
 
-    total = count_rows(source)  # a missing file is named before the model is looked up
+    if not source.is_file():  # named before the model is looked up
+        raise DataFileError(str(source), "no such file")
+    total = count_rows(source)
     if tag is None:
         tag = _production_tag()
         click.echo(f"using {tag}: the production version (pass --model for another)", err=True)
