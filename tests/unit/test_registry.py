@@ -5,9 +5,9 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pytest
 import skops.io as sio
 import yaml
-import pytest
 from sklearn.linear_model import LogisticRegression
 
 from nbprod import ModelStoreError, get_model, load_model, register_model

@@ -26,7 +26,6 @@ from nbprod.lifecycle import (
     production,
     promote,
     register_and_gate,
-    rollback,
     stage_of,
     versions,
 )
