@@ -180,7 +180,7 @@ def models_show(tag: str) -> None:
         "labels": dict(model.info.labels),
         "created": model.info.creation_time.isoformat(timespec="seconds"),
         **{k: meta[k] for k in ("metrics", "parameters", "git", "data", "notebooks", "versions",
-                                "artifact", "lifecycle") if k in meta},
+                                "artifact", "fingerprint", "gate", "lifecycle") if k in meta},
     }
     click.echo(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False))
 
