@@ -195,8 +195,8 @@ def register_and_gate(
     the build's ``on_finish`` hook shows it on Ploomber's console).
     """
     with model_lock(name, "register and gate a candidate"):
-        print_ = fingerprint(metadata)
-        same = _with_fingerprint(name, print_)
+        candidate = fingerprint(metadata)
+        same = _with_fingerprint(name, candidate)
         current = production(name)
         if same is not None:
             where = f"production is {current.tag}" if current is not None else "nothing is in production"
@@ -210,7 +210,7 @@ def register_and_gate(
         )
         events = [{"event": "registered", "at": _now(), "stage": CANDIDATE,
                    "reason": "registered by the pipeline"}]
-        extra = {"fingerprint": print_} if print_ else {}
+        extra = {"fingerprint": candidate} if candidate else {}
         tag = register_model(
             name, model, {**metadata, **extra, "lifecycle": events},
             labels={**(labels or {}), STAGE: CANDIDATE}, files=files,
@@ -223,9 +223,9 @@ def register_and_gate(
     return tag, decision
 
 
-def _with_fingerprint(name: str, print_: str | None):
-    if print_ is None:
+def _with_fingerprint(name: str, candidate: str | None):
+    if candidate is None:
         return None
-    same = [m for m in versions(name) if m.info.metadata.get("fingerprint") == print_]
+    same = [m for m in versions(name) if m.info.metadata.get("fingerprint") == candidate]
     return same[-1] if same else None
 
