@@ -19,4 +19,4 @@ def bentoml_home() -> Path:
 @pytest.fixture
 def model_name(request) -> str:
     """A model name no other test uses, so tests sharing the store stay independent."""
-    return re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:60]
+    return re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:60].strip("_")

@@ -96,6 +96,18 @@ def _default_name() -> str:
         raise NbprodError("no model name given and no model_name in ./env.yaml; pass --name") from None
 
 
+def _production_tag() -> str:
+    """The production version of `model_name` in ./env.yaml, or a clear error."""
+    from .lifecycle import production
+
+    name = _default_name()
+    model = production(name)
+    if model is None:
+        raise NbprodError(f"model {name!r} has no production version; promote one "
+                          "(nbprod promote TAG) or pass --model TAG")
+    return str(model.tag)
+
+
 name_option = click.option("--name", help="Model name (default: model_name in ./env.yaml).")
 
 
@@ -106,32 +118,32 @@ def models() -> None:
 
 @models.command("list")
 @name_option
-def models_list(name: str | None) -> None:
-    """A table of every version: created, stage, key metrics."""
+@click.option("--metrics", help="Metrics to show, comma-separated [default: the gate's metrics "
+              "recorded with the newest version, else every numeric metric].")
+def models_list(name: str | None, metrics: str | None) -> None:
+    """A table of every version: created, stage, metrics (named in the models' metadata)."""
     from rich.console import Console
     from rich.table import Table
 
     from .lifecycle import stage_of, versions
-    from .metrics import headline
 
     name = name or _default_name()
     found = versions(name)
     if not found:
         raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (ploomber build)")
-    newest = found[-1].info.metadata
-    shown = headline(newest.get("metrics", {}), newest.get("gate"), limit=3)
+    shown = _listed_metrics(found, metrics)
     table = Table(title=f"{name} (newest first)")
     for col in ("version", "created", "stage", *shown, "estimator"):
         table.add_column(col, no_wrap=col in ("version", "created", "estimator"))
     for m in reversed(found):
-        metrics = m.info.metadata.get("metrics", {})
+        values = m.info.metadata.get("metrics", {})
         stage = stage_of(m)
         style = {"production": "bold green", "archived": "dim"}.get(stage, "")
         table.add_row(
             m.tag.version,
             m.info.creation_time.strftime("%Y-%m-%d %H:%M:%S"),
             stage,
-            *(f"{metrics[k]:.4f}" if k in metrics else "-" for k in shown),
+            *(_metric_cell(values.get(k)) for k in shown),
             m.info.labels.get("estimator", "-"),
             style=style,
         )
@@ -139,6 +151,27 @@ def models_list(name: str | None) -> None:
     if not console.is_terminal:  # piped or captured: don't squeeze the table to 80 columns
         console = Console(width=120)
     console.print(table)
+
+
+def _listed_metrics(found: list, chosen: str | None) -> list[str]:
+    """The metric columns: those asked for, else the gate's metric and guards recorded with
+    the newest version that has a gate, else every numeric metric any version records."""
+    if chosen:
+        return [m.strip() for m in chosen.split(",") if m.strip()]
+    for model in reversed(found):
+        gate = model.info.metadata.get("gate")
+        if isinstance(gate, dict) and gate.get("metric"):
+            return [str(gate["metric"]), *map(str, gate.get("guards") or {})]
+    names: dict[str, None] = {}
+    for model in found:
+        for key, value in model.info.metadata.get("metrics", {}).items():
+            if isinstance(value, float):
+                names.setdefault(key)
+    return list(names)
+
+
+def _metric_cell(value) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
 
 
 @models.command("show")
@@ -156,7 +189,7 @@ def models_show(tag: str) -> None:
         "labels": dict(model.info.labels),
         "created": model.info.creation_time.isoformat(timespec="seconds"),
         **{k: meta[k] for k in ("metrics", "parameters", "git", "data", "notebooks", "versions",
-                                "artifact", "lifecycle") if k in meta},
+                                "artifact", "fingerprint", "gate", "lifecycle") if k in meta},
     }
     click.echo(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False))
 
@@ -253,15 +286,9 @@ def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
     """Score, print and write the report; the drifted features."""
     from .drift import PREDICTION_REFERENCE, DriftDetector
     from .drift_report import read_inputs, render
-    from .lifecycle import production
     from .registry import get_model
 
-    if tag is None:
-        model = production(_default_name())
-        if model is None:
-            raise NbprodError("no production model; pass --model TAG")
-    else:
-        model = get_model(tag)
+    model = get_model(tag or _production_tag())
     reference = model.info.metadata.get("reference_statistics")
     if not reference:
         raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
@@ -406,7 +433,8 @@ def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--model", "tag", default=None,
-              help="Model tag [default: the production version of model_name in ./env.yaml].")
+              help="Model tag in the BentoML store [default: the production version of "
+              "model_name in ./env.yaml].")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=100_000, show_default=True)
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Label threshold [default: the one the model was evaluated with].")
@@ -425,14 +453,14 @@ def score(
     """
     from .cli_progress import RowsProgress
 
-    if tag is None:
-        from .lifecycle import production
+    if scheduler is None and source.suffix and not any(c in str(source) for c in "*?["):
+        from .errors import DataFileError
 
-        current = production(_default_name())
-        if current is None:
-            raise NbprodError(f"model {_default_name()!r} has no production version; pass --model TAG")
-        tag = str(current.tag)
-        click.echo(f"scoring with the production version {tag}", err=True)
+        if not source.is_file():  # named before the model is looked up
+            raise DataFileError(str(source), "no such file")
+    if tag is None:
+        tag = _production_tag()
+        click.echo(f"using {tag}: the production version (pass --model for another)", err=True)
     if scheduler is None and source.is_file():
         with RowsProgress("scoring") as bar:  # on screen before the slow imports and the model load
             bar.stage("counting rows")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -25,11 +26,6 @@ def on_render(dag: Any) -> None:
     enforce_contract(dag)
     invalidate_outdated(dag)
     reports.attach(dag)  # each notebook's report tidied as its task succeeds
-
-
-def on_finish(dag: Any) -> None:
-    """Runs after a successful `ploomber build`: the index page of the reports."""
-    report_index.write_index(dag)
 
 
 def enforce_contract(dag: Any) -> None:
@@ -101,3 +97,41 @@ def kernel_like_display() -> None:
 
     pd.set_option("display.max_columns", 20)
     log.debug("pandas display.max_columns set to 20, as in a Jupyter kernel")
+
+
+#: The product key of a registration record (``{"tag", "decision", ...}``, written by the
+#: register task); its ``decision`` is shown at the end of the build.
+REGISTRATION_KEY = "registration"
+
+
+def on_finish(dag: Any) -> None:
+    """Runs in the `ploomber build` process after every task succeeded: logs, at WARNING
+    (so Ploomber's console shows it above the build table, whatever the executor), the
+    gate's full decision of each registration task that ran in this build, then writes the
+    index page of the reports."""
+    for text in gate_decisions(dag):
+        log.warning("%s", text)
+    report_index.write_index(dag)
+
+
+def gate_decisions(dag: Any) -> list[str]:
+    """The ``decision`` of every registration product whose task was executed in this build."""
+    from ploomber.constants import TaskStatus
+
+    found = []
+    for name in dag:
+        task = dag[name]
+        if task.exec_status != TaskStatus.Executed:
+            continue
+        try:
+            path = Path(str(task.product[REGISTRATION_KEY]))
+        except (KeyError, TypeError, AttributeError):
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("task %s: cannot read %s (%s)", name, path, exc)
+            continue
+        if isinstance(record, dict) and record.get("decision"):
+            found.append(f"{name}: {record.get('tag', '?')}: {record['decision']}")
+    return found

@@ -2,28 +2,41 @@
 
 Each version of a model carries a ``stage`` label (``candidate``, ``production`` or
 ``archived``) and, in its metadata, a ``lifecycle`` list of dated events
-(``registered``, ``promoted``, ``demoted``, ``rolled_back``) with their reasons. The
-store is the only source of truth: ``bentoml models get`` shows the history, and
-`nbprod models history` merges the events of every version into one timeline.
+(``registered``, ``promoted``, ``demoted``, ``rolled_back``, ``not_promoted``) with their
+reasons. The store is the only source of truth: ``bentoml models get`` shows the
+history, and `nbprod models history` merges the events of every version into one timeline.
 
-Changes are serialised with a file lock per model name and each ``model.yaml`` is
-replaced atomically, so two promotions at once leave exactly one production version.
+A switch of production writes two ``model.yaml`` files, each replaced atomically, in
+this order: first the new version (label ``production`` and its ``promoted`` event),
+then the old one (``archived``). A process killed between the two leaves two versions
+labelled production; readers (:func:`production`) then take the one promoted last,
+which is the one the interrupted switch was installing, and the next change under the
+lock archives the other. So at every instant readers see exactly one production version.
+
+Changes are serialised with a file lock per model name (:mod:`nbprod.storelock`), held
+for a whole registration and gate, so two builds at once register and promote one after
+the other; the second is told what it waits for.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ModelStoreError
-from .registry import bentoml_home, get_model, register_model
+from .errors import ModelStoreError
+from .fingerprint import fingerprint
+from .gate import Check, GateDecision, GatePolicy, MetricRule, judge
+from .registry import get_model, read_info, register_model
+from .storelock import model_lock
+
+__all__ = [
+    "ARCHIVED", "CANDIDATE", "PRODUCTION", "Check", "GateDecision", "GatePolicy", "MetricRule",
+    "history", "judge", "production", "promote", "record", "register_and_gate", "rollback",
+    "stage_of", "versions",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,67 +44,22 @@ STAGE = "stage"
 CANDIDATE, PRODUCTION, ARCHIVED = "candidate", "production", "archived"
 
 
-@dataclass(frozen=True)
-class GatePolicy:
-    """How a candidate is judged: ``metric`` must pass ``floor`` and be no worse than
-    production's by more than ``tolerance``."""
-
-    metric: str = "roc_auc"
-    tolerance: float = 0.0
-    floor: float | None = None
-    higher_is_better: bool = True
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GatePolicy:
-        unknown = set(data) - {"metric", "tolerance", "floor", "higher_is_better"}
-        if unknown:
-            raise ConfigError(f"gate: unknown key(s) {sorted(unknown)}; "
-                              "valid: metric, tolerance, floor, higher_is_better")
-        policy = cls(**data)
-        if policy.tolerance < 0:
-            raise ConfigError(f"gate.tolerance must be >= 0, got {policy.tolerance}")
-        return policy
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    promote: bool
-    reason: str
-
-
-def judge(candidate: dict[str, Any], production: dict[str, Any] | None, policy: GatePolicy) -> GateDecision:
-    """Decide whether a candidate with ``candidate`` metrics replaces production."""
-    m = policy.metric
-    if m not in candidate:
-        raise ConfigError(f"gate metric {m!r} is not among the candidate's metrics {sorted(candidate)}")
-    value = float(candidate[m])
-    better = (lambda a, b: a >= b) if policy.higher_is_better else (lambda a, b: a <= b)
-    if policy.floor is not None and not better(value, policy.floor):
-        return GateDecision(False, f"candidate {m}={value:.4f} does not pass the floor {policy.floor}")
-    if production is None:
-        return GateDecision(True, f"first model: candidate {m}={value:.4f} passes the floor {policy.floor}")
-    current = float(production[m])
-    limit = current - policy.tolerance if policy.higher_is_better else current + policy.tolerance
-    if better(value, limit):
-        return GateDecision(
-            True, f"candidate {m}={value:.4f} vs production {m}={current:.4f} "
-            f"(tolerance {policy.tolerance})"
-        )
-    return GateDecision(
-        False, f"candidate {m}={value:.4f} is worse than production {m}={current:.4f} "
-        f"by more than the tolerance {policy.tolerance}"
-    )
-
-
 def versions(name: str) -> list:
-    """Every stored version of model ``name``, oldest first."""
+    """Every stored version of model ``name``, oldest first (a corrupt ``model.yaml`` is
+    a :class:`ModelStoreError` naming the file)."""
     import bentoml
+
+    from .registry import _corrupt_info
 
     try:
         found = bentoml.models.list(name)
+        return sorted(found, key=lambda m: read_info(m).creation_time)
     except bentoml.exceptions.NotFound:
         return []
-    return sorted(found, key=lambda m: m.info.creation_time)
+    except ModelStoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - BentoML parses every model.yaml while listing
+        raise _corrupt_info(name, exc) from None
 
 
 def stage_of(model) -> str:
@@ -99,27 +67,38 @@ def stage_of(model) -> str:
 
 
 def production(name: str):
-    """The production version of ``name``, or None when nothing was promoted yet."""
+    """The production version of ``name``, or None when nothing was promoted yet.
+
+    When a switch was interrupted (two versions labelled production), the one whose
+    ``promoted`` event is the latest is production, as the switch intended.
+    """
     found = [m for m in versions(name) if stage_of(m) == PRODUCTION]
     if len(found) > 1:
-        tags = ", ".join(str(m.tag) for m in found)
-        raise ModelStoreError(f"model {name!r} has several production versions ({tags}); "
-                              "promote one of them with `nbprod promote TAG`")
+        chosen = max(found, key=_last_promoted)
+        others = ", ".join(str(m.tag) for m in found if m is not chosen)
+        log.warning("model %s: an interrupted switch left %s labelled production too; "
+                    "%s was promoted last and is production", name, others, chosen.tag)
+        return chosen
     return found[0] if found else None
+
+
+def _last_promoted(model) -> str:
+    promoted = [e["at"] for e in model.info.metadata.get("lifecycle", []) if e["event"] == "promoted"]
+    return max(promoted, default="")
 
 
 def promote(tag: str, reason: str = "promoted by hand") -> str:
     """Make ``tag`` the production version of its model; the previous one is archived."""
     model = get_model(tag)
     name = model.tag.name
-    with _lock(name):
+    with model_lock(name, f"promote {model.tag}"):
         model = get_model(str(model.tag))  # re-read under the lock
-        if stage_of(model) == PRODUCTION:
-            return str(model.tag)
-        for other in versions(name):
-            if stage_of(other) == PRODUCTION:
-                _set_stage(other, ARCHIVED, "demoted", f"replaced by {model.tag}")
-        _set_stage(model, PRODUCTION, "promoted", reason)
+        stale = [m for m in versions(name) if stage_of(m) == PRODUCTION and m.tag != model.tag]
+        newest = max(map(_last_promoted, stale), default="")
+        if stage_of(model) != PRODUCTION or _last_promoted(model) < newest:
+            _set_stage(model, PRODUCTION, "promoted", reason)  # step 1: the new one
+        for other in stale:  # step 2: the old one(s); a crash before this is recovered
+            _set_stage(other, ARCHIVED, "demoted", f"replaced by {model.tag}")
     log.info("promoted %s: %s", model.tag, reason)
     return str(model.tag)
 
@@ -130,7 +109,7 @@ def rollback(name: str, reason: str = "rollback") -> str:
     The current version is marked rolled back; a second rollback goes one step
     further back, and so on.
     """
-    with _lock(name):
+    with model_lock(name, "roll back"):
         current = production(name)
         if current is None:
             raise ModelStoreError(f"model {name!r} has no production version to roll back from")
@@ -140,8 +119,12 @@ def rollback(name: str, reason: str = "rollback") -> str:
                 f"model {name!r}: {current.tag} is the first version ever promoted; "
                 "there is nothing to roll back to"
             )
-        _set_stage(current, ARCHIVED, "rolled_back", f"{reason}: back to {previous.tag}")
+        # The same order as promote: the new production first, then the one it replaces.
         _set_stage(previous, PRODUCTION, "promoted", f"{reason}: from {current.tag}")
+        for other in versions(name):
+            if stage_of(other) == PRODUCTION and other.tag != previous.tag:
+                event = "rolled_back" if other.tag == current.tag else "demoted"
+                _set_stage(other, ARCHIVED, event, f"{reason}: back to {previous.tag}")
     log.info("rolled %s back from %s to %s", name, current.tag, previous.tag)
     return str(previous.tag)
 
@@ -157,7 +140,7 @@ def history(name: str) -> list[dict[str, Any]]:
 
 def record(tag: str, event: str, reason: str) -> None:
     """Append a lifecycle event to model ``tag`` (without changing its stage)."""
-    with _lock(tag.partition(":")[0]):
+    with model_lock(tag.partition(":")[0], f"record {event} on {tag}"):
         fresh = get_model(tag)
         _set_stage(fresh, stage_of(fresh), event, reason)
 
@@ -189,18 +172,6 @@ def _write_info_atomically(model) -> None:
     os.replace(tmp, path)
 
 
-@contextmanager
-def _lock(name: str) -> Iterator[None]:
-    lock_dir = Path(bentoml_home()) / "nbprod-locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -216,20 +187,45 @@ def register_and_gate(
     """Register ``model`` as a candidate, then promote it if it passes the gate.
 
     A candidate that fails the gate stays in the store (stage ``candidate``) with
-    the reason recorded in its lifecycle; production is left untouched.
+    the reason recorded in its lifecycle; production is left untouched. A candidate
+    with the fingerprint of a stored version (:mod:`nbprod.fingerprint`: same commit,
+    parameters and data) is not registered: that version's tag is returned with an
+    ``unchanged`` decision, and production does not move. The whole step holds the
+    model's lock. The decision, with every check, is logged at INFO (``decision.describe()``;
+    the build's ``on_finish`` hook shows it on Ploomber's console).
     """
-    current = production(name)
-    decision = judge(
-        metadata["metrics"], current.info.metadata.get("metrics", {}) if current else None, policy
-    )
-    events = [{"event": "registered", "at": _now(), "stage": CANDIDATE, "reason": "registered by the pipeline"}]
-    tag = register_model(
-        name, model, {**metadata, "lifecycle": events}, labels={**(labels or {}), STAGE: CANDIDATE},
-        files=files,
-    )
-    if decision.promote:
-        promote(tag, decision.reason)
-    else:
-        record(tag, "not_promoted", decision.reason)
-        log.warning("%s registered but not promoted: %s", tag, decision.reason)
+    with model_lock(name, "register and gate a candidate"):
+        candidate = fingerprint(metadata)
+        same = _with_fingerprint(name, candidate)
+        current = production(name)
+        if same is not None:
+            where = f"production is {current.tag}" if current is not None else "nothing is in production"
+            decision = GateDecision(
+                False, f"same code, parameters and data as {same.tag} ({stage_of(same)}): "
+                f"no new version registered; {where}", unchanged=True)
+            log.info("%s", decision.describe())
+            return str(same.tag), decision
+        decision = judge(
+            metadata["metrics"], current.info.metadata.get("metrics", {}) if current else None, policy
+        )
+        events = [{"event": "registered", "at": _now(), "stage": CANDIDATE,
+                   "reason": "registered by the pipeline"}]
+        extra = {"fingerprint": candidate} if candidate else {}
+        tag = register_model(
+            name, model, {**metadata, **extra, "lifecycle": events},
+            labels={**(labels or {}), STAGE: CANDIDATE}, files=files,
+        )
+        if decision.promote:
+            promote(tag, decision.reason)
+        else:
+            record(tag, "not_promoted", decision.reason)
+    log.info("%s: %s", tag, decision.describe())
     return tag, decision
+
+
+def _with_fingerprint(name: str, candidate: str | None):
+    if candidate is None:
+        return None
+    same = [m for m in versions(name) if m.info.metadata.get("fingerprint") == candidate]
+    return same[-1] if same else None
+

@@ -47,10 +47,12 @@ class Registration:
     promoted: bool
     reason: str
     metrics: dict[str, Any]
+    #: the gate's full decision, every check on its line (the build's console shows it)
+    decision: str = ""
 
     def summary(self) -> str:
         verdict = "promoted to production" if self.promoted else "NOT promoted"
-        return f"registered {self.tag}: {verdict} ({self.reason})"
+        return f"registered {self.tag}: {verdict} ({self.reason})\n{self.decision}".rstrip()
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -124,7 +126,7 @@ def register_run(
     held-out ``predictions`` (optional: their histogram is the reference of the served
     probabilities' drift) are.
     """
-    import joblib
+    from .artifacts import load_model_file
 
     unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference", "predictions"})
     if unknown:
@@ -145,10 +147,10 @@ def register_run(
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
     tag, decision = register_and_gate(
-        model_name, joblib.load(where["model"]), metadata, policy,
+        model_name, load_model_file(where["model"]), metadata, policy,
         labels={"estimator": estimator} if estimator else None, files=archived,
     )
-    result = Registration(tag, decision.promote, decision.reason, metrics)
+    result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe())
     if registration is not None:
         result.save(registration)
     log.info("%s", result.summary())

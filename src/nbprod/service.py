@@ -48,7 +48,7 @@ from pydantic import Field
 from .errors import FeedbackError, PredictionError
 from .guard import GuardMiddleware, bind_host, check_exposure, guard_settings
 from .monitoring import Monitor, MonitorConfig, finite_or_none, label_model
-from .registry import feature_schema
+from .registry import feature_schema, verify_servable
 from .serving import (
     Prediction,
     Predictor,
@@ -70,6 +70,7 @@ check_exposure(GUARD, bind_host(sys.argv, os.environ, default=HOST))
 
 ARGUMENTS = bentoml.use_arguments()
 MODEL_TAG = model_tag(argument=getattr(ARGUMENTS, "model_tag", None))
+verify_servable(MODEL_TAG)  # a broken stored model stops `bentoml serve` with one line, before workers
 SCHEMA = feature_schema(MODEL_TAG)
 Record = input_model(SCHEMA, SCHEMA.record)
 Label = label_model(SCHEMA.target)

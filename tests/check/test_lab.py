@@ -120,7 +120,7 @@ def test_a_pipeline_notebook_runs_in_jupyter_and_saves_back_clean(built, tmp_pat
     project, env = built
     committed = {path: (project / path).read_bytes() for path in NOTEBOOKS}
     products = project / "products-smoke"
-    model = products / "model" / "model.joblib"
+    model = products / "model" / "model.skops"
     model.unlink()
     with jupyter_lab(project, env, tmp_path) as (url, token):
         assert requests.get(f"{url}/api/contents/notebooks", timeout=10).status_code == 403
@@ -174,7 +174,7 @@ def test_a_pipeline_notebook_runs_in_jupyter_and_saves_back_clean(built, tmp_pat
     check = nbprod_check(project, env)
     assert check.returncode == 0, check.stdout + check.stderr
     # the saved task's products were rewritten in the Lab: the next build runs it again
-    assert not (products / "model" / ".model.joblib.metadata").exists()
+    assert not (products / "model" / ".model.skops.metadata").exists()
     assert (products / "data" / ".train.parquet.metadata").is_file()
 
 

@@ -100,7 +100,7 @@ def test_a_build_killed_mid_task_is_not_taken_for_complete(built):
 def test_a_corrupt_model_artifact_stops_the_build_and_keeps_production(built):
     project, home = built
     registration = json.loads((project / "products-smoke/model/registration.json").read_text())
-    (project / "products-smoke/model/model.joblib").write_bytes(b"not a pickle")
+    (project / "products-smoke/model/model.skops").write_bytes(b"not a skops file")
     # a parameter change makes evaluate and register run on the corrupt artifact
     result = ploomber_build(project, home, "--env--threshold", "0.3")
     assert result.returncode != 0
@@ -127,11 +127,11 @@ def test_a_corrupt_model_store_entry_stops_registration(built):
 def test_a_corrupt_task_metadata_file_stops_the_build_naming_it(built):
     project, home = built
     registration = (project / "products-smoke/model/registration.json").read_text()
-    metadata = project / "products-smoke/model/.model.joblib.metadata"
+    metadata = project / "products-smoke/model/.model.skops.metadata"
     metadata.write_text("{not json")
     result = ploomber_build(project, home, "--env--threshold", "0.3")
     out = result.stdout + result.stderr
     assert result.returncode != 0 and tasks_that_ran(result.stdout) == set()
-    assert "Error loading JSON metadata" in out and ".model.joblib.metadata" in out
+    assert "Error loading JSON metadata" in out and ".model.skops.metadata" in out
     assert (project / "products-smoke/model/registration.json").read_text() == registration
     assert models_in(home) == [json.loads(registration)["tag"]]

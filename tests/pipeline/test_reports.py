@@ -49,7 +49,7 @@ def test_no_report_names_the_machine_and_parameters_fit_the_page(built):
     train = nbformat.read(reports / "train.ipynb", as_version=4)
     (injected,) = [c for c in train.cells if INJECTED_TAG in c.metadata.get("tags", [])]
     assert "'train': '../data/train.parquet'" in injected.source
-    assert "'model': '../model/model.joblib'" in injected.source
+    assert "'model': '../model/model.skops'" in injected.source
 
 
 def test_the_lineage_records_project_relative_paths_and_the_archived_reports(built):

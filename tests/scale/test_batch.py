@@ -170,3 +170,24 @@ def test_the_score_command_shows_progress_from_the_start_with_rate_and_eta(regis
     assert "loading model" in text
     assert "rows/s" in text and "ETA" in text
     assert "20,000/20,000" in text or "20000/20000" in text
+
+
+def test_score_without_model_uses_the_production_version(registered, trained, to_score,  # noqa: F811
+                                                        tmp_path, monkeypatch):
+    from nbprod import register_model
+    from nbprod.lifecycle import production, promote
+
+    model, feature_schema = trained
+    if production("telco_churn") is None:
+        promote(registered)
+    chosen = str(production("telco_churn").tag)
+    latest = register_model("telco_churn", model, {"feature_schema": feature_schema.to_dict()})
+    assert latest != chosen  # the latest version is a candidate nobody promoted
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "env.yaml").write_text("model_name: telco_churn\n")
+    parquet, _ = to_score
+    result = CliRunner().invoke(main, ["score", str(parquet), str(tmp_path / "s.parquet")])
+    assert result.exit_code == 0, result.output
+    assert f"using {chosen}: the production version" in result.output
+    assert f"with {chosen}:" in result.output
+    assert set(pd.read_parquet(tmp_path / "s.parquet")["model"].astype(str)) == {chosen}

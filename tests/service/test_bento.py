@@ -41,7 +41,7 @@ def test_bento_bundles_the_model_the_toolkit_wheel_and_no_project_code(project, 
         members = set(tar.getnames())
         info = yaml.safe_load(tar.extractfile("./bento.yaml"))
     wheel = f"./env/python/wheels/nbprod-{nbprod.__version__}-py3-none-any.whl"
-    assert {f"./models/{name}/{version}/model.joblib", "./env/docker/Dockerfile", wheel,
+    assert {f"./models/{name}/{version}/model.skops", "./env/docker/Dockerfile", wheel,
             "./src/products/model/registration.json"} <= members
     assert not [m for m in members if m.startswith(("./src/nbprod", "./src/churn", "./src/data"))]
     assert [m["tag"] for m in info["services"][0]["models"]] == [project.tag]

@@ -1,17 +1,16 @@
 """Promotion and rollback change what a freshly started service answers; a tampered
-model artifact keeps the service from starting."""
+model artifact or model.yaml stops `bentoml serve` with one line."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-import time
 
 import pandas as pd
 import pytest
 
-from projectkit import BIN, ploomber_build, stop
+from projectkit import BIN, free_port, ploomber_build, stop
 
 from .conftest import Project, bentoml_serve
 
@@ -66,25 +65,53 @@ def test_promote_and_rollback_switch_what_a_fresh_service_answers(two_models):
     assert probabilities == pytest.approx(predictions[first]["probability"].tolist(), abs=1e-9, rel=0)
 
 
-def test_a_tampered_artifact_keeps_the_service_from_starting(two_models):
+def serve_until_exit(copy: Project, target: str, **env: str) -> tuple[int | None, list[str]]:
+    """Run `bentoml serve TARGET` and wait for it to end by itself: (exit status, its lines)."""
+    proc = subprocess.Popen(
+        [str(BIN / "bentoml"), "serve", target, "--host", "127.0.0.1", "--port", str(free_port())],
+        cwd=copy.path, env=copy.env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        out, _ = proc.communicate()
+        return None, out.splitlines()
+    return proc.returncode, [line for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def restored():
+    """Files a test damages, put back afterwards for the next test of the module."""
+    saved: dict = {}
+    yield lambda path: saved.setdefault(path, path.read_bytes())
+    for path, data in saved.items():
+        path.write_bytes(data)
+
+
+def test_a_truncated_artifact_stops_bentoml_serve_with_one_line(two_models, restored):
     copy, predictions = two_models
     tag = list(predictions)[0]
     name, version = tag.split(":")
-    artifact = copy.home / "models" / name / version / "model.joblib"
-    artifact.write_bytes(artifact.read_bytes()[:-100])  # truncated
-    log = copy.path / "tampered.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host", "127.0.0.1",
-             "--port", "0"],
-            cwd=copy.path, env=copy.env(NBPROD_MODEL_TAG=tag), stdout=out, stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        if "refusing to load it" in log.read_text():
-            break
-        time.sleep(0.5)
-    text = log.read_text()
-    stop(proc)
-    assert "modified or truncated, refusing to load it" in text, text[-3000:]
-    assert "Application startup complete" not in text
+    artifact = copy.home / "models" / name / version / "model.skops"
+    artifact.write_bytes(restored(artifact)[:-100])  # truncated
+    status, lines = serve_until_exit(copy, "nbprod.service:ModelService", NBPROD_MODEL_TAG=tag)
+    assert status == 1, lines[-20:]  # exits by itself: no worker crash-loop
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: cannot serve {tag}: model {tag}: artifact ")
+    assert "modified or truncated, refusing to load it" in lines[0]
+
+
+def test_a_corrupt_model_yaml_stops_the_bento_naming_the_file(two_models, restored):
+    copy, predictions = two_models
+    tag = list(predictions)[-1]
+    bento = nbprod(copy, "bento", "--model", tag).stdout.strip()
+    name, version = tag.split(":")
+    info = copy.home / "models" / name / version / "model.yaml"
+    info.write_bytes(restored(info).replace(b"metadata:", b"metadata: [", 1))
+    status, lines = serve_until_exit(copy, bento)
+    assert status not in (0, None), lines[-20:]
+    text = "\n".join(lines)
+    assert f"{info}: invalid YAML at line" in text and "the file is corrupt" in text, text[-3000:]
+    assert "not found in module" not in text and "Traceback" not in text

@@ -28,14 +28,21 @@ REGISTER_BROKEN = textwrap.dedent(
 )
 
 
+#: The broken model holds a function skops does not trust by default: the operator trusts it.
+TRUSTED = {"NBPROD_TRUSTED_TYPES": "numpy.linalg.inv"}
+
+
 def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, customer):
-    env = project.env()
+    refused = subprocess.run([str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
+                             env=project.env(), capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "outside the trusted list: numpy.linalg.inv" in refused.stderr
     tag = subprocess.run(
         [str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
-        env=env, capture_output=True, text=True, check=True, timeout=120,
+        env=project.env(**TRUSTED), capture_output=True, text=True, check=True, timeout=120,
     ).stdout.strip().splitlines()[-1]
     with bentoml_serve("nbprod.service:ModelService", project.path,
-                       project.env(NBPROD_MODEL_TAG=tag)) as client:
+                       project.env(NBPROD_MODEL_TAG=tag, **TRUSTED)) as client:
         one = client.post("/predict", json={"customer": customer})
         many = client.post("/predict_batch", json={"customers": [customer, customer]})
         assert client.get("/livez").status_code == 200

@@ -126,8 +126,9 @@ def test_concurrent_promotions_leave_exactly_one_production(model_name, bentoml_
     promoted = [e for e in events if e["event"] == "promoted"]
     demoted = [e for e in events if e["event"] == "demoted"]
     assert len(promoted) == len(demoted) + 1  # every promotion but the first replaced one
-    assert events[-1]["event"] == "promoted"
-    assert str(production(model_name).tag) == events[-1]["tag"]
+    # a switch writes the new version's "promoted" first, then the old one's "demoted"
+    assert events[-1]["event"] == "demoted"
+    assert str(production(model_name).tag) == promoted[-1]["tag"]
 
 
 # -- lineage ------------------------------------------------------------------------------
