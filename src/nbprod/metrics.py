@@ -21,10 +21,10 @@ def headline(metrics: Mapping[str, Any], gate: Mapping[str, Any] | None = None,
     """The names of the scalar scores in ``metrics``, most telling first."""
     scores = [k for k, v in metrics.items()
               if k not in NOT_SCORES and isinstance(v, int | float) and not isinstance(v, bool)]
-    first = []
+    first: list[Any] = []
     if gate:
-        first = [gate.get("metric")] + [g.get("metric") for g in gate.get("guards", []) or []
-                                         if isinstance(g, Mapping)]
+        guards = gate.get("guards") or {}
+        first = [gate.get("metric"), *(guards if isinstance(guards, Mapping) else [])]
     order = [m for m in (*first, *PREFERRED) if m in scores]
     order += [m for m in scores if m not in order]
     unique = list(dict.fromkeys(order))
