@@ -32,7 +32,8 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from nbprod.errors import FeedbackError, PredictionError
-from nbprod.guard import GuardMiddleware, bind_host, check_exposure, guard_settings
+from nbprod.exposure import refuse_exposed
+from nbprod.guard import GuardMiddleware, guard_settings
 from nbprod.monitoring import Monitor, MonitorConfig, finite_or_none, label_model
 from nbprod.registry import feature_schema
 from nbprod.serving import (
@@ -50,9 +51,11 @@ from nbprod.settings import env_positive
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
 #: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
 GUARD = guard_settings()
+#: Prediction log, drift and live accuracy settings (README "Monitoring"); checked here, so a
+#: log folder inside the model store or a bento stops `bentoml serve` before it serves.
+MONITOR = MonitorConfig.from_env()
 #: Where `bentoml serve` binds unless told otherwise (--host, $BENTOML_HOST): loopback only.
 HOST, PORT = "127.0.0.1", 3000
-check_exposure(GUARD, bind_host(sys.argv, os.environ, default=HOST))
 
 MODEL_TAG = model_tag(argument=getattr(bentoml.use_arguments(), "model_tag", None))
 SCHEMA = feature_schema(MODEL_TAG)
@@ -132,7 +135,7 @@ class ChurnService:
 
     @staticmethod
     def _monitor(predictor: Predictor) -> Monitor | None:
-        config = MonitorConfig.from_env()
+        config = MONITOR
         if not config.enabled:
             return None
         return Monitor(
@@ -159,6 +162,9 @@ class ChurnService:
         return predictions
 
 
+# Beyond loopback without a key: refuse, from the address BentoML really binds (its resolved
+# configuration and command line in `bentoml serve`, the listening socket in a worker).
+refuse_exposed(ChurnService, GUARD.api_key, sys.argv, os.environ)
 # The first registered middleware is the outermost: the guards (key, size, load, time) run
 # before the content-type check and before BentoML parses anything.
 ChurnService.add_asgi_middleware(GuardMiddleware, settings=GUARD)

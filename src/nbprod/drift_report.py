@@ -24,9 +24,15 @@ def load_inputs(path: str | Path) -> pd.DataFrame:
     """Model inputs from a CSV, Parquet or JSON-lines file.
 
     JSON lines may be prediction-log records (also a rotated copy, ``predictions.jsonl.1``),
-    whose features sit under ``inputs``.
+    whose features sit under ``inputs``. A folder (the prediction log's) is read whole: every
+    JSON-lines file in it, each server instance's and their rotated copies.
     """
     path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and JSON_LINES.search(p.name))
+        if not files:
+            raise DataFileError(path, "holds no JSON-lines file")
+        return pd.concat([load_inputs(f) for f in files], ignore_index=True)
     if not path.is_file():
         raise DataFileError(path, "no such file")
     try:

@@ -22,7 +22,7 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
 Health (``/livez``, ``/readyz``), ``/metrics`` and the docs pass straight through, so they
 answer under any load. :func:`guard_settings` reads the settings from the environment
 (``NBPROD_API_KEY``, ``NBPROD_MAX_BODY_BYTES``, ``NBPROD_MAX_CONCURRENCY``,
-``NBPROD_REQUEST_TIMEOUT``); :func:`check_exposure` refuses a key-less service bound beyond
+``NBPROD_REQUEST_TIMEOUT``); :mod:`nbprod.exposure` refuses a key-less service bound beyond
 loopback.
 """
 
@@ -35,12 +35,11 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .asgi import header, respond
-from .errors import ConfigError
 from .settings import env_positive
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,6 @@ OPEN_PATHS = frozenset(
     {"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/schema.json"}
 )
 OPEN_PREFIXES = ("/static_content/",)
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass(frozen=True)
@@ -85,25 +83,6 @@ def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
         timeout=env_positive(TIMEOUT_ENV, float, default.timeout, env),
         debug_delay=env.get(DELAY_ENV, "") == "1",
     )
-
-
-def bind_host(argv: Sequence[str], environ: Mapping[str, str], default: str) -> str:
-    """The host ``bentoml serve`` binds: its ``--host`` option, ``$BENTOML_HOST``, or ``default``."""
-    for i, arg in enumerate(argv):
-        if arg == "--host" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--host="):
-            return arg.partition("=")[2]
-    return environ.get("BENTOML_HOST", "").strip() or default
-
-
-def check_exposure(settings: GuardSettings, host: str) -> None:
-    """Refuse to serve beyond loopback without an API key."""
-    if not settings.api_key and host not in LOOPBACK:
-        raise ConfigError(
-            f"refusing to serve on {host} without an API key: set ${KEY_ENV} "
-            f"(clients then send 'Authorization: Bearer <key>'), or bind to 127.0.0.1"
-        )
 
 
 def is_open(path: str) -> bool:
