@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -67,9 +68,11 @@ def customer(project) -> dict:
 
 
 @contextmanager
-def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120):
-    """`bentoml serve TARGET` on a free loopback port; yields a client once /readyz is 200."""
-    port = free_port()
+def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
+                  port: int | None = None):
+    """`bentoml serve TARGET` on a free loopback port (or ``port``); yields a client once
+    /readyz is 200."""
+    port = port or free_port()
     log = cwd / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -103,3 +106,14 @@ def server(project):
     assert "NBPROD_MODEL_TAG" not in env and os.environ.get("NBPROD_MODEL_TAG") is None
     with bentoml_serve("churn.service:ChurnService", project.path, env) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def bento(project) -> str:
+    """The project's bento, built with `bentoml build` (the registered model frozen in)."""
+    result = subprocess.run(
+        [str(BIN / "bentoml"), "build", "--output", "tag", "--arg", f"model_tag={project.tag}"],
+        cwd=project.path, env=project.env(), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return re.search(r"__tag__:(\S+)", result.stdout).group(1)

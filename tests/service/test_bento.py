@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import tarfile
 import tomllib
@@ -14,16 +13,6 @@ import yaml
 from projectkit import BIN, ROOT
 
 from .conftest import bentoml_serve
-
-
-@pytest.fixture(scope="module")
-def bento(project) -> str:
-    result = subprocess.run(
-        [str(BIN / "bentoml"), "build", "--output", "tag", "--arg", f"model_tag={project.tag}"],
-        cwd=project.path, env=project.env(), capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return re.search(r"__tag__:(\S+)", result.stdout).group(1)
 
 
 def test_bento_bundles_the_registered_model_and_a_dockerfile(project, bento, tmp_path):

@@ -155,6 +155,7 @@ def test_bad_feedback_is_a_4xx_naming_the_ids(project, monitored):
     for case, (labels, named) in cases.items():
         resp = monitored.post("/feedback", json={"labels": labels})
         assert 400 <= resp.status_code < 500, (case, resp.status_code, resp.text)
+        assert isinstance(resp.json(), dict) and "error" in resp.json(), (case, resp.text)
         for word in named:
             assert word in resp.text, (case, resp.text)
     # nothing of a refused body was recorded: `second` and `third` can still be labelled
