@@ -52,8 +52,10 @@ def open_connections() -> int:
 
 
 def busy_connections() -> int:
-    """Open connections with a request in progress or bytes of one received."""
-    return sum(1 for p in list(_OPEN) if not _waiting(p) or _buffered(p))
+    """Open connections that owe a client an answer: a request in progress, bytes of one
+    received, or no request yet (a client that just connected is about to send one; if it
+    does not, the head deadline closes it)."""
+    return sum(1 for p in list(_OPEN) if p.cycle is None or not _waiting(p) or _buffered(p))
 
 
 def _waiting(protocol: Any) -> bool:

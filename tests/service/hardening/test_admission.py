@@ -92,10 +92,10 @@ def test_sixteen_scrapers_barely_slow_keyed_predictions(admitting, auth, custome
     assert busy < 3 * quiet + 0.02, (quiet, busy)
 
 
-def _hammer(client, auth, customer, until: float) -> list[tuple[int, float, str]]:
+def _hammer(client, auth, customer, stop: threading.Event) -> list[tuple[int, float, str]]:
     out = []
     with httpx.Client(base_url=client.base_url, headers=auth, timeout=30) as own:
-        while time.monotonic() < until:
+        while not stop.is_set():
             start = time.perf_counter()
             response = own.post("/predict", json={"customer": customer})
             out.append((response.status_code, time.perf_counter() - start,
@@ -105,15 +105,19 @@ def _hammer(client, auth, customer, until: float) -> list[tuple[int, float, str]
 
 def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_after(
         admitting, auth, customer):
-    until = time.monotonic() + SECONDS
+    stop = threading.Event()
     with ThreadPoolExecutor(CLIENTS) as pool:
-        clients = [pool.submit(_hammer, admitting, auth, customer, until) for _ in range(CLIENTS)]
+        clients = [pool.submit(_hammer, admitting, auth, customer, stop) for _ in range(CLIENTS)]
         health = []
-        while time.monotonic() < until:
-            start = time.perf_counter()
-            status = admitting.get("/livez").status_code
-            health.append((status, time.perf_counter() - start))
-            time.sleep(0.05)
+        until = time.monotonic() + SECONDS
+        try:
+            while time.monotonic() < until:
+                start = time.perf_counter()
+                status = admitting.get("/livez").status_code
+                health.append((status, time.perf_counter() - start))
+                time.sleep(0.05)
+        finally:
+            stop.set()
         results = [r for f in clients for r in f.result()]
     statuses = {s for s, _, _ in results}
     assert statuses <= {200, 429}, statuses
@@ -125,5 +129,5 @@ def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_a
     # this process add their own scheduling delay on a shared machine)
     assert statistics.median(t for t, _ in refused) < statistics.median(served)
     assert statistics.median(served) < 4 * MAX_WAIT, statistics.median(served)
-    assert all(s == 200 for s, _ in health)
+    assert len(health) >= 10 and all(s == 200 for s, _ in health)
     assert statistics.median(t for _, t in health) < 0.1, sorted(t for _, t in health)

@@ -128,7 +128,8 @@ def test_sigterm_under_load_answers_every_accepted_connection(project, customer)
         code = client.proc.wait(timeout=60)
         outcomes = [o for f in clients for o in f.result()]
     kinds = {o: outcomes.count(o) for o in set(outcomes)}
-    assert set(kinds) <= {"200", "503", "refused"}, kinds
+    # an answer (429: the admission bound, on a slow machine) or refused: never a reset
+    assert set(kinds) <= {"200", "429", "503", "refused"}, kinds
     assert kinds.get("200", 0) > 32 and kinds.get("refused", 0) >= 32, kinds
     assert code == 0
 
