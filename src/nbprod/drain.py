@@ -10,8 +10,9 @@ worker) puts itself in front of uvicorn's handler and
 3. stops the listening socket taking connections (:func:`stop_listening`): later clients are
    refused at once instead of queueing in a socket nobody reads, which BentoML's process
    manager keeps open until the worker is gone, and which resets them when it closes;
-4. waits until no open connection holds a request, or a part of one, without its answer
-   (:func:`nbprod.connections.busy_connections`), for ``QUIET`` seconds in a row;
+4. waits until every connection it accepted has been closed (:meth:`Drain.idle`), for
+   ``QUIET`` seconds in a row, so no idle keep-alive connection is closed under a client
+   that is sending on it;
 5. hands over to uvicorn's own shutdown, which closes the idle connections and exits.
 
 Uvicorn alone stopped at once: idle keep-alive connections were closed under clients that
@@ -40,14 +41,22 @@ def stop_listening(argv: list[str] | None = None) -> bool:
     """Stop the worker's listening socket (``--fd N``) taking connections, if it has one.
 
     The event loop stops watching it first (a shut-down listening socket is always readable,
-    and every ``accept`` fails with EINVAL), then ``shutdown(SHUT_RD)``: from then on the
-    kernel refuses new connections to it, in every process that shares it.
+    and every ``accept`` fails with EINVAL), takes the connections queued in it (closing the
+    queue resets them), then ``shutdown(SHUT_RD)`` in the same step: from then on the kernel
+    refuses new connections to it, in every process that shares it.
     """
     fd = last_option(sys.argv if argv is None else argv, "--fd")
     if fd is None or not fd.isdigit():
         return False
+    loop = asyncio.get_running_loop()
+    try:  # the loop's accept callback for this socket (a selector event loop's private state)
+        accept = loop._selector.get_key(int(fd)).data[0]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, ValueError, IndexError):
+        accept = None
     try:
-        asyncio.get_running_loop().remove_reader(int(fd))
+        loop.remove_reader(int(fd))
+        if accept is not None and not accept.cancelled():
+            accept._run()  # take what is queued now, as the loop would: those get answers
         sock = socket.socket(fileno=int(fd))
         try:
             sock.shutdown(socket.SHUT_RD)
@@ -96,7 +105,11 @@ class Drain:
         self._installed = True
 
     def idle(self) -> bool:
-        return self.in_flight() == 0 and connections.busy_connections() == 0
+        """Nothing in progress and no connection open: a keep-alive connection left idle may
+        carry a request any moment, so it is waited for too (its next request gets 503 and
+        ``Connection: close``; a silent one is closed by uvicorn's keep-alive timeout, or by
+        the head deadline if it never sent a byte)."""
+        return self.in_flight() == 0 and connections.open_connections() == 0
 
     def _start(self, previous: Any, sig: int, frame: Any) -> None:
         async def drain() -> None:

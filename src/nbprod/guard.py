@@ -16,6 +16,8 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
    ``max_wait`` (requests in progress x measured service time), or past ``max_concurrency``
    in progress, gets 429 with ``Retry-After`` at once, without queueing (item 5);
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
+   an admitted request's answer says how long it took from admission
+   (``Server-Timing: service;dur=<ms>``);
 5. **graceful shutdown** (:mod:`nbprod.drain`): on SIGTERM new requests get 503 with
    ``Connection: close`` and ``/readyz`` 503, while every connection already accepted gets
    its answer (item 10).
@@ -79,7 +81,7 @@ class GuardSettings:
     max_body_bytes: int = 1 << 20
     max_concurrency: int = 256
     timeout: float = 30.0
-    max_wait: float = 2.0
+    max_wait: float = 5.0
     body_timeout: float = 10.0
     head_timeout: float = 10.0
     metrics_auth: bool = False
@@ -236,10 +238,17 @@ class GuardMiddleware:
                           [(b"retry-after", str(verdict.retry_after).encode())])
             return
         started = False
+        admitted = asyncio.get_running_loop().time()
 
         async def tracking_send(message: dict) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True  # how long the service took, as the admission saw it
+                took = (asyncio.get_running_loop().time() - admitted) * 1000
+                message["headers"] = [*message.get("headers", []),
+                                      (b"server-timing", f"service;dur={took:.1f}".encode())]
+                if self.draining:  # SIGTERM came while it ran: the client must not reuse it
+                    message["headers"].append(CLOSE)
             await send(message)
 
         try:

@@ -69,36 +69,43 @@ def _predict_p50(client, auth, customer, n: int = 40) -> float:
     return statistics.median(times)
 
 
-def test_sixteen_scrapers_barely_slow_keyed_predictions(admitting, auth, customer):
-    quiet = _predict_p50(admitting, auth, customer)
-    stop = threading.Event()
+def test_sixteen_scrapers_slow_predictions_no_more_than_sixteen_health_probes(
+        admitting, auth, customer):
+    """Keyed /predict p50 beside 16 clients scraping /metrics in a loop, against beside 16
+    clients asking /livez in a loop: the same client-side load in this process, so what is
+    left is the server's cost of rendering /metrics (cached: about that of /livez)."""
+    def p50_beside(path: str) -> tuple[float, int]:
+        stop = threading.Event()
 
-    def scrape() -> int:
-        with httpx.Client(base_url=admitting.base_url, headers=auth, timeout=30) as own:
-            n = 0
-            while not stop.is_set():
-                assert own.get("/metrics").status_code == 200
-                n += 1
-            return n
+        def ask() -> int:
+            with httpx.Client(base_url=admitting.base_url, headers=auth, timeout=30) as own:
+                n = 0
+                while not stop.is_set():
+                    assert own.get(path).status_code == 200
+                    n += 1
+                return n
 
-    with ThreadPoolExecutor(16) as pool:
-        scrapers = [pool.submit(scrape) for _ in range(16)]
-        try:
-            busy = _predict_p50(admitting, auth, customer)
-        finally:
-            stop.set()
-        scrapes = sum(f.result() for f in scrapers)
+        with ThreadPoolExecutor(16) as pool:
+            askers = [pool.submit(ask) for _ in range(16)]
+            try:
+                p50 = _predict_p50(admitting, auth, customer)
+            finally:
+                stop.set()
+            return p50, sum(f.result() for f in askers)
+
+    health, _ = p50_beside("/livez")
+    scraped, scrapes = p50_beside("/metrics")
     assert scrapes > 16, "the scrapers ran"
-    assert busy < 3 * quiet + 0.02, (quiet, busy)
+    assert scraped < 1.5 * health + 0.02, (health, scraped)
 
 
 def _hammer(client, auth, customer, stop: threading.Event) -> list[tuple[int, float, str]]:
     out = []
     with httpx.Client(base_url=client.base_url, headers=auth, timeout=30) as own:
         while not stop.is_set():
-            start = time.perf_counter()
             response = own.post("/predict", json={"customer": customer})
-            out.append((response.status_code, time.perf_counter() - start,
+            served = re.fullmatch(r"service;dur=([\d.]+)", response.headers.get("server-timing", ""))
+            out.append((response.status_code, float(served.group(1)) / 1000 if served else -1.0,
                         response.headers.get("retry-after", "")))
     return out
 
@@ -121,13 +128,15 @@ def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_a
         results = [r for f in clients for r in f.result()]
     statuses = {s for s, _, _ in results}
     assert statuses <= {200, 429}, statuses
-    served = [t for s, t, _ in results if s == 200]
+    served = sorted(t for s, t, _ in results if s == 200)  # the server's own timing
     refused = [(t, r) for s, t, r in results if s == 429]
     assert served and refused, (len(served), len(refused))
     assert all(r.isdigit() and int(r) >= 1 for _, r in refused)
-    # refusals are immediate, admitted requests answered near the bound (client threads of
-    # this process add their own scheduling delay on a shared machine)
-    assert statistics.median(t for t, _ in refused) < statistics.median(served)
-    assert statistics.median(served) < 4 * MAX_WAIT, statistics.median(served)
+    assert all(t < 0 for t, _ in refused), "a refusal never entered the service"
+    assert min(served) >= 0, "every admitted answer says how long it took"
+    # admitted requests are answered about within the bound: the estimate is a smoothed
+    # mean on a shared machine, so the median is within it and the 90th percentile near it
+    assert statistics.median(served) <= MAX_WAIT, served
+    assert served[int(0.9 * len(served))] <= 3 * MAX_WAIT, served[-20:]
     assert len(health) >= 10 and all(s == 200 for s, _ in health)
     assert statistics.median(t for _, t in health) < 0.1, sorted(t for _, t in health)
