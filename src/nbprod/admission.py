@@ -9,8 +9,8 @@ how long a new request would take, from what the worker is doing now:
 
 where the *service time* is measured, not configured: the time the worker was busy (at least
 one request in progress) divided by the requests it finished in that time, per sample of
-``SAMPLE_COMPLETIONS`` completions; it follows a slower sample at once and a faster one
-gradually (an exponentially weighted mean), so it errs on the side of refusing. With adaptive batching many requests share a
+``SAMPLE_COMPLETIONS`` completions, smoothed over recent samples (an exponentially weighted
+mean). With adaptive batching many requests share a
 model call, and the measured service time per request falls accordingly. A request whose
 expected time passes ``max_wait`` is refused at once, with ``Retry-After`` saying when the
 queue ahead of it will have drained; every admitted one is expected within ``max_wait``.
@@ -44,7 +44,7 @@ class Admission:
     #: Weight of a new sample in the service-time mean.
     ALPHA = 0.5
     #: A sample closes after this many completions or this many busy seconds.
-    SAMPLE_COMPLETIONS = 8
+    SAMPLE_COMPLETIONS = 16
     SAMPLE_SECONDS = 0.25
 
     def __init__(self, max_wait: float, max_concurrency: int,
@@ -81,9 +81,9 @@ class Admission:
         if self._done >= self.SAMPLE_COMPLETIONS or self._busy >= self.SAMPLE_SECONDS:
             sample = self._busy / self._done
             previous = self.service_time
-            # up at once, down gradually: a slower worker (a busy machine, a bigger batch)
-            # must not keep admitting what it can no longer answer in time
-            self.service_time = sample if previous is None or sample > previous else (
+            # smoothed both ways: following each slower sample at once made one stalled
+            # sample (the process not scheduled for a moment) refuse a whole burst
+            self.service_time = sample if previous is None else (
                 self.ALPHA * sample + (1 - self.ALPHA) * previous)
             self._busy, self._done = 0.0, 0
 
