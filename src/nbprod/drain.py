@@ -54,9 +54,9 @@ def stop_listening(argv: list[str] | None = None) -> bool:
     except (AttributeError, KeyError, ValueError, IndexError):
         accept = None
     try:
-        loop.remove_reader(int(fd))
         if accept is not None and not accept.cancelled():
             accept._run()  # take what is queued now, as the loop would: those get answers
+        loop.remove_reader(int(fd))  # (cancels that callback: so after it ran)
         sock = socket.socket(fileno=int(fd))
         try:
             sock.shutdown(socket.SHUT_RD)

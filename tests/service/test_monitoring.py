@@ -34,6 +34,7 @@ def monitored(project, tmp_path_factory):
         NBPROD_DRIFT_WINDOW=str(WINDOW), NBPROD_DRIFT_UPDATE_EVERY=str(WINDOW),
         NBPROD_FEEDBACK_WINDOW=str(FEEDBACK_WINDOW), NBPROD_PREDICTION_LOG_DIR=str(logs),
         NBPROD_PREDICTION_LOG_MAX_BYTES=str(MAX_BYTES), NBPROD_PREDICTION_LOG_BACKUPS="1000",
+        NBPROD_METRICS_CACHE="0.001",  # each scrape fresh: these tests compare two scrapes
     )
     with bentoml_serve("churn.service:ChurnService", project.path, env) as client:
         client.logs = logs  # type: ignore[attr-defined]
