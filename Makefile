@@ -132,8 +132,11 @@ bench-serve: install  ## load benchmark: the service vs a bare Starlette app (ne
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/serve.py
 
-# Reliability (README "Reliability"): the soak benchmark and the full fuzz run.
-.PHONY: soak fuzz
+# Reliability (README "Reliability"): the soak benchmark, the full fuzz run, overload.
+.PHONY: soak fuzz bench-overload
+
+bench-overload: install  ## admission by expected waiting time at 1x, 2x, 4x its bound (~2 min)
+	$(BIN)/python benchmarks/overload.py
 
 soak: install  ## 60 s at 64 clients, good and bad requests: no 5xx, memory growth < 10%
 	python benchmarks/soak.py --seconds 60 --clients 64

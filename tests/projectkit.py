@@ -34,6 +34,11 @@ os.environ["PLOOMBER_STATS_ENABLED"] = "false"
 SESSION_STORE = Path(tempfile.mkdtemp(prefix="nbprod-tests-bentoml-"))
 os.environ["BENTOML_HOME"] = str(SESSION_STORE)
 atexit.register(shutil.rmtree, SESSION_STORE, ignore_errors=True)
+# The served model's prediction log defaults to $XDG_STATE_HOME/nbprod/predictions: a
+# temporary one, so no test writes into a user's ~/.local/state.
+STATE_HOME = Path(tempfile.mkdtemp(prefix="nbprod-tests-state-"))
+os.environ["XDG_STATE_HOME"] = str(STATE_HOME)
+atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 
 def _features() -> list[str]:

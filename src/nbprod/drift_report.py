@@ -65,8 +65,15 @@ def read_inputs(path: str | Path) -> Inputs:
     whose features sit under ``inputs``. A line that is not a JSON object (a torn last line
     left by a killed writer) is skipped and counted; a file with no readable record is an
     error.
+    A folder (the prediction log's) is read whole: every JSON-lines file in it, each server
+    instance's and their rotated copies.
     """
     path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and JSON_LINES.search(p.name))
+        if not files:
+            raise DataFileError(path, "holds no JSON-lines file")
+        return pd.concat([load_inputs(f) for f in files], ignore_index=True)
     if not path.is_file():
         raise DataFileError(path, "no such file")
     try:

@@ -1,4 +1,4 @@
-"""The service's guards: API key, body size, load shedding and a time limit, as ASGI middleware.
+"""The service's guards, as ASGI middleware: key, body size and deadline, admission, time limit.
 
 :class:`GuardMiddleware` sits in front of a service's routes (``nbprod.service`` registers it
 outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the open ones
@@ -7,23 +7,28 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
 1. **API key**: when a key is configured, a request without ``Authorization: Bearer <key>``
    gets 401 with ``WWW-Authenticate: Bearer``; keys are compared in constant time (their
    SHA-256 digests, with :func:`hmac.compare_digest`) and never logged;
-2. **body size**: a ``Content-Length`` over the limit gets 413 before anything is read; a
-   streamed (chunked) body is counted as it arrives and gets 413 once it passes the limit,
-   before the service parses it;
-3. **load shedding**: past the concurrency limit (requests in progress in this worker), a
-   request gets 429 with ``Retry-After`` at once, without queueing;
-4. **time limit**: a request that has not started its response within the timeout gets 504;
-5. **graceful shutdown**: on SIGTERM the worker stops taking new work (503 with
-   ``Connection: close``, and ``/readyz`` answers 503) while the requests in progress finish,
-   then hands over to the server's own shutdown. Uvicorn alone would stop accepting at once,
-   and new connections would wait in the listening socket (which BentoML's process manager
-   keeps open) until the worker is gone.
+2. **body size and deadline**: a ``Content-Length`` over the limit gets 413 before anything
+   is read; a streamed (chunked) body is counted as it arrives and gets 413 once it passes
+   the limit; a body not received within ``body_timeout`` seconds gets 408. The body is read
+   *before* admission, so a client trickling its body holds no request slot (issue 15,
+   item 4);
+3. **admission** (:mod:`nbprod.admission`): a request expected to take longer than
+   ``max_wait`` (requests in progress x measured service time), or past ``max_concurrency``
+   in progress, gets 429 with ``Retry-After`` at once, without queueing (item 5);
+4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
+   an admitted request's answer says how long it took from admission
+   (``Server-Timing: service;dur=<ms>``);
+5. **graceful shutdown** (:mod:`nbprod.drain`): on SIGTERM new requests get 503 with
+   ``Connection: close`` and ``/readyz`` 503, while every connection already accepted gets
+   its answer (item 10).
 
-Health (``/livez``, ``/readyz``), ``/metrics`` and the docs pass straight through, so they
-answer under any load. :func:`guard_settings` reads the settings from the environment
-(``NBPROD_API_KEY``, ``NBPROD_MAX_BODY_BYTES``, ``NBPROD_MAX_CONCURRENCY``,
-``NBPROD_REQUEST_TIMEOUT``); :func:`check_exposure` refuses a key-less service bound beyond
-loopback.
+``/metrics`` (item 9) is rendered at most once per ``metrics_cache`` seconds, however many
+scrapers ask (the others get the cached page), and, with ``NBPROD_METRICS_AUTH=1`` and a key
+set, needs the key like the API. Health, docs and (by default) metrics need no key and pass
+every limit, so they answer under any load. On the lifespan event the guard also sets up the
+worker (:func:`nbprod.worker.on_worker_start`: it dies with its server; request heads have a
+deadline). :func:`guard_settings` reads the settings from the environment; :mod:`nbprod.exposure`
+refuses a key-less service bound beyond loopback.
 """
 
 from __future__ import annotations
@@ -33,14 +38,14 @@ import hashlib
 import hmac
 import logging
 import os
-import signal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .admission import Admission
 from .asgi import header, respond
-from .errors import ConfigError
+from .drain import Drain
 from .settings import env_positive
 
 log = logging.getLogger(__name__)
@@ -49,8 +54,13 @@ KEY_ENV = "NBPROD_API_KEY"
 BODY_ENV = "NBPROD_MAX_BODY_BYTES"
 CONCURRENCY_ENV = "NBPROD_MAX_CONCURRENCY"
 TIMEOUT_ENV = "NBPROD_REQUEST_TIMEOUT"
+MAX_WAIT_ENV = "NBPROD_MAX_WAIT"
+BODY_TIMEOUT_ENV = "NBPROD_BODY_TIMEOUT"
+HEAD_TIMEOUT_ENV = "NBPROD_HEADER_TIMEOUT"
+METRICS_AUTH_ENV = "NBPROD_METRICS_AUTH"
+METRICS_CACHE_ENV = "NBPROD_METRICS_CACHE"
 #: Test knob: when "1", the header ``x-debug-delay-ms`` makes a guarded request wait that long
-#: (inside its concurrency slot and time limit). Off unless this variable is set.
+#: (inside its admission and time limit). Off unless this variable is set.
 DELAY_ENV = "NBPROD_DEBUG_DELAY"
 DELAY_HEADER = b"x-debug-delay-ms"
 
@@ -59,7 +69,8 @@ OPEN_PATHS = frozenset(
     {"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/schema.json"}
 )
 OPEN_PREFIXES = ("/static_content/",)
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+METRICS = "/metrics"
+CLOSE = (b"connection", b"close")
 
 
 @dataclass(frozen=True)
@@ -70,40 +81,30 @@ class GuardSettings:
     max_body_bytes: int = 1 << 20
     max_concurrency: int = 256
     timeout: float = 30.0
-    retry_after: int = 1
+    max_wait: float = 5.0
+    body_timeout: float = 10.0
+    head_timeout: float = 10.0
+    metrics_auth: bool = False
+    metrics_cache: float = 1.0
     debug_delay: bool = False
 
 
 def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
-    """The guard settings from the environment (defaults: no key, 1 MiB, 256, 30 s)."""
+    """The guard settings from the environment (README "Reliability" lists the defaults)."""
     env = os.environ if environ is None else environ
-    default = GuardSettings()
+    d = GuardSettings()
     return GuardSettings(
         api_key=env.get(KEY_ENV, "").strip(),
-        max_body_bytes=env_positive(BODY_ENV, int, default.max_body_bytes, env),
-        max_concurrency=env_positive(CONCURRENCY_ENV, int, default.max_concurrency, env),
-        timeout=env_positive(TIMEOUT_ENV, float, default.timeout, env),
+        max_body_bytes=env_positive(BODY_ENV, int, d.max_body_bytes, env),
+        max_concurrency=env_positive(CONCURRENCY_ENV, int, d.max_concurrency, env),
+        timeout=env_positive(TIMEOUT_ENV, float, d.timeout, env),
+        max_wait=env_positive(MAX_WAIT_ENV, float, d.max_wait, env),
+        body_timeout=env_positive(BODY_TIMEOUT_ENV, float, d.body_timeout, env),
+        head_timeout=env_positive(HEAD_TIMEOUT_ENV, float, d.head_timeout, env),
+        metrics_auth=env.get(METRICS_AUTH_ENV, "").strip().lower() in ("1", "true", "on"),
+        metrics_cache=env_positive(METRICS_CACHE_ENV, float, d.metrics_cache, env),
         debug_delay=env.get(DELAY_ENV, "") == "1",
     )
-
-
-def bind_host(argv: Sequence[str], environ: Mapping[str, str], default: str) -> str:
-    """The host ``bentoml serve`` binds: its ``--host`` option, ``$BENTOML_HOST``, or ``default``."""
-    for i, arg in enumerate(argv):
-        if arg == "--host" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--host="):
-            return arg.partition("=")[2]
-    return environ.get("BENTOML_HOST", "").strip() or default
-
-
-def check_exposure(settings: GuardSettings, host: str) -> None:
-    """Refuse to serve beyond loopback without an API key."""
-    if not settings.api_key and host not in LOOPBACK:
-        raise ConfigError(
-            f"refusing to serve on {host} without an API key: set ${KEY_ENV} "
-            f"(clients then send 'Authorization: Bearer <key>'), or bind to 127.0.0.1"
-        )
 
 
 def is_open(path: str) -> bool:
@@ -111,106 +112,159 @@ def is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
+class MetricsCache:
+    """The last ``/metrics`` page for ``ttl`` seconds; one rendering at a time."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._page: tuple[float, list[dict]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def serve(self, app: Any, scope: dict, receive: Any, send: Any) -> None:
+        async with self._lock:  # concurrent scrapers wait for one rendering, then share it
+            loop = asyncio.get_running_loop()
+            if self._page is None or loop.time() - self._page[0] > self.ttl:
+                messages: list[dict] = []
+
+                async def keep(message: dict) -> None:
+                    messages.append(message)
+
+                await app(scope, receive, keep)
+                ok = messages and messages[0].get("status") == 200
+                self._page = (loop.time(), messages) if ok else None
+            else:
+                messages = self._page[1]
+        for message in messages:
+            await send(message)
+
+
 class GuardMiddleware:
     """ASGI middleware enforcing :class:`GuardSettings` on every route but the open ones."""
 
     def __init__(self, app: Any, settings: GuardSettings | None = None) -> None:
         self.app = app
-        self.settings = settings or guard_settings()
-        key = self.settings.api_key
-        self.key_digest = hashlib.sha256(key.encode()).digest() if key else None
-        self.in_flight = 0
-        self.draining = False
-        self._drain_installed = False
-        self._tasks: set[asyncio.Task] = set()
+        self.settings = s = settings or guard_settings()
+        self.key_digest = hashlib.sha256(s.api_key.encode()).digest() if s.api_key else None
+        self.admission = Admission(s.max_wait, s.max_concurrency)
+        self.drain = Drain(lambda: self.admission.in_flight, s.timeout)
+        self.metrics = MetricsCache(s.metrics_cache)
+
+    @property
+    def in_flight(self) -> int:
+        return self.admission.in_flight
+
+    @property
+    def draining(self) -> bool:
+        return self.drain.draining
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            self._install_drain()
-        if scope["type"] != "http" or is_open(scope["path"]):
-            if self.draining and scope.get("path") == "/readyz":
-                await respond(send, 503, "shutting down", [(b"connection", b"close")])
-                return
+            self._start_worker()
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.draining:
+            send = self._closing(send)
+        path = scope["path"]
+        if path == METRICS:
+            await self._metrics(scope, receive, send)
+        elif is_open(path):
+            if self.draining and path == "/readyz":
+                await respond(send, 503, "shutting down", [CLOSE])
+                return
+            await self.app(scope, receive, send)
+        else:
+            await self._guarded(scope, receive, send)
+
+    def _start_worker(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # an in-process test client, not a served worker
+        from .worker import on_worker_start
+
+        on_worker_start(self.settings.head_timeout)
+        self.drain.install()
+
+    @staticmethod
+    def _closing(send: Any) -> Any:
+        """``send`` with ``Connection: close`` on the response (the worker is draining)."""
+        async def closing(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"connection"]
+                message["headers"] = [*headers, CLOSE]
+            await send(message)
+        return closing
+
+    async def _metrics(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.settings.metrics_auth and not await self._authenticate(scope, send):
+            return
+        await self.metrics.serve(self.app, scope, receive, send)
+
+    async def _authenticate(self, scope: dict, send: Any) -> bool:
+        """True when no key is set or the request carries it; else answers 401."""
+        if self.key_digest is None or self._authorized(scope):
+            return True
+        challenge = b'Bearer realm="nbprod"'
+        if header(scope, b"authorization"):
+            challenge += b', error="invalid_token"'
+        await respond(send, 401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
+                      [(b"www-authenticate", challenge)])
+        return False
+
+    async def _guarded(self, scope: dict, receive: Any, send: Any) -> None:
         s = self.settings
         if self.draining:
             await respond(send, 503, "shutting down; retry on another instance",
-                          [(b"retry-after", str(s.retry_after).encode()), (b"connection", b"close")])
+                          [(b"retry-after", b"1"), CLOSE])
             return
-        if self.key_digest is not None and not self._authorized(scope):
-            challenge = b'Bearer realm="nbprod"'
-            if header(scope, b"authorization"):
-                challenge += b', error="invalid_token"'
-            await respond(send, 401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
-                          [(b"www-authenticate", challenge)])
+        if not await self._authenticate(scope, send):
             return
         length = header(scope, b"content-length")
         if length.isdigit() and int(length) > s.max_body_bytes:
             await self._too_large(send)
             return
-        if self.in_flight >= s.max_concurrency:
-            await respond(send, 429, f"over {s.max_concurrency} requests in progress; retry later",
-                          [(b"retry-after", str(s.retry_after).encode())])
+        try:  # the whole body, before the request takes a place in the queue
+            body = await asyncio.wait_for(self._read_body(receive), s.body_timeout)
+        except TimeoutError:
+            await respond(send, 408, f"request body not received within {s.body_timeout:g} s "
+                          f"(${BODY_TIMEOUT_ENV})", [CLOSE])
             return
-        self.in_flight += 1
+        if body is None:
+            await self._too_large(send)
+            return
+        verdict = self.admission.admit()
+        if not verdict.admitted:
+            await respond(send, 429, f"busy: expected {verdict.expected:.2f} s, over the "
+                          f"{s.max_wait:g} s bound (${MAX_WAIT_ENV}); retry later",
+                          [(b"retry-after", str(verdict.retry_after).encode())])
+            return
         started = False
+        admitted = asyncio.get_running_loop().time()
 
         async def tracking_send(message: dict) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True  # how long the service took, as the admission saw it
+                took = (asyncio.get_running_loop().time() - admitted) * 1000
+                message["headers"] = [*message.get("headers", []),
+                                      (b"server-timing", f"service;dur={took:.1f}".encode())]
+                if self.draining:  # SIGTERM came while it ran: the client must not reuse it
+                    message["headers"].append(CLOSE)
             await send(message)
 
         try:
-            await asyncio.wait_for(self._serve(scope, receive, tracking_send), s.timeout)
+            await asyncio.wait_for(self._serve(scope, body, receive, tracking_send), s.timeout)
         except TimeoutError:
             if not started:
                 await respond(send, 504, f"no response within {s.timeout:g} s")
         finally:
-            self.in_flight -= 1
-
-    def _install_drain(self) -> None:
-        """Put :meth:`_on_sigterm` in front of the server's SIGTERM handler (once)."""
-        if self._drain_installed or threading.current_thread() is not threading.main_thread():
-            return
-        previous = signal.getsignal(signal.SIGTERM)
-        if not callable(previous):
-            return
-        loop = asyncio.get_running_loop()
-
-        def on_sigterm(sig: int, frame: Any) -> None:
-            if self.draining:  # a second SIGTERM: shut down now
-                previous(sig, frame)
-                return
-            self.draining = True
-            log.info("SIGTERM: finishing %d requests in progress, refusing new ones", self.in_flight)
-            loop.call_soon_threadsafe(self._drain_then, previous, sig, frame)
-
-        signal.signal(signal.SIGTERM, on_sigterm)
-        self._drain_installed = True
-
-    def _drain_then(self, previous: Any, sig: int, frame: Any) -> None:
-        async def drain() -> None:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.settings.timeout
-            while self.in_flight and loop.time() < deadline:
-                await asyncio.sleep(0.02)
-            previous(sig, frame)
-
-        task = asyncio.get_running_loop().create_task(drain())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self.admission.done()
 
     def _authorized(self, scope: dict) -> bool:
         scheme, _, token = header(scope, b"authorization").partition(b" ")
         digest = hashlib.sha256(token.strip()).digest()
         return scheme.lower() == b"bearer" and hmac.compare_digest(digest, self.key_digest or b"")
 
-    async def _serve(self, scope: dict, receive: Any, send: Any) -> None:
-        body = await self._read_body(receive)
-        if body is None:
-            await self._too_large(send)
-            return
+    async def _serve(self, scope: dict, body: bytes, receive: Any, send: Any) -> None:
         if self.settings.debug_delay and (delay := header(scope, DELAY_HEADER)).isdigit():
             await asyncio.sleep(int(delay) / 1000)
         replayed = False
@@ -241,6 +295,4 @@ class GuardMiddleware:
 
     async def _too_large(self, send: Any) -> None:
         limit = self.settings.max_body_bytes
-        await respond(send, 413, f"request body over {limit} bytes (${BODY_ENV})",
-                      [(b"connection", b"close")])
-
+        await respond(send, 413, f"request body over {limit} bytes (${BODY_ENV})", [CLOSE])

@@ -15,9 +15,10 @@ it the rows and the predictions (:meth:`Monitor.record`). On the request path it
 
 One background thread, every ``Monitor.INTERVAL`` seconds (0.2), takes what was recorded and
 
-- appends one JSON line per prediction to a size-rotated log (``predictions.jsonl``, the
-  features under ``inputs``, so ``nbprod drift predictions.jsonl`` reads it), through a
-  :class:`logging.handlers.RotatingFileHandler`;
+- appends one JSON line per prediction to this worker's own size-rotated log
+  (:class:`nbprod.prediction_log.PredictionLog`, in a folder outside the model store and the
+  bento; the features under ``inputs``, so ``nbprod drift FOLDER`` reads it); lines a full
+  disk refuses are counted (``nbprod_prediction_log_lost_lines_total``), never printed;
 - slides a window of the last ``window`` rows over the new rows (:class:`WindowDrift`:
   per-feature bin counts, updated incrementally) and, every ``update_every`` rows, sets the
   per-feature PSI and Jensen-Shannon distance against the training reference (the
@@ -42,14 +43,13 @@ import hashlib
 import itertools
 import json
 import logging
-import logging.handlers
 import math
 import os
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -61,12 +61,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
 from .drift import has_other_bin, is_flag, reference_features, reference_shares
 from .errors import ConfigError, FeedbackError
+from .prediction_log import PredictionLog, check_log_dir, default_log_dir
 from .settings import positive
 
 log = logging.getLogger(__name__)
 
-#: File name of the prediction log inside its folder (rotated copies end in .1, .2, ...).
-LOG_NAME = "predictions.jsonl"
 PROBABILITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 10)) + (1.0,)
 
 
@@ -75,7 +74,8 @@ class MonitorConfig:
     """What the monitor keeps and where it writes (see :meth:`from_env` for the variables)."""
 
     enabled: bool = True
-    log_dir: Path | None = Path("logs") / "predictions"
+    #: None: no prediction log; the default is :func:`nbprod.prediction_log.default_log_dir`
+    log_dir: Path | None = field(default_factory=default_log_dir)
     log_max_bytes: int = 50_000_000
     log_backups: int = 10
     window: int = 1000
@@ -103,7 +103,9 @@ class MonitorConfig:
         """Settings from ``NBPROD_*`` variables; unset ones keep their defaults.
 
         ``NBPROD_MONITORING=0`` switches the monitor off; ``NBPROD_PREDICTION_LOG_DIR=""``
-        keeps monitoring but writes no log.
+        keeps monitoring but writes no log. The log folder is checked
+        (:func:`nbprod.prediction_log.check_log_dir`: absolute, outside the BentoML home and
+        any bento), so a bad one stops the server with one line before it serves.
         """
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -111,7 +113,6 @@ class MonitorConfig:
             if var not in environ:
                 continue
             raw = environ[var].strip()
-            default = getattr(cls, name)
             if name == "enabled":
                 if raw.lower() not in ("0", "1", "false", "true", "off", "on"):
                     raise ConfigError(f"${var}={raw!r}: use 1/true/on or 0/false/off")
@@ -119,8 +120,12 @@ class MonitorConfig:
             elif name == "log_dir":
                 values[name] = Path(raw) if raw else None
             else:
-                values[name] = positive(var, raw, type(default))
-        return cls(**values)
+                values[name] = positive(var, raw, type(getattr(cls, name)))
+        config = cls(**values)
+        if config.enabled and config.log_dir is not None:
+            store = environ.get("BENTOML_HOME", "").strip()
+            check_log_dir(config.log_dir, Path(store).expanduser() if store else None)
+        return config
 
 
 # --- statistics: small pure functions ------------------------------------------------
@@ -321,40 +326,12 @@ def instruments() -> dict[str, Any]:
         "calibration_gap": gauge("nbprod_live_calibration_gap",
                                  "Mean predicted probability minus observed positive rate "
                                  "of the labelled recent predictions"),
+        "log_lost": Counter("nbprod_prediction_log_lost_lines",
+                            "Prediction log lines that could not be written (a full disk, "
+                            "a vanished folder)", ("model_version",)),
         "labelled": gauge("nbprod_live_labelled_rows",
                           "Labelled predictions the live accuracy gauges cover"),
     }
-
-
-# --- the prediction log --------------------------------------------------------------
-
-
-class PredictionLog:
-    """JSON lines appended to a size-rotated file (the monitor's thread calls :meth:`write`).
-
-    A :class:`~logging.handlers.RotatingFileHandler` rotates the file before a write would
-    take it past ``max_bytes`` (``predictions.jsonl.1``, ``.2``, ... the oldest deleted).
-    """
-
-    #: Lines per handler call: fewer calls and flushes, and a file still rotates before it
-    #: would pass ``max_bytes`` (unless one group of lines alone is bigger).
-    GROUP = 16
-
-    def __init__(self, folder: Path, max_bytes: int, backups: int, name: str = LOG_NAME) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / name
-        self._handler = logging.handlers.RotatingFileHandler(
-            self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-        )
-        self._handler.setFormatter(logging.Formatter("%(message)s"))
-
-    def write(self, lines: Sequence[str]) -> None:
-        for i in range(0, len(lines), self.GROUP):
-            message = "\n".join(lines[i:i + self.GROUP])
-            self._handler.handle(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
-
-    def close(self) -> None:
-        self._handler.close()
 
 
 # --- the monitor ---------------------------------------------------------------------
@@ -393,12 +370,12 @@ class Monitor:
         self._lock = threading.Lock()
         self._key, self._counter = os.urandom(32), itertools.count()
         self.log: PredictionLog | None = None
-        if self.config.log_dir is not None:
-            name = LOG_NAME if worker <= 1 else f"predictions.{worker}.jsonl"
-            self.log = PredictionLog(
-                self.config.log_dir, self.config.log_max_bytes, self.config.log_backups, name
-            )
         metrics = instruments()
+        if self.config.log_dir is not None:
+            lost = metrics["log_lost"].labels(model_version)
+            self.log = PredictionLog(self.config.log_dir, self.config.log_max_bytes,
+                                     self.config.log_backups, on_lost=lost.inc)
+            log.info("prediction log of worker %d: %s", worker, self.log.path)
         self._histogram = metrics["probability"].labels(model_version)
         metrics["threshold"].labels(model_version).set(self.config.threshold)
         self._gauges: list[tuple[Any, Any]] = []  # per feature (psi, js), made on first update

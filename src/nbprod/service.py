@@ -46,7 +46,8 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from .errors import FeedbackError, PredictionError
-from .guard import GuardMiddleware, bind_host, check_exposure, guard_settings
+from .exposure import refuse_exposed
+from .guard import GuardMiddleware, guard_settings
 from .monitoring import Monitor, MonitorConfig, finite_or_none, label_model
 from .registry import feature_schema, verify_servable
 from .serving import (
@@ -64,9 +65,11 @@ from .settings import env_positive
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
 #: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
 GUARD = guard_settings()
+#: Prediction log, drift and live accuracy settings (README "Monitoring"); checked here, so a
+#: log folder inside the model store or a bento stops `bentoml serve` before it serves.
+MONITOR = MonitorConfig.from_env()
 #: Where `bentoml serve` binds unless told otherwise (--host, $BENTOML_HOST): loopback only.
 HOST, PORT = "127.0.0.1", 3000
-check_exposure(GUARD, bind_host(sys.argv, os.environ, default=HOST))
 
 ARGUMENTS = bentoml.use_arguments()
 MODEL_TAG = model_tag(argument=getattr(ARGUMENTS, "model_tag", None))
@@ -192,7 +195,7 @@ class ModelService:
 
     @staticmethod
     def _monitor(predictor: Predictor) -> Monitor | None:
-        config = MonitorConfig.from_env()
+        config = MONITOR
         if not config.enabled:
             return None
         return Monitor(
@@ -219,6 +222,9 @@ class ModelService:
         return predictions
 
 
+# Beyond loopback without a key: refuse, from the address BentoML really binds (its resolved
+# configuration and command line in `bentoml serve`, the listening socket in a worker).
+refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
 # The first registered middleware is the outermost: the guards (key, size, load, time) run
 # before the content-type check and before BentoML parses anything.
 ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)

@@ -13,7 +13,8 @@ The BentoML service (``nbprod.service``) is thin; what it needs comes from here:
 - :func:`quiet_client_errors`: a client's mistake logged as one warning line, not an error
   with a traceback;
 - :class:`ServingMiddleware`: a plain ASGI middleware that stamps the model version on
-  every response and rejects request bodies that are not JSON (415) before parsing.
+  every response, rejects request bodies that are not JSON in UTF-8 (415) before parsing,
+  and turns BentoML's ``[{"error": ...}]`` 4xx bodies into objects (:func:`unwrap_error`).
 
 Nothing here imports BentoML at module level or touches the model store on import.
 """
@@ -352,8 +353,49 @@ def quiet_client_errors() -> None:
         logger.addFilter(ClientErrorFilter())
 
 
+def media_type(value: bytes) -> tuple[bytes, dict[bytes, bytes]]:
+    """A Content-Type header split into its media type and parameters (lower-case names)."""
+    kind, *params = value.split(b";")
+    pairs = (p.partition(b"=") for p in params if p.strip())
+    return kind.strip().lower(), {k.strip().lower(): v.strip().strip(b'"') for k, _, v in pairs}
+
+
+def content_type_problem(value: bytes) -> str | None:
+    """Why a request body of this Content-Type is refused (415), or None for JSON in UTF-8.
+
+    JSON is UTF-8 (RFC 8259); a body declared in another charset would be parsed as UTF-8
+    all the same, so it is refused rather than misread.
+    """
+    kind, params = media_type(value)
+    if kind != b"application/json":
+        return f"Content-Type must be application/json, got {kind.decode('latin-1') or 'none'}"
+    charset = params.get(b"charset", b"utf-8").lower()
+    if charset not in (b"utf-8", b"utf8"):
+        return f"JSON must be UTF-8, got charset={charset.decode('latin-1')}"
+    return None
+
+
+def unwrap_error(body: bytes) -> bytes | None:
+    """BentoML 1.4's 4xx body ``[{"error": ...}]`` as ``{"error": ...}``; None if not one.
+
+    ``ServiceAppFactory.api_endpoint_wrapper`` builds its 4xx answer to a ``BentoMLException``
+    from a one-element tuple, ``({"error": str(exc)},)``, so those errors (a refused
+    ``/feedback``, a model that cannot score) came as a JSON array, unlike every other error.
+    tests/unit/test_serving.py shows the bug on the pinned BentoML.
+    """
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(parsed, list) and len(parsed) == 1 and isinstance(parsed[0], dict) \
+            and "error" in parsed[0]:
+        return json.dumps(parsed[0]).encode()
+    return None
+
+
 class ServingMiddleware:
-    """ASGI middleware: adds the model version header, answers 415 to non-JSON POST bodies.
+    """ASGI middleware: the model version header on every response, 415 to a body that is not
+    JSON in UTF-8 (before parsing), and every 4xx error of an API route a JSON object.
 
     BentoML falls back to its JSON parser for any unknown content type; this makes the
     contract explicit. Only ``paths`` (the API routes) are checked for their content type.
@@ -368,16 +410,34 @@ class ServingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "POST" and scope["path"] in self.paths:
-            ctype = header(scope, b"content-type").split(b";")[0].strip().lower()
-            if ctype != b"application/json":
-                await respond(send, 415, "Content-Type must be application/json, got "
-                              f"{ctype.decode('latin-1') or 'none'}", [self.header])
+        api = scope["path"] in self.paths
+        if scope["method"] == "POST" and api:
+            problem = content_type_problem(header(scope, b"content-type"))
+            if problem is not None:
+                await respond(send, 415, problem, [self.header])
                 return
+        held: dict | None = None  # a 4xx start, held until its body says what it is
+        chunks: list[bytes] = []
 
         async def send_with_version(message: dict) -> None:
+            nonlocal held
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), self.header]
+                if api and 400 <= message["status"] < 500:
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body = b"".join(chunks)
+                body = unwrap_error(body) or body
+                held["headers"] = [(k, v) for k, v in held["headers"] if k.lower() !=
+                                   b"content-length"] + [(b"content-length",
+                                                          str(len(body)).encode())]
+                start, held = held, None
+                await send(start)
+                message = {"type": "http.response.body", "body": body}
             await send(message)
 
         await self.app(scope, receive, send_with_version)

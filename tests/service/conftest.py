@@ -66,9 +66,10 @@ def customer(project) -> dict:
 
 @contextmanager
 def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
-                  bentoml: Path | None = None):
-    """`bentoml serve TARGET` on a free loopback port; yields a client once /readyz is 200."""
-    port = free_port()
+                  bentoml: Path | None = None, port: int | None = None):
+    """`bentoml serve TARGET` on a free loopback port (or ``port``); yields a client once
+    /readyz is 200."""
+    port = port or free_port()
     log = cwd / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -103,3 +104,18 @@ def server(project):
     assert "NBPROD_MODEL_TAG" not in env and os.environ.get("NBPROD_MODEL_TAG") is None
     with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
         yield client
+
+
+def nbprod_bento(project_path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    """The real `nbprod bento` on a project folder."""
+    return subprocess.run([str(BIN / "nbprod"), "bento", "--project", str(project_path), *args],
+                          cwd=project_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def bento(project) -> str:
+    """The project's bento, built by `nbprod bento` (the registered model frozen in)."""
+    result = nbprod_bento(project.path, project.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "built bento churn:" in result.stderr
+    return result.stdout.strip().splitlines()[-1]

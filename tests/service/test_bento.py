@@ -16,20 +16,7 @@ import yaml
 import nbprod
 from projectkit import BIN, ROOT
 
-from .conftest import bentoml_serve
-
-
-def nbprod_bento(project_path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "nbprod"), "bento", "--project", str(project_path), *args],
-                          cwd=project_path, env=env, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def bento(project) -> str:
-    result = nbprod_bento(project.path, project.env())
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "built bento churn:" in result.stderr
-    return result.stdout.strip().splitlines()[-1]
+from .conftest import bentoml_serve, nbprod_bento
 
 
 def test_bento_bundles_the_model_the_toolkit_wheel_and_no_project_code(project, bento, tmp_path):

@@ -34,6 +34,7 @@ def monitored(project, tmp_path_factory):
         NBPROD_DRIFT_WINDOW=str(WINDOW), NBPROD_DRIFT_UPDATE_EVERY=str(WINDOW),
         NBPROD_FEEDBACK_WINDOW=str(FEEDBACK_WINDOW), NBPROD_PREDICTION_LOG_DIR=str(logs),
         NBPROD_PREDICTION_LOG_MAX_BYTES=str(MAX_BYTES), NBPROD_PREDICTION_LOG_BACKUPS="1000",
+        NBPROD_METRICS_CACHE="0.001",  # each scrape fresh: these tests compare two scrapes
     )
     with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
         client.logs = logs  # type: ignore[attr-defined]
@@ -153,6 +154,7 @@ def test_bad_feedback_is_a_4xx_naming_the_ids(project, monitored):
     for case, (labels, named) in cases.items():
         resp = monitored.post("/feedback", json={"labels": labels})
         assert 400 <= resp.status_code < 500, (case, resp.status_code, resp.text)
+        assert isinstance(resp.json(), dict) and "error" in resp.json(), (case, resp.text)
         for word in named:
             assert word in resp.text, (case, resp.text)
     # nothing of a refused body was recorded: `second` and `third` can still be labelled
@@ -163,7 +165,7 @@ def test_bad_feedback_is_a_4xx_naming_the_ids(project, monitored):
 
 
 def log_records(logs) -> list[dict]:
-    files = sorted(logs.glob("predictions.jsonl*"))
+    files = sorted(logs.glob("predictions*.jsonl*"))
     return [json.loads(line) for f in files for line in f.read_text().splitlines()]
 
 
@@ -188,7 +190,7 @@ def test_prediction_log_has_one_record_per_prediction_and_rotates(project, monit
         assert record["timestamp"]
     assert by_id[one["request_id"]]["inputs"] == rows[0]
     # rotated by size: several files, none much over the limit
-    files = sorted(monitored.logs.glob("predictions.jsonl*"))
+    files = sorted(monitored.logs.glob("predictions*.jsonl*"))
     assert len(files) > 1
     assert all(f.stat().st_size <= MAX_BYTES for f in files)
 
@@ -221,7 +223,7 @@ def test_nbprod_drift_reads_the_prediction_log(project, monitored, tmp_path):
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "monthly_charges" in bad.stderr and (tmp_path / "shifted.html").stat().st_size > 0
     # the live log file itself, as written; the exit code follows --threshold
-    live = monitored.logs / "predictions.jsonl"
+    (live,) = monitored.logs.glob("predictions*.jsonl")  # this server's own file
     loose = nbprod_drift(project, live, tmp_path / "live.html", "--threshold", "100", "--min-rows", "1")
     assert loose.returncode == 0, loose.stdout + loose.stderr
     strict = nbprod_drift(project, live, tmp_path / "live.html", "--threshold", "0", "--min-rows", "1")

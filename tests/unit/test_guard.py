@@ -1,11 +1,11 @@
-"""The guard's settings and its refusal to serve beyond loopback without a key."""
+"""The guard's settings and its open routes."""
 
 from __future__ import annotations
 
 import pytest
 
 from nbprod.errors import ConfigError
-from nbprod.guard import GuardSettings, bind_host, check_exposure, guard_settings, is_open
+from nbprod.guard import GuardSettings, guard_settings, is_open
 
 
 def test_settings_default_and_from_the_environment():
@@ -23,21 +23,6 @@ def test_settings_default_and_from_the_environment():
 def test_a_bad_setting_is_named(name, value):
     with pytest.raises(ConfigError, match=f"\\${name}='{value}'"):
         guard_settings({name: value})
-
-
-def test_bind_host_follows_bentoml_serve():
-    assert bind_host(["bentoml", "serve", "x", "--host", "0.0.0.0"], {}, "127.0.0.1") == "0.0.0.0"
-    assert bind_host(["bentoml", "serve", "--host=::"], {}, "127.0.0.1") == "::"
-    assert bind_host(["bentoml", "serve"], {"BENTOML_HOST": "10.0.0.2"}, "127.0.0.1") == "10.0.0.2"
-    assert bind_host(["bentoml", "serve"], {}, "127.0.0.1") == "127.0.0.1"
-
-
-def test_no_key_is_refused_beyond_loopback_only():
-    for host in ("127.0.0.1", "::1", "localhost"):
-        check_exposure(GuardSettings(), host)
-    check_exposure(GuardSettings(api_key="k"), "0.0.0.0")
-    with pytest.raises(ConfigError, match="refusing to serve on 0.0.0.0 without an API key"):
-        check_exposure(GuardSettings(), "0.0.0.0")
 
 
 def test_only_health_metrics_and_docs_are_open():

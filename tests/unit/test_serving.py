@@ -307,3 +307,40 @@ def test_client_errors_are_logged_as_one_warning_line_without_the_values_sent():
     fault = logged(RuntimeError("disk on fire"))  # a server error keeps its traceback
     assert fault.levelname == "ERROR" and fault.exc_info and fault.getMessage().startswith(
         "Exception on /predict")
+
+
+import bentoml  # noqa: E402
+from bentoml.exceptions import InvalidArgument  # noqa: E402
+
+
+@bentoml.service(name="refuser")
+class Refuser:
+    @bentoml.api
+    def refuse(self) -> dict:
+        raise InvalidArgument("no such request id")
+
+
+def test_bentoml_answers_a_4xx_as_an_array_and_the_middleware_makes_it_an_object():
+    # the bug, on the pinned BentoML: `({"error": str(exc)},)` becomes a JSON array
+    asgi = Refuser.to_asgi()
+    with TestClient(asgi) as bare, TestClient(
+            ServingMiddleware(asgi, version="m:1", paths=["/refuse"])) as client:
+        assert bare.post("/refuse", json={}).json() == [{"error": "no such request id"}]
+        response = client.post("/refuse", json={})
+    assert response.status_code == 400
+    assert response.json() == {"error": "no such request id"}
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert response.headers[VERSION_HEADER] == "m:1"
+
+
+@pytest.mark.parametrize("ctype,refused", [
+    ("application/json", None), ("application/json; charset=utf-8", None),
+    ('Application/JSON; charset="UTF-8"', None), ("application/json;charset=utf8", None),
+    ("application/json; charset=latin-1", "JSON must be UTF-8, got charset=latin-1"),
+    ("text/plain", "Content-Type must be application/json, got text/plain"),
+    ("", "Content-Type must be application/json, got none"),
+])
+def test_only_json_in_utf8_is_accepted(ctype, refused):
+    from nbprod.serving import content_type_problem
+
+    assert content_type_problem(ctype.encode()) == refused

@@ -1,7 +1,7 @@
 """A guarded churn service: an API key, small limits and the test-only delay knob.
 
 The limits are small so the tests can reach them with a handful of requests: 4 requests in
-progress, a 2 s time limit, a 64 KiB body. ``x-debug-delay-ms`` (honoured only because
+progress, a 2 s time limit, a 64 KiB body received within 2 s, a request head within 2 s. ``x-debug-delay-ms`` (honoured only because
 ``NBPROD_DEBUG_DELAY=1`` here) holds a request inside its slot for that long.
 """
 
@@ -16,7 +16,8 @@ import pytest
 from ..conftest import bentoml_serve
 
 API_KEY = "tk-3f9a1c77e2b04d58a6c1"
-LIMITS = {"concurrency": 4, "timeout": 2.0, "body": 64 * 1024}
+LIMITS = {"concurrency": 4, "timeout": 2.0, "body": 64 * 1024, "body_timeout": 2.0,
+          "head_timeout": 2.0}
 
 
 def guarded_env(project, **extra: str) -> dict[str, str]:
@@ -25,6 +26,9 @@ def guarded_env(project, **extra: str) -> dict[str, str]:
         NBPROD_MAX_CONCURRENCY=str(LIMITS["concurrency"]),
         NBPROD_REQUEST_TIMEOUT=str(LIMITS["timeout"]),
         NBPROD_MAX_BODY_BYTES=str(LIMITS["body"]),
+        NBPROD_BODY_TIMEOUT=str(LIMITS["body_timeout"]),
+        NBPROD_HEADER_TIMEOUT=str(LIMITS["head_timeout"]),
+        NBPROD_MAX_WAIT="30",  # admission by the concurrency limit here (test_admission.py)
         NBPROD_DEBUG_DELAY="1",
         **extra,
     )

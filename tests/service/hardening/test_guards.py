@@ -67,7 +67,7 @@ def test_a_key_is_required_beyond_loopback(project):
         cwd=project.path, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0
-    assert "refusing to serve on 0.0.0.0 without an API key: set $NBPROD_API_KEY" in (
+    assert "refusing to serve on 0.0.0.0 (from --host) without an API key: set $NBPROD_API_KEY" in (
         result.stdout + result.stderr)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,3 +62,88 @@ def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
     assert draining in ("503", "refused") and ready in ("503", "refused")
     assert code == 0
     assert after == "refused"
+
+
+def _answers(port: int) -> str:
+    try:
+        return str(httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code)
+    except httpx.TransportError:
+        return "refused"
+
+
+def test_sigkill_of_the_server_takes_its_worker_down_and_the_port_is_free_at_once(project):
+    import psutil
+
+    with bentoml_serve("churn.service:ChurnService", project.path, project.env()) as client:
+        port = client.base_url.port
+        server = psutil.Process(client.proc.pid)
+        workers = server.children(recursive=True)
+        assert workers and all(w.pid != server.pid for w in workers)
+        assert {os.getsid(w.pid) for w in workers} != {os.getsid(server.pid)}, \
+            "the worker runs in its own session (why killing the group missed it)"
+        client.proc.send_signal(signal.SIGKILL)
+        client.proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers):
+            assert time.monotonic() < deadline, "a worker outlived its server"
+            time.sleep(0.05)
+        assert _answers(port) == "refused"
+    # the same port, at once
+    with bentoml_serve("churn.service:ChurnService", project.path, project.env(),
+                       port=port) as again:
+        assert again.get("/readyz").status_code == 200
+
+
+def _until_refused(client: httpx.Client, customer: dict, sigterm: object, deadline: float,
+                   ) -> list[tuple[str, float]]:
+    """POST /predict in a loop on one keep-alive client until the server refuses to connect:
+    (outcome, when it came)."""
+    outcomes = []
+    with httpx.Client(base_url=client.base_url, timeout=30) as own:
+        while time.monotonic() < deadline:
+            try:
+                outcome = str(own.post("/predict", json={"customer": customer}).status_code)
+            except httpx.ConnectError:
+                outcome = "refused"
+            except httpx.TransportError as exc:  # reset, or closed without an answer
+                outcome = type(exc).__name__
+            outcomes.append((outcome, time.monotonic()))
+            if outcome == "refused" and sigterm.is_set():
+                break
+    return outcomes
+
+
+def test_sigterm_under_load_answers_every_accepted_connection(project, customer):
+    import threading
+
+    sigterm = threading.Event()
+    with bentoml_serve("churn.service:ChurnService", project.path, project.env()) as client, \
+            ThreadPoolExecutor(32) as pool:
+        deadline = time.monotonic() + 60
+        clients = [pool.submit(_until_refused, client, customer, sigterm, deadline)
+                   for _ in range(32)]
+        wait_in_progress_any(client, "/predict")
+        time.sleep(1)  # not synchronisation: a second of steady load before the signal
+        sigterm.set()
+        signalled = time.monotonic()
+        client.proc.send_signal(signal.SIGTERM)
+        code = client.proc.wait(timeout=60)
+        exited = time.monotonic()
+        timed = [o for f in clients for o in f.result()]
+    outcomes = [o for o, _ in timed]
+    kinds = {o: outcomes.count(o) for o in set(outcomes)}
+    failed = [(o, round(t - signalled, 3)) for o, t in timed
+              if o not in ("200", "429", "503", "refused")]
+    # an answer (429: the admission bound, on a slow machine) or refused: never a reset
+    assert not failed, (kinds, failed, f"exit {exited - signalled:.2f} s after SIGTERM")
+    assert kinds.get("200", 0) > 32 and kinds.get("refused", 0) >= 32, kinds
+    assert code == 0
+
+
+def wait_in_progress_any(client: httpx.Client, path: str, timeout: float = 30) -> None:
+    """Wait until the service has answered a request to ``path`` (the load is on)."""
+    deadline = time.monotonic() + timeout
+    while not any(line.startswith("bentoml_service_request_total{") and f'endpoint="{path}"'
+                  in line for line in client.get("/metrics").text.splitlines()):
+        assert time.monotonic() < deadline, f"no request to {path} reached the service"
+        time.sleep(0.05)
