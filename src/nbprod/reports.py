@@ -240,23 +240,31 @@ def attach(dag: Any) -> None:
     after the task's own ``on_finish`` (if any). Idempotent: on_render runs on every
     render."""
     from ploomber.tasks.notebook import NotebookMixin
-    from ploomber.util.util import callback_check
 
     for name in dag:
         task = dag[name]
         if not isinstance(task, NotebookMixin) or not hasattr(task, "nb_product_key"):
             continue
         if not getattr(task.on_finish, "nbprod_reports", False):
-            task.on_finish = _after(task.on_finish, callback_check, take_over_html(task))
+            task.on_finish = TidyAfter(task.on_finish, take_over_html(task))
 
 
-def _after(previous: Any, callback_check: Any, html: list) -> Any:
-    """An ``on_finish`` hook: ``previous`` (with the arguments it asks for), then the tidy."""
+class TidyAfter:
+    """An ``on_finish`` hook: ``previous`` (with the arguments it asks for), then the tidy.
 
-    def on_finish(task):
-        if previous is not None:
-            previous(**callback_check(previous, task._available_callback_kwargs))
-        tidy_task_reports(task, html)
+    A class, not a closure: Ploomber pickles the whole DAG to run a function task in a
+    subprocess, and a local function on any task would make that fail.
+    """
 
-    on_finish.nbprod_reports = True
-    return on_finish
+    nbprod_reports = True
+
+    def __init__(self, previous: Any, html: list) -> None:
+        self.previous = previous
+        self.html = html
+
+    def __call__(self, task: Any) -> None:
+        from ploomber.util.util import callback_check
+
+        if self.previous is not None:
+            self.previous(**callback_check(self.previous, task._available_callback_kwargs))
+        tidy_task_reports(task, self.html)
