@@ -44,6 +44,9 @@ def test_columns_left_out_with_the_reason():
     text = [f"customer called about the rate number {i}" for i in range(N)]
     assert infer_column(col(text)) == f"free text ({N} distinct values)"
     assert infer_column(col([f"c{i % 60}" for i in range(200)])).startswith("too many categories")
+    dates = ["2024-01-05", "2024-02-11", "2024-03-09"] * 10
+    assert infer_column(col(dates)).startswith("date or time")
+    assert infer_column(col(pd.to_datetime(dates))).startswith("date or time")
 
 
 @pytest.mark.parametrize(("lo", "hi", "integer", "expected"), [

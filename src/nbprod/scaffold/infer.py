@@ -111,6 +111,18 @@ def _is_integral(values: pd.Series) -> bool:
     return bool(pd.api.types.is_integer_dtype(values) or (values % 1 == 0).all())
 
 
+def _is_datetime(values: pd.Series) -> bool:
+    """A datetime column, or text in which every one of the first values is an ISO date."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    head = values.astype(str).head(50)
+    if not head.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
+
+
 def infer_column(series: pd.Series) -> dict[str, Any] | str:
     """The declaration of one raw column, or the reason (a string) to leave it out."""
     present = series.dropna()
@@ -119,6 +131,8 @@ def infer_column(series: pd.Series) -> dict[str, Any] | str:
     distinct = present.nunique()
     if distinct == 1:
         return f"constant (always {_python(present.iloc[0])!r})".replace("'", '"')
+    if _is_datetime(present):
+        return "date or time (derive features from it in clean(), e.g. its month)"
     nullable = bool(series.isna().any())
     header = identifier(str(series.name))
     spec: dict[str, Any]
