@@ -91,8 +91,7 @@ def client(generated, tmp_path_factory):
 
 
 def predict(client: httpx.Client, generated: Generated, row: dict) -> httpx.Response:
-    return client.post("/predict", json={generated.spec["record_key"]: row}) \
-        if "record_key" in generated.spec else client.post("/predict", json={"record": row})
+    return client.post("/predict", json={"record": row})
 
 
 def test_the_model_is_registered_with_lineage(generated):

@@ -15,7 +15,7 @@ N = 40
 
 
 def col(values, name="x"):
-    return pd.Series(values, name=name)
+    return pd.Series(values)
 
 
 def test_kinds_of_columns():
@@ -123,7 +123,7 @@ def test_read_data_errors_name_the_file(tmp_path):
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_the_data_sets_tables(name):
     ds = DATASETS[name]
-    table = infer_table(ds.frame, ds.target, ds.positive, name=name)
+    table = infer_table(ds.frame, ds.target, ds.positive)
     assert table.positive == ds.expected_positive
     assert set(table.dropped) == set(ds.dropped)
     for header, reason in ds.dropped.items():
@@ -142,7 +142,7 @@ def test_the_data_sets_tables(name):
 
 
 def test_the_data_sets_cover_the_cases():
-    tables = {n: infer_table(d.frame, d.target, d.positive, name=n) for n, d in DATASETS.items()}
+    tables = {n: infer_table(d.frame, d.target, d.positive) for n, d in DATASETS.items()}
     kinds = {s["kind"] for t in tables.values() for s in t.columns.values()}
     assert {"categorical", "integer", "number"} <= kinds
     reasons = " ".join(r for t in tables.values() for r in t.dropped.values())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nbprod.scaffold.names import identifier, identifiers, record_name
+from nbprod.scaffold.names import identifier, identifiers
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,3 @@ def test_identifier(header, name):
 
 def test_clashing_headers_get_numbered_names_in_order():
     assert identifiers(["Age", "age", "AGE "]) == {"Age": "age", "age": "age_2", "AGE ": "age_3"}
-
-
-def test_record_name_is_camel_case():
-    assert record_name("credit_risk") == "CreditRiskRecord"

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import ConfigError, DataFileError
-from .names import identifier, identifiers, record_name
+from .names import identifier, identifiers
 
 __all__ = ["Inferred", "infer_column", "infer_table", "numeric_range", "read_data"]
 
@@ -34,6 +34,8 @@ MAX_CATEGORIES = 50
 MAX_INTEGER_CODES = 10
 #: a text column whose values have at least this many words on average is free text
 FREE_TEXT_WORDS = 3
+#: the default name of one input record: requests send {"record": {...}}
+RECORD = "Record"
 #: below this many rows, "every value different" says nothing about a column
 MIN_ROWS_FOR_ID = 20
 
@@ -49,7 +51,8 @@ class Inferred:
     positive: Any                       # the positive class
     positive_given: bool                # True when --positive chose it, False for the minority
     rows: int
-    record: str = field(default="Record")
+    #: the API's name for one input record (its JSON field is the snake_case of it)
+    record: str = RECORD
 
     @property
     def features(self) -> list[str]:
@@ -211,9 +214,7 @@ def _positive(series: pd.Series, classes: list[Any], positive: str | None, heade
     return min(classes, key=lambda v: (counts[v], str(v)))
 
 
-def infer_table(
-    df: pd.DataFrame, target: str, positive: str | None = None, name: str = "project"
-) -> Inferred:
+def infer_table(df: pd.DataFrame, target: str, positive: str | None = None) -> Inferred:
     """The proposed column table of ``df`` with ``target`` as the column to predict."""
     if df.empty:
         raise ConfigError("the data has no rows")
@@ -250,5 +251,4 @@ def infer_table(
         positive=chosen,
         positive_given=positive is not None,
         rows=len(df),
-        record=record_name(name),
     )

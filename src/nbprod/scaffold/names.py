@@ -10,7 +10,7 @@ import keyword
 import re
 import unicodedata
 
-__all__ = ["identifier", "identifiers", "record_name"]
+__all__ = ["identifier", "identifiers"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^0-9a-zA-Z]+")
@@ -43,8 +43,3 @@ def identifiers(headers: list[str]) -> dict[str, str]:
         taken.add(name)
         out[header] = name
     return out
-
-
-def record_name(project: str) -> str:
-    """The API's name for one input record: ``credit_risk`` -> ``CreditRiskRecord``."""
-    return "".join(part.capitalize() for part in identifier(project).split("_") if part) + "Record"

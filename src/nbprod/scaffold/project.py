@@ -35,6 +35,9 @@ _TOKEN = re.compile(r"@@(\w+)@@")
 #: the smoke variant's stratified sample (the whole file when it is not much larger)
 SMOKE_ROWS = 600
 EXECUTABLE = frozenset({".ci/run"})
+#: the quality gate's floor (held-out ROC AUC) of a new project: better than a coin,
+#: a number for the user to raise (env.yaml)
+GATE_FLOOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class Created:
     name: str
     table: Inferred
     committed: bool
+
+
+def _snake(record: str) -> str:
+    """The JSON field of one record, as the service names it: ``Loan`` -> ``loan``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", record).lower()
 
 
 def render(text: str, tokens: dict[str, str], where: str = "template") -> str:
@@ -98,11 +106,14 @@ def tokens_for(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[st
         "target": table.target,
         "positive": str(table.positive),
         "record": table.record,
+        "request_key": _snake(table.record),
         "raw_file": raw_file,
         "raw_data": f"data/raw/{raw_file}",
         "sample_rows": str(smoke_rows(table.rows)),
         "nbprod_version": version("nbprod"),
         "wheel": wheel,
+        "gate_floor": str(GATE_FLOOR),
+        "smoke_gate_floor": str(GATE_FLOOR),
     }
 
 
@@ -162,7 +173,7 @@ def create_project(
     check_destination(dest)
     package = project_name(dest, name)
     frame = read_data(data)
-    table = infer_table(frame, target, positive, name=package)
+    table = infer_table(frame, target, positive)
     raw_file = data.name
     files: dict[str, str | Path] = dict(project_files(package, table, raw_file, _wheel_name()))
     files[f"data/raw/{raw_file}"] = data

@@ -35,7 +35,7 @@ def render_columns(table: Inferred, source: str) -> str:
     for key, value, comment in (
         ("target", table.target, "the column the model predicts"),
         ("positive", table.positive, f"the positive class ({how})"),
-        ("record", table.record, "the name of one input record in the API (OpenAPI schema)"),
+        ("record", table.record, 'one input record of the API: {"record": {...}}; rename at will'),
     ):
         lines.append(f"{key}: {_flow(value)}".ljust(_COMMENT_AT) + f"# {comment}")
     lines.append("columns:".ljust(_COMMENT_AT)
