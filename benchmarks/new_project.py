@@ -53,7 +53,7 @@ def a_row(project: Path, data: Path) -> dict:
     spec = yaml.safe_load((project / "columns.yaml").read_text())
     features = [c for c in spec["columns"] if c != spec["target"]]
     raw = read_data(data)[[spec["columns"][c].get("source", c) for c in features]]
-    row = raw.dropna().iloc[0].tolist()
+    row = raw.dropna().astype(object).iloc[0].tolist()
     return {c: (v.item() if hasattr(v, "item") else v) for c, v in zip(features, row, strict=True)}
 
 

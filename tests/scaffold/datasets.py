@@ -31,8 +31,8 @@ def loans(rows: int = 1500, seed: int = 1) -> pd.DataFrame:
     home = rng.choice(["own", "rent", "mortgage"], rows, p=[0.3, 0.45, 0.25])
     purpose = rng.choice(["car", "home improvement", "education", "debt consolidation"], rows)
     debt_ratio = rng.uniform(0, 1.2, rows).round(3)
-    logit = -2.4 + 2.2 * debt_ratio - 0.02 * (age - 40) + 0.8 * (home == "rent") \
-        - 0.6 * (income > 60000)
+    logit = -2.6 + 3.5 * debt_ratio - 0.04 * (age - 40) + 1.2 * (home == "rent") \
+        - 1.0 * (income > 60000)
     bad = rng.random(rows) < 1 / (1 + np.exp(-logit))
     df = pd.DataFrame({
         "Customer ID": [f"C{100000 + i}" for i in range(rows)],

@@ -37,7 +37,8 @@ class Generated:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = build_env(self.home)
-        env["PYTHONPATH"] = str(self.path / "src")
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(self.path / "src"), os.environ.get("PYTHONPATH")]))
         env.pop("NBPROD_MODEL_TAG", None)
         return {**env, **extra}
 
@@ -49,7 +50,7 @@ class Generated:
         """Row ``i`` of the raw data with no blank, renamed to the API's field names."""
         features = [c for c in self.spec["columns"] if c != self.spec["target"]]
         source = {c: self.spec["columns"][c].get("source", c) for c in features}
-        raw = self.ds.frame[[source[c] for c in features]].dropna().iloc[i]
+        raw = self.ds.frame[[source[c] for c in features]].dropna().astype(object).iloc[i]
         return {c: (v.item() if hasattr(v, "item") else v) for c, v in
                 zip(features, raw.tolist(), strict=True)}
 

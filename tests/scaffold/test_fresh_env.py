@@ -71,7 +71,8 @@ def test_make_run_make_test_make_serve_on_a_fresh_venv(tmp_path):
                 time.sleep(0.3)
         spec = yaml.safe_load((project / "columns.yaml").read_text())
         features = [c for c in spec["columns"] if c != spec["target"]]
-        raw = ds.frame[[spec["columns"][c].get("source", c) for c in features]].dropna().iloc[0]
+        raw = ds.frame[[spec["columns"][c].get("source", c) for c in features]].dropna()
+        raw = raw.astype(object).iloc[0]
         row = {c: (v.item() if hasattr(v, "item") else v)
                for c, v in zip(features, raw.tolist(), strict=True)}
         resp = client.post("/predict", json={"record": row})

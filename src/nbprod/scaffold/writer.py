@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 EXECUTABLE = 0o755
 
 
+def _folder_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
 def check_destination(dest: Path) -> None:
     """Refuse a destination that is a file or a folder with anything in it."""
     if dest.is_file() or dest.is_symlink():
@@ -70,6 +76,7 @@ def write_tree(
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
     try:
+        work.chmod(_folder_mode())  # mkdtemp's 0700 -> what mkdir would have made
         for rel, content in files.items():
             path = work / rel
             path.parent.mkdir(parents=True, exist_ok=True)
