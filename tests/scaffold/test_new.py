@@ -4,6 +4,7 @@ a complete project (its own git repository) on good input."""
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,17 @@ def test_gzip_csv_is_read(tmp_path):
         DATASETS["credit"].frame.to_csv(f, index=False)
     created = create_project(tmp_path / "g", path, "Status", wheel=False)
     assert created.table.rows == 1500
+
+
+def test_an_existing_empty_folder_is_used(tmp_path):
+    ds = DATASETS["tumours"]
+    path = ds.write(tmp_path)
+    (tmp_path / "empty").mkdir()
+    created = create_project(tmp_path / "empty", path, "diagnosis", positive="malignant",
+                             name="tumours_model", wheel=False)
+    assert created.path == (tmp_path / "empty").absolute()
+    assert (tmp_path / "empty/src/tumours_model/__init__.py").is_file()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "empty").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert leftovers(tmp_path) == []
