@@ -16,8 +16,9 @@ help:  ## list the targets
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock.txt
-	$(PIP_INSTALL) -e .
+# The toolkit with every extra, then the reference project's own package (src/churn).
+$(VENV)/.installed: $(BIN)/python pyproject.toml src/churn/pyproject.toml requirements.lock.txt
+	$(PIP_INSTALL) -e '.[all]' -e src/churn
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -81,7 +82,7 @@ serve: bento  ## serve the production model's bento on http://$(HOST):$(PORT)
 	bentoml serve $$(cat $(BENTO_TAG_FILE)) --host $(HOST) --port $(PORT)
 
 serve-dev: install  ## serve the service from the source (reloads on change)
-	bentoml serve churn.service:ChurnService --host $(HOST) --port $(PORT) --reload
+	bentoml serve nbprod.service:ModelService --host $(HOST) --port $(PORT) --reload
 
 bench-serve: install  ## load benchmark: the service vs a bare Starlette app (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

@@ -20,7 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ["pipeline.yaml", "env.yaml", "env.smoke.yaml", "notebooks", "data/raw"]
+PROJECT_FILES = [
+    "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "notebooks", "data/raw",
+]
+#: The reference project's declared inputs (its record's fields), read from columns.yaml.
+FEATURES: list[str] = []
 
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 os.environ["PLOOMBER_STATS_ENABLED"] = "false"
@@ -30,6 +34,15 @@ os.environ["PLOOMBER_STATS_ENABLED"] = "false"
 SESSION_STORE = Path(tempfile.mkdtemp(prefix="nbprod-tests-bentoml-"))
 os.environ["BENTOML_HOME"] = str(SESSION_STORE)
 atexit.register(shutil.rmtree, SESSION_STORE, ignore_errors=True)
+
+
+def _features() -> list[str]:
+    from nbprod.columns import ColumnTable
+
+    return ColumnTable.load(ROOT / "columns.yaml").features
+
+
+FEATURES[:] = _features()
 
 
 def copy_project(dest: Path) -> Path:

@@ -52,11 +52,12 @@ def main(ctx: click.Context, debug: bool) -> None:
 def summary(products: Path) -> None:
     """Print what the last build produced: the registered model, its metrics, the reports."""
     from .lifecycle import stage_of
+    from .metrics import format_scores, headline
     from .registry import bentoml_home, get_model
 
     registration = products / "model" / "registration.json"
     if not registration.is_file():
-        raise NbprodError(f"{registration} not found; run the pipeline first (make run)")
+        raise NbprodError(f"{registration} not found; run the pipeline first (ploomber build)")
     tag = json.loads(registration.read_text())["tag"]
     model = get_model(tag)
     metrics = model.info.metadata.get("metrics", {})
@@ -65,26 +66,34 @@ def summary(products: Path) -> None:
     events = model.info.metadata.get("lifecycle", [])
     if events:
         click.echo(f"last event        {events[-1]['event']}: {events[-1]['reason']}")
-    shown = ("roc_auc", "pr_auc", "f1", "log_loss", "calibration_error")
-    click.echo("held-out metrics  " + "  ".join(f"{k}={metrics[k]:.4f}" for k in shown if k in metrics))
+    shown = headline(metrics, model.info.metadata.get("gate"), limit=5)
+    click.echo(f"held-out metrics  {format_scores(metrics, shown)}")
     reports = sorted((products / "reports").glob("*.html"))
     click.echo(f"reports           {products / 'reports'}/ ({', '.join(p.name for p in reports)})")
-    click.echo("next              make serve        # serve the production model on 127.0.0.1:3000")
-    click.echo("                  nbprod models list  # every version, its stage and metrics")
-    click.echo("                  ploomber status   # what is up to date")
-    click.echo("                  make test         # the whole test suite")
+    click.echo("next              nbprod bento            # the bento serving production (built if needed)")
+    click.echo("                  bentoml serve BENTO     # serve it on 127.0.0.1:3000")
+    click.echo("                  nbprod models list      # every version, its stage and metrics")
+    click.echo("                  ploomber status         # what is up to date")
 
 
-def _default_name() -> str:
-    """The project's model name: `model_name` in ./env.yaml."""
+def _env_value(key: str) -> str:
+    """``key`` of the project's ./env.yaml, with ``{{here}}`` resolved."""
     import yaml
 
     env = Path("env.yaml")
     if env.is_file():
-        name = (yaml.safe_load(env.read_text()) or {}).get("model_name")
-        if name:
-            return str(name)
-    raise NbprodError("no model name given and no model_name in ./env.yaml; pass --name")
+        value = (yaml.safe_load(env.read_text()) or {}).get(key)
+        if value not in (None, ""):
+            return str(value).replace("{{here}}", str(Path.cwd()))
+    raise NbprodError(f"no {key} in ./env.yaml; run from the project folder or pass it")
+
+
+def _default_name() -> str:
+    """The project's model name: `model_name` in ./env.yaml."""
+    try:
+        return _env_value("model_name")
+    except NbprodError:
+        raise NbprodError("no model name given and no model_name in ./env.yaml; pass --name") from None
 
 
 name_option = click.option("--name", help="Model name (default: model_name in ./env.yaml).")
@@ -103,13 +112,16 @@ def models_list(name: str | None) -> None:
     from rich.table import Table
 
     from .lifecycle import stage_of, versions
+    from .metrics import headline
 
     name = name or _default_name()
     found = versions(name)
     if not found:
-        raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (make run)")
+        raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (ploomber build)")
+    newest = found[-1].info.metadata
+    shown = headline(newest.get("metrics", {}), newest.get("gate"), limit=3)
     table = Table(title=f"{name} (newest first)")
-    for col in ("version", "created", "stage", "roc_auc", "pr_auc", "f1", "estimator"):
+    for col in ("version", "created", "stage", *shown, "estimator"):
         table.add_column(col, no_wrap=col in ("version", "created", "estimator"))
     for m in reversed(found):
         metrics = m.info.metadata.get("metrics", {})
@@ -119,7 +131,7 @@ def models_list(name: str | None) -> None:
             m.tag.version,
             m.info.creation_time.strftime("%Y-%m-%d %H:%M:%S"),
             stage,
-            *(f"{metrics[k]:.4f}" if k in metrics else "-" for k in ("roc_auc", "pr_auc", "f1")),
+            *(f"{metrics[k]:.4f}" if k in metrics else "-" for k in shown),
             m.info.labels.get("estimator", "-"),
             style=style,
         )
@@ -168,7 +180,7 @@ def promote(tag: str, reason: str) -> None:
     from .lifecycle import promote as do_promote
 
     click.secho(f"production: {do_promote(tag, reason)}", fg="green")
-    click.echo("serve it: make serve (selects or builds the bento of the production model)")
+    click.echo("serve it: nbprod bento (selects or builds its bento), then bentoml serve BENTO")
 
 
 @main.command()
@@ -179,7 +191,7 @@ def rollback(name: str | None, reason: str) -> None:
     from .lifecycle import rollback as do_rollback
 
     click.secho(f"production: {do_rollback(name or _default_name(), reason)}", fg="yellow")
-    click.echo("serve it: make serve (selects or builds the bento of the production model)")
+    click.echo("serve it: nbprod bento (selects or builds its bento), then bentoml serve BENTO")
 
 
 @main.command()
@@ -322,44 +334,52 @@ def _skip_unused_iri_grammar() -> None:
 @main.command()
 @click.argument("rows", type=click.IntRange(min=1))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option(
-    "--source",
-    type=click.Path(path_type=Path),
-    default=Path("data/raw/telco_churn.csv.gz"),
-    show_default=True,
-    help="The real raw file the synthetic rows are sampled from.",
-)
+@click.option("--source", type=click.Path(path_type=Path),
+              help="The real raw file the rows are sampled from [default: raw_data in ./env.yaml].")
+@click.option("--columns", "columns_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("columns.yaml"), show_default=True, help="The declared column table.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--chunk-size", type=click.IntRange(min=1), default=250_000, show_default=True)
-@click.option("--cleaned", is_flag=True,
-              help="Fill total_charges of new customers as the ingest step does (a file to score).")
-def synth(rows: int, output: Path, source: Path, seed: int, chunk_size: int, cleaned: bool) -> None:
-    """Write ROWS synthetic Telco customers to OUTPUT (.parquet, .csv or .csv.gz)."""
-    from churn import synth as generator
+def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed: int,
+          chunk_size: int) -> None:
+    """Write ROWS synthetic rows sampled from the project's real data to OUTPUT
+    (.parquet, .csv or .csv.gz): rows drawn with replacement, numbers perturbed a little."""
+    from . import synth as generator
+    from .columns import ColumnTable
 
-    real = generator.real_rows(source)
+    table = ColumnTable.load(columns_file)
+    source = source or Path(_env_value("raw_data"))
+    real = generator.real_rows(source, table)
     with _progress("generating", rows) as advance:
-        generator.write(real, output, rows, seed=seed, chunk_rows=chunk_size, progress=advance,
-                        cleaned=cleaned)
+        generator.write(real, table, output, rows, seed=seed, chunk_rows=chunk_size,
+                        progress=advance)
     click.echo(f"wrote {rows:,} synthetic rows (seed {seed}) sampled from {source} to {output}")
 
 
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
-@click.option("--model", "tag", default="telco_churn", show_default=True,
-              help="Model tag in the BentoML store (a name alone means its latest version).")
+@click.option("--model", "tag", default=None,
+              help="Model tag [default: the production version of model_name in ./env.yaml].")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=100_000, show_default=True)
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Label threshold [default: the one the model was evaluated with].")
 @click.option("--keep", multiple=True, help="An input column to copy to the output (repeatable).")
 def score(
-    source: Path, output: Path, tag: str, chunk_size: int, threshold: float | None,
+    source: Path, output: Path, tag: str | None, chunk_size: int, threshold: float | None,
     keep: tuple[str, ...],
 ) -> None:
     """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT."""
     from .batch import count_rows, score_file
 
+    if tag is None:
+        from .lifecycle import production
+
+        current = production(_default_name())
+        if current is None:
+            raise NbprodError(f"model {_default_name()!r} has no production version; pass --model TAG")
+        tag = str(current.tag)
+        click.echo(f"scoring with the production version {tag}", err=True)
     with _progress("scoring", count_rows(source)) as advance:
         result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
                             keep=list(keep), progress=advance)
@@ -401,13 +421,17 @@ def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
 @click.option("--model", "tag", help="Model tag (default: the one the service would serve: production).")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where bentofile.yaml is, if a bento must be built.")
-def bento(tag: str | None, project: Path) -> None:
+@click.option("--build", "force", is_flag=True, help="Build a new bento even if one holds the model.")
+def bento(tag: str | None, project: Path, force: bool) -> None:
     """Print the tag of the bento serving the production model; build it if there is none."""
-    from .bento import bento_for
+    from .bento import bento_for, build_bento
     from .serving import REGISTRATION, model_tag
 
     tag = tag or model_tag(registration=project / REGISTRATION)
-    bento_tag, built = bento_for(tag, project)
+    if force:
+        bento_tag, built = build_bento(tag, project), True
+    else:
+        bento_tag, built = bento_for(tag, project)
     click.echo(f"{'built' if built else 'selected'} bento {bento_tag} for {tag}", err=True)
     click.echo(bento_tag)
 

@@ -64,9 +64,14 @@ class DataValidationError(NbprodError):
         self.failures = failures
         lines = [f"{source}: {len(failures)} schema rule(s) broken (rows count from 0, after the header)"]
         for f in failures:
-            rows = ", ".join(f"row {i}: {v!r}" for i, v in list(f["rows"].items())[:5])
+            shown = list(f["rows"].items())[:5]
+            if all(v is None for _, v in shown):  # a rule across columns: the rows alone
+                rows = ", ".join(f"row {i}" for i, _ in shown)
+            else:
+                rows = ", ".join(f"row {i}: {v!r}" for i, v in shown)
             where = f" in {f['count']} row(s): {rows}" if rows else ""
-            lines.append(f"  column {f['column']!r} {self.verb}{f['rule']}{where}")
+            what = "the table" if f["column"] == "<table>" else f"column {f['column']!r}"
+            lines.append(f"  {what} {self.verb}{f['rule']}{where}")
         lines.append(self.advice)
         super().__init__("\n".join(lines))
 

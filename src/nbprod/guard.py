@@ -1,6 +1,6 @@
 """The service's guards: API key, body size, load shedding and a time limit, as ASGI middleware.
 
-:class:`GuardMiddleware` sits in front of a service's routes (``churn.service`` registers it
+:class:`GuardMiddleware` sits in front of a service's routes (``nbprod.service`` registers it
 outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the open ones
 (health, metrics, docs), in this order:
 

@@ -67,7 +67,7 @@ def get_model(tag: str):
     except bentoml.exceptions.NotFound:
         raise ModelStoreError(
             f"model {tag!r} is not in the store at {bentoml_home()}; "
-            "run the pipeline (make run) or check `bentoml models list`"
+            "run the pipeline (ploomber build) or check `bentoml models list`"
         ) from None
 
 

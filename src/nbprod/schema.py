@@ -1,8 +1,8 @@
 """The feature schema of a model and the reference statistics of its training data.
 
 The schema (name, kind, categories, range, nullability, an example value) is
-derived once, in the pipeline, from the declared column table and the training
-frame. It is stored with the model so that the service can generate its typed API
+derived once, in the pipeline, from the declared column table (the contract) and the
+training frame (the example values). It is stored with the model so that the service can generate its typed API
 from it and the drift monitor can compare live traffic with the training data.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .columns import ColumnTable
 from .errors import ConfigError
 
 KINDS = ("binary", "categorical", "integer", "number")
@@ -28,7 +29,7 @@ class Feature:
 
     name: str
     kind: str
-    categories: list[str] | None = None
+    categories: list[Any] | None = None
     min: float | None = None
     max: float | None = None
     nullable: bool = False
@@ -53,6 +54,8 @@ class FeatureSchema:
     features: list[Feature]
     target: str
     classes: list[str] = field(default_factory=list)
+    #: the name of one input record in the API (its OpenAPI schema)
+    record: str = "Record"
 
     @property
     def names(self) -> list[str]:
@@ -71,7 +74,8 @@ class FeatureSchema:
     def from_dict(cls, data: dict[str, Any]) -> FeatureSchema:
         try:
             feats = [Feature(**f) for f in data["features"]]
-            return cls(features=feats, target=data["target"], classes=list(data.get("classes", [])))
+            return cls(features=feats, target=data["target"], classes=list(data.get("classes", [])),
+                       record=str(data.get("record", "Record")))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"not a valid feature schema: {exc}") from None
 
@@ -85,15 +89,28 @@ class FeatureSchema:
 
 def derive_feature_schema(
     frame: pd.DataFrame,
-    declared: dict[str, dict[str, Any]],
-    target: str,
+    declared: ColumnTable | dict[str, dict[str, Any]],
+    target: str | None = None,
 ) -> FeatureSchema:
-    """Build the schema of every declared column but ``target``.
+    """Build the schema of every declared column but the target.
 
-    Kinds, categories and ranges come from the declaration (the domain the model
-    accepts); nullability and the example come from ``frame`` (what it was trained
-    on: a column without missing values in training is not nullable when serving).
+    The declaration is the contract: kinds, categories, ranges and nullability come from
+    it (a column declared nullable accepts null when serving, whether or not the training
+    rows had a blank), so the API, batch scoring and the stored schema accept exactly the
+    data the pipeline validated. Only the example value comes from ``frame``.
+    ``declared`` is a :class:`~nbprod.columns.ColumnTable` (or a plain name -> declaration
+    mapping with ``target`` given).
     """
+    record = "Record"
+    classes: list[str] = []
+    if isinstance(declared, ColumnTable):
+        table = declared
+        target, record, classes = table.target, table.record, table.classes
+        declared = table.declared()
+    elif target is None:
+        raise ConfigError("derive_feature_schema: give the target with a plain declaration")
+    elif target in declared:
+        classes = [str(c) for c in declared[target].get("categories", [])]
     missing = [c for c in declared if c not in frame.columns]
     if missing:
         raise ConfigError(f"declared column(s) {missing} are not in the training frame")
@@ -109,13 +126,12 @@ def derive_feature_schema(
                 categories=list(spec["categories"]) if "categories" in spec else None,
                 min=spec.get("min", 0 if spec["kind"] == "binary" else None),
                 max=spec.get("max", 1 if spec["kind"] == "binary" else None),
-                nullable=bool(col.isna().any()),
+                nullable=bool(spec.get("nullable", False)),
                 example=_python(col.mode(dropna=True).iloc[0]) if col.notna().any() else None,
                 unit=spec.get("unit"),
             )
         )
-    classes = list(declared[target].get("categories", [])) if target in declared else []
-    return FeatureSchema(features=features, target=target, classes=classes)
+    return FeatureSchema(features=features, target=target, classes=classes, record=record)
 
 
 def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int = 10) -> dict:

@@ -1,6 +1,6 @@
 """The generic part of serving a registered model: everything but the service class.
 
-A BentoML service (see ``churn.service``) is thin; what it needs comes from here:
+The BentoML service (``nbprod.service``) is thin; what it needs comes from here:
 
 - :func:`model_tag`: which registered model version to serve (pinned, never "latest");
 - :func:`input_model`: the pydantic input type generated from the feature schema stored
@@ -73,7 +73,7 @@ def _registered_tag(path: Path) -> str:
         tag = str(registration["tag"])
     except FileNotFoundError:
         raise ModelStoreError(
-            f"{path} not found: train and register a model first (make run), "
+            f"{path} not found: train and register a model first (ploomber build), "
             f"or set {TAG_ENV}=name:version"
         ) from None
     except (ValueError, KeyError, TypeError) as exc:

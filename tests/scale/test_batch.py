@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from churn import FEATURES
 from nbprod import BatchInputError, ConfigError, DataFileError
 from nbprod.batch import read_chunks, score_chunks, score_file
 from nbprod.cli import main
+from projectkit import FEATURES
 from scale_fixtures import RAW, real, registered, to_score, trained  # noqa: F401  (fixtures)
 
 

@@ -19,7 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from projectkit import BIN, ROOT, build_env, copy_project, free_port, ploomber_build, stop
+from projectkit import BIN, FEATURES, ROOT, build_env, copy_project, free_port, ploomber_build, stop
 
 
 class Project:
@@ -37,8 +37,6 @@ class Project:
 
     def test_rows(self) -> tuple[list[dict], list[float]]:
         """The held-out rows (features only) and the evaluate step's probabilities for them."""
-        from churn import FEATURES
-
         test = pd.read_parquet(self.smoke / "data/test.parquet")
         preds = pd.read_parquet(self.smoke / "model/test_predictions.parquet").set_index("row")
         rows = test[FEATURES].astype(object).to_dict("records")
@@ -49,7 +47,7 @@ class Project:
 def project(tmp_path_factory) -> Project:
     path = copy_project(tmp_path_factory.mktemp("serve-project"))
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    shutil.copytree(ROOT / "src", path / "src", ignore=ignore)
+    shutil.copytree(ROOT / "src" / "churn", path / "src" / "churn", ignore=ignore)
     shutil.copy2(ROOT / "bentofile.yaml", path / "bentofile.yaml")
     home = path / "bentoml-home"
     result = ploomber_build(path, home)
@@ -67,13 +65,15 @@ def customer(project) -> dict:
 
 
 @contextmanager
-def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120):
+def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
+                  bentoml: Path | None = None):
     """`bentoml serve TARGET` on a free loopback port; yields a client once /readyz is 200."""
     port = free_port()
     log = cwd / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(BIN / "bentoml"), "serve", target, "--host", "127.0.0.1", "--port", str(port)],
+            [str(bentoml or BIN / "bentoml"), "serve", target, "--host", "127.0.0.1",
+             "--port", str(port)],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -101,5 +101,5 @@ def server(project):
     """The service served from the source, as in development (`bentoml serve` in the project)."""
     env = project.env()
     assert "NBPROD_MODEL_TAG" not in env and os.environ.get("NBPROD_MODEL_TAG") is None
-    with bentoml_serve("churn.service:ChurnService", project.path, env) as client:
+    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
         yield client

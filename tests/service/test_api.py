@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import bentoml
 import pytest
 
-from churn import FEATURES
-from churn.schema import COLUMNS
-from projectkit import wait_for_text
+from nbprod.columns import ColumnTable
+from projectkit import FEATURES, ROOT, wait_for_text
 
-MAX_BATCH_SIZE = 256  # churn.service.MAX_BATCH_SIZE's default
+MAX_BATCH_SIZE = 256  # nbprod.service.MAX_BATCH_SIZE's default
 
 def test_health_and_metrics_endpoints_stay(server):
     for path in ("/livez", "/readyz", "/metrics"):
@@ -27,7 +26,7 @@ def test_openapi_documents_the_real_features(server, project):
     props = customer["properties"]
     assert list(props) == FEATURES and customer["required"] == FEATURES
     assert customer["additionalProperties"] is False
-    assert props["contract"]["enum"] == COLUMNS["contract"]["categories"]
+    assert props["contract"]["enum"] == list(ColumnTable.load(ROOT / "columns.yaml").column("contract").categories)
     assert props["tenure"]["type"] == "integer"
     assert (props["tenure"]["minimum"], props["tenure"]["maximum"]) == (0, 120)
     assert props["female"]["enum"] == [0, 1]

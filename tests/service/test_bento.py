@@ -1,32 +1,38 @@
-"""`bentoml build` with the project's bentofile, and the built bento served by its tag."""
+"""`nbprod bento` on the project's bentofile, the built bento served by its tag, and the
+bento's own Python environment installed from scratch, as its Dockerfile would."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tarfile
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import yaml
 
-from projectkit import BIN, ROOT
+import nbprod
+from projectkit import BIN, ROOT, stop
 
 from .conftest import bentoml_serve
 
 
+def nbprod_bento(project_path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "nbprod"), "bento", "--project", str(project_path), *args],
+                          cwd=project_path, env=env, capture_output=True, text=True, timeout=600)
+
+
 @pytest.fixture(scope="module")
 def bento(project) -> str:
-    result = subprocess.run(
-        [str(BIN / "bentoml"), "build", "--output", "tag", "--arg", f"model_tag={project.tag}"],
-        cwd=project.path, env=project.env(), capture_output=True, text=True, timeout=300,
-    )
+    result = nbprod_bento(project.path, project.env())
     assert result.returncode == 0, result.stdout + result.stderr
-    return re.search(r"__tag__:(\S+)", result.stdout).group(1)
+    assert "built bento churn:" in result.stderr
+    return result.stdout.strip().splitlines()[-1]
 
 
-def test_bento_bundles_the_registered_model_and_a_dockerfile(project, bento, tmp_path):
+def test_bento_bundles_the_model_the_toolkit_wheel_and_no_project_code(project, bento, tmp_path):
     archive = tmp_path / "churn.bento"
     subprocess.run([str(BIN / "bentoml"), "export", bento, str(archive)],
                    env=project.env(), check=True, capture_output=True, timeout=120)
@@ -34,21 +40,30 @@ def test_bento_bundles_the_registered_model_and_a_dockerfile(project, bento, tmp
     with tarfile.open(archive) as tar:
         members = set(tar.getnames())
         info = yaml.safe_load(tar.extractfile("./bento.yaml"))
-    assert f"./models/{name}/{version}/model.joblib" in members
-    assert "./env/docker/Dockerfile" in members
-    assert {"./src/churn/service.py", "./src/nbprod/serving.py",
+    wheel = f"./env/python/wheels/nbprod-{nbprod.__version__}-py3-none-any.whl"
+    assert {f"./models/{name}/{version}/model.joblib", "./env/docker/Dockerfile", wheel,
             "./src/products/model/registration.json"} <= members
+    assert not [m for m in members if m.startswith(("./src/nbprod", "./src/churn", "./src/data"))]
     assert [m["tag"] for m in info["services"][0]["models"]] == [project.tag]
-    assert info["args"] == {"model_tag": project.tag}  # frozen: the bento serves what it holds
+    # frozen: the bento serves what it holds, under the bentofile's name
+    assert info["args"] == {"model_tag": project.tag, "service_name": "churn"}
 
 
-def test_bento_python_packages_are_the_project_pins():
+def test_a_second_call_selects_the_same_bento(project, bento):
+    again = nbprod_bento(project.path, project.env())
+    assert again.returncode == 0 and again.stdout.strip() == bento
+    assert "selected bento" in again.stderr
+
+
+def test_bento_python_packages_are_the_lock_pins():
     bentofile = yaml.safe_load((ROOT / "bentofile.yaml").read_text())
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pins = dict(r.split("==") for r in project["dependencies"])
+    lock = dict(line.split("==") for line in (ROOT / "requirements.lock.txt").read_text().split()
+                if "==" in line)
+    lock = {k.lower().replace("_", "-"): v for k, v in lock.items()}
     for requirement in bentofile["python"]["packages"]:
         name, version = requirement.split("==")
-        assert pins.get(name) == version, requirement
+        assert lock.get(name.lower()) == version, requirement
+    assert bentofile["python"]["wheels"] == [f"build/wheels/nbprod-{nbprod.__version__}-py3-none-any.whl"]
 
 
 def test_the_built_bento_served_by_its_tag_matches_the_evaluation(project, bento, tmp_path):
@@ -63,3 +78,49 @@ def test_the_built_bento_served_by_its_tag_matches_the_evaluation(project, bento
     assert [p["probability"] for p in batch.json()] == pytest.approx(expected, abs=1e-9, rel=0)
     assert [r.json()["probability"] for r in single] == pytest.approx(expected, abs=1e-9, rel=0)
     assert version == project.tag
+
+
+def test_a_project_under_a_hidden_folder_builds_its_bento(project, tmp_path):
+    """BentoML 1.4.40 refuses a bentofile whose absolute path has a part starting with "."
+    (the bug, shown by plain `bentoml build`); `nbprod bento` builds from a staged copy."""
+    hidden = tmp_path / ".jenkins" / "workspace" / "proj"
+    hidden.mkdir(parents=True)
+    for name in ("bentofile.yaml", "products/model/registration.json"):
+        (hidden / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project.path / name, hidden / name)
+    plain = subprocess.run(
+        [str(BIN / "bentoml"), "build", "--output", "tag", "--arg", f"model_tag={project.tag}"],
+        cwd=hidden, env=project.env(), capture_output=True, text=True, timeout=300)
+    assert plain.returncode != 0 and "hidden files" in plain.stdout + plain.stderr
+    ours = nbprod_bento(hidden, project.env(), "--build")
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert re.fullmatch(r"churn:\w+", ours.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(900)
+def test_the_bento_environment_alone_serves_it(project, bento, tmp_path):
+    """What the bento's Dockerfile installs (its requirements and its wheels), in a fresh
+    virtual environment with nothing else, serves the bento: nbprod comes from the wheel."""
+    import os
+
+    home = project.home
+    bento_dir = Path(home) / "bentos" / bento.replace(":", "/")
+    env_dir = bento_dir / "env" / "python"
+    venv = tmp_path / "bento-venv"
+    subprocess.run([str(Path(BIN / "python").resolve()), "-m", "venv", str(venv)], check=True,
+                   timeout=300)
+    pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet",
+           "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", str(env_dir / "requirements.txt")], check=True, timeout=900)
+    subprocess.run([*pip, *map(str, (env_dir / "wheels").glob("*.whl"))], check=True, timeout=300)
+    probe = subprocess.run([str(venv / "bin/python"), "-c",
+                            "import nbprod, sys; print(nbprod.__file__)"],
+                           capture_output=True, text=True, check=True)
+    assert str(venv) in probe.stdout and str(ROOT) not in probe.stdout
+    assert subprocess.run([str(venv / "bin/python"), "-c", "import churn"]).returncode != 0
+    rows, expected = project.test_rows()
+    env = {**project.env(), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    with bentoml_serve(bento, tmp_path, env, bentoml=venv / "bin" / "bentoml") as client:
+        answer = client.post("/predict", json={"customer": rows[0]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["probability"] == pytest.approx(expected[0], abs=1e-9, rel=0)

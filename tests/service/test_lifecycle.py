@@ -75,7 +75,7 @@ def test_a_tampered_artifact_keeps_the_service_from_starting(two_models):
     log = copy.path / "tampered.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [str(BIN / "bentoml"), "serve", "churn.service:ChurnService", "--host", "127.0.0.1",
+            [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host", "127.0.0.1",
              "--port", "0"],
             cwd=copy.path, env=copy.env(NBPROD_MODEL_TAG=tag), stdout=out, stderr=subprocess.STDOUT,
         )

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from projectkit import BIN
+from projectkit import BIN, FEATURES
 
 from .conftest import bentoml_serve
 
@@ -35,7 +35,7 @@ def monitored(project, tmp_path_factory):
         NBPROD_FEEDBACK_WINDOW=str(FEEDBACK_WINDOW), NBPROD_PREDICTION_LOG_DIR=str(logs),
         NBPROD_PREDICTION_LOG_MAX_BYTES=str(MAX_BYTES), NBPROD_PREDICTION_LOG_BACKUPS="1000",
     )
-    with bentoml_serve("churn.service:ChurnService", project.path, env) as client:
+    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
         client.logs = logs  # type: ignore[attr-defined]
         client.answered = {}  # type: ignore[attr-defined]  # request_id -> prediction
         yield client
@@ -78,8 +78,6 @@ def drift_after(client, rows: list[dict]) -> dict[str, float]:
 
 
 def test_held_out_traffic_shows_no_drift_and_a_shifted_feature_does(project, monitored):
-    from churn import FEATURES
-
     rows, _ = project.test_rows()
     assert len(rows) == WINDOW
     clean = drift_after(monitored, rows)
@@ -181,8 +179,6 @@ def test_prediction_log_has_one_record_per_prediction_and_rotates(project, monit
     assert len(records) == len(monitored.answered)
     by_id = {r["request_id"]: r for r in records}
     assert by_id.keys() == monitored.answered.keys()
-    from churn import FEATURES
-
     for rid, answer in monitored.answered.items():
         record = by_id[rid]
         assert record["probability"] == answer["probability"]

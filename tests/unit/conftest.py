@@ -1,7 +1,30 @@
-"""Tiny frames for the unit tests: a few valid Telco rows to break one rule at a time."""
+"""Tiny frames for the unit tests, to break one rule at a time.
+
+Two tables: a neutral loan table (``loan_table``, ``loan_frame``: raw headers with spaces
+and capitals, an ID column to drop, blanks allowed in a number and a category, integer-coded
+categories, a string target) for the generic toolkit, and a few valid rows of the reference
+project (``frame``, ``make_frame``, ``telco_table``) for the tests of its service path.
+"""
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from nbprod.columns import ColumnTable
+from tables import LOAN, loan_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+@pytest.fixture
+def loan_table() -> ColumnTable:
+    return ColumnTable.from_dict(LOAN, source="loan.yaml")
+
+
+@pytest.fixture
+def loan_frame():
+    """loan_rows(n): n valid raw loan rows."""
+    return loan_rows
 
 
 def good_frame(n: int = 4) -> pd.DataFrame:
@@ -35,12 +58,17 @@ def good_frame(n: int = 4) -> pd.DataFrame:
 
 
 @pytest.fixture
+def telco_table() -> ColumnTable:
+    return ColumnTable.load(ROOT / "columns.yaml")
+
+
+@pytest.fixture
 def frame():
-    """Four valid raw rows (two churners)."""
+    """Four valid raw rows of the reference project (two churners)."""
     return good_frame()
 
 
 @pytest.fixture
 def make_frame():
-    """good_frame(n): n valid raw rows, alternating churn."""
+    """good_frame(n): n valid raw rows of the reference project, alternating churn."""
     return good_frame

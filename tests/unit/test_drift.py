@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
-from churn import COLUMNS, TARGET, data
+import churn
 from nbprod import (
     ConfigError,
     DataFileError,
@@ -15,8 +15,11 @@ from nbprod import (
     register_model,
 )
 from nbprod.cli import main
+from nbprod.columns import ColumnTable
+from nbprod.data import read_table
 from nbprod.drift import DriftDetector, current_shares, js_distance, psi
 from nbprod.drift_report import load_inputs
+from nbprod.validation import validate
 
 
 def test_psi_by_hand():
@@ -42,9 +45,11 @@ def test_current_shares_use_the_reference_bins():
 
 @pytest.fixture(scope="module")
 def frames():
-    raw = data.clean(data.read_raw(__import__("pathlib").Path(__file__).parents[2] / "data/raw/telco_churn.csv.gz"))
+    root = __import__("pathlib").Path(__file__).parents[2]
+    table = ColumnTable.load(root / "columns.yaml")
+    raw = churn.clean(validate(read_table(root / "data/raw/telco_churn.csv.gz"), table))
     reference, current = raw.iloc[::2], raw.iloc[1::2]
-    schema = derive_feature_schema(reference, COLUMNS, TARGET)
+    schema = derive_feature_schema(reference, table)
     return reference_statistics(reference, schema), current
 
 

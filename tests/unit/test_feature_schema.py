@@ -1,19 +1,20 @@
 import json
 
-import numpy as np
 import pytest
 
-from churn import COLUMNS, TARGET, data
+import churn
 from nbprod import ConfigError, Feature, FeatureSchema, derive_feature_schema, reference_statistics
+from nbprod.validation import validate
 
 
 @pytest.fixture
-def schema(make_frame):
-    return derive_feature_schema(data.clean(make_frame(8)), COLUMNS, TARGET)
+def schema(make_frame, telco_table):
+    return derive_feature_schema(churn.clean(make_frame(8)), telco_table)
 
 
-def test_schema_follows_the_declaration(schema):
-    assert schema.names == [c for c in COLUMNS if c != TARGET]
+def test_schema_follows_the_declaration(schema, telco_table):
+    assert schema.names == telco_table.features
+    assert schema.record == "Customer"
     contract = next(f for f in schema.features if f.name == "contract")
     assert contract.kind == "categorical"
     assert contract.categories == ["Month-to-month", "One year", "Two year"]
@@ -24,12 +25,16 @@ def test_schema_follows_the_declaration(schema):
     assert schema.classes == ["No", "Yes"] and schema.target == "churn"
 
 
-def test_nullability_comes_from_the_training_frame(make_frame):
-    df = make_frame(4)
-    assert not derive_feature_schema(df, COLUMNS, TARGET).features[-1].nullable
-    df.loc[0, "total_charges"] = np.nan
-    total = next(f for f in derive_feature_schema(df, COLUMNS, TARGET).features if f.name == "total_charges")
-    assert total.nullable
+def test_nullability_comes_from_the_declaration_not_the_training_rows(loan_table, loan_frame):
+    """A column declared nullable stays nullable when the training split has no blank (the
+    API then accepts null for it); one declared not nullable never becomes nullable."""
+    full = validate(loan_frame(12), loan_table)
+    no_blanks = full.dropna()
+    assert not no_blanks[["income", "home"]].isna().any().any()
+    for frame in (full, no_blanks):
+        schema = derive_feature_schema(frame, loan_table)
+        nullable = {f.name for f in schema.features if f.nullable}
+        assert nullable == {"income", "home"}
 
 
 def test_example_is_a_valid_row(schema):
@@ -57,13 +62,13 @@ def test_a_broken_schema_file_is_a_clear_error():
         Feature(name="a", kind="categorical")
 
 
-def test_missing_declared_column_is_named(make_frame):
+def test_missing_declared_column_is_named(make_frame, telco_table):
     with pytest.raises(ConfigError, match="contract"):
-        derive_feature_schema(make_frame(4).drop(columns=["contract"]), COLUMNS, TARGET)
+        derive_feature_schema(make_frame(4).drop(columns=["contract"]), telco_table)
 
 
 def test_reference_statistics(schema, make_frame):
-    frame = data.clean(make_frame(8))
+    frame = churn.clean(make_frame(8))
     ref = reference_statistics(frame, schema)
     assert ref["_rows"] == 8
     assert ref["contract"] == {

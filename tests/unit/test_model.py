@@ -1,26 +1,29 @@
+"""The model factory: preprocessing by column kind (blanks imputed where allowed) + estimator."""
+
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from churn import COLUMNS, TARGET, data
-from churn.features import features, target
-from churn.model import ESTIMATORS, build_model, make_estimator
 from nbprod import ConfigError, derive_feature_schema
+from nbprod.dataset import features, target
+from nbprod.modeling import ESTIMATORS, build_model, make_estimator
+from nbprod.validation import compact, validate
 
 
 @pytest.fixture
-def train(make_frame):
-    return data.clean(make_frame(40))
+def train(loan_table, loan_frame):
+    return compact(validate(loan_frame(60), loan_table), loan_table)
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
-def test_every_estimator_fits_and_predicts_probabilities(name, train):
-    schema = derive_feature_schema(train, COLUMNS, TARGET)
-    model = build_model(schema, name, {}, seed=0).fit(features(train), target(train))
-    proba = model.predict_proba(features(train))[:, 1]
-    assert proba.shape == (40,)
-    assert np.all((proba >= 0) & (proba <= 1))
+def test_every_estimator_fits_blanks_and_predicts_probabilities(name, train, loan_table):
+    assert train[["income", "home"]].isna().any().all()  # blanks the table allows
+    schema = derive_feature_schema(train, loan_table)
+    model = build_model(schema, name, {}, seed=0).fit(features(train, loan_table),
+                                                      target(train, loan_table))
+    proba = model.predict_proba(features(train, loan_table))[:, 1]
+    assert proba.shape == (60,) and np.all((proba >= 0) & (proba <= 1))
 
 
 def test_hyperparameters_and_seed_reach_the_estimator():
@@ -41,19 +44,19 @@ def test_unknown_hyperparameter_is_named():
         make_estimator("gradient_boosting", {"depth": 3}, seed=0)
 
 
-def test_columns_are_routed_by_kind(train):
-    schema = derive_feature_schema(train, COLUMNS, TARGET)
+def test_columns_are_routed_by_kind_and_nullability(train, loan_table):
+    schema = derive_feature_schema(train, loan_table)
     pre = build_model(schema, "logistic_regression", {}, seed=0).named_steps["preprocess"]
     routed = {name: cols for name, _, cols in pre.transformers}
-    assert "contract" in routed["categorical"]
-    assert set(routed["numeric"]) == {"tenure", "monthly_charges", "total_charges"}
-    assert "female" in routed["binary"]
+    assert routed == {"categorical": ["grade"], "categorical_nullable": ["home"],
+                      "binary": ["has_guarantor"], "integer": ["age"], "number_nullable": ["income"]}
 
 
-def test_an_unknown_category_is_refused_by_the_model(train):
-    schema = derive_feature_schema(train, COLUMNS, TARGET)
-    model = build_model(schema, "logistic_regression", {}, seed=0).fit(features(train), target(train))
-    bad = features(train).head(1).copy()
-    bad["contract"] = "Ten year"
+def test_an_unknown_category_is_refused_by_the_model(train, loan_table):
+    schema = derive_feature_schema(train, loan_table)
+    X, y = features(train, loan_table), target(train, loan_table)
+    model = build_model(schema, "logistic_regression", {}, seed=0).fit(X, y)
+    bad = X.head(1).astype({"home": object})
+    bad.loc[bad.index[0], "home"] = "castle"
     with pytest.raises(ValueError, match="unknown categor"):
         model.predict_proba(bad)

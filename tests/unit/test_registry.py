@@ -43,7 +43,7 @@ def test_a_tampered_artifact_is_refused(model_name, model):
 
 
 def test_an_unknown_model_says_how_to_get_one():
-    with pytest.raises(ModelStoreError, match="not in the store.*make run"):
+    with pytest.raises(ModelStoreError, match=r"not in the store.*\(ploomber build\)"):
         get_model("nothing:here")
 
 

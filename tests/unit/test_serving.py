@@ -16,7 +16,6 @@ with warnings.catch_warnings():  # starlette announces a future switch of its te
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from churn import COLUMNS, FEATURES, TARGET
 from nbprod import FeatureSchema, ModelStoreError, PredictionError, derive_feature_schema
 from nbprod.serving import (
     VERSION_HEADER,
@@ -28,13 +27,13 @@ from nbprod.serving import (
 
 
 @pytest.fixture
-def schema(frame) -> FeatureSchema:
-    return derive_feature_schema(frame, COLUMNS, TARGET)
+def schema(frame, telco_table) -> FeatureSchema:
+    return derive_feature_schema(frame, telco_table)
 
 
 @pytest.fixture
-def row(frame) -> dict:
-    return frame[FEATURES].astype(object).iloc[0].to_dict()
+def row(frame, telco_table) -> dict:
+    return frame[telco_table.features].astype(object).iloc[0].to_dict()
 
 
 def test_model_tag_from_env_then_registration_file(tmp_path, monkeypatch):
@@ -83,7 +82,7 @@ def test_model_tag_must_be_an_exact_version(tag, monkeypatch):
 
 def test_model_tag_without_registration_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv("NBPROD_MODEL_TAG", raising=False)
-    with pytest.raises(ModelStoreError, match="make run"):
+    with pytest.raises(ModelStoreError, match=r"\(ploomber build\)"):
         model_tag(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ModelStoreError, match="no model tag"):
@@ -93,7 +92,8 @@ def test_model_tag_without_registration_says_what_to_do(tmp_path, monkeypatch):
 def test_input_model_accepts_a_valid_row(schema, row):
     model = input_model(schema, "Customer")
     parsed = model.model_validate_json(json.dumps(row))
-    assert [getattr(parsed, name) for name in FEATURES] == [row[n] for n in FEATURES]
+    names = list(row)
+    assert [getattr(parsed, name) for name in names] == [row[n] for n in names]
     assert model.model_json_schema()["example"] == schema.example()
 
 
@@ -151,10 +151,11 @@ class _Model:
 
 def test_predictor_builds_one_frame_in_schema_order(schema, frame):
     model = _Model()
-    rows = frame[FEATURES].astype(object).to_dict("records")
+    features = [c for c in frame.columns if c != "churn"]
+    rows = frame[features].astype(object).to_dict("records")
     predictor = Predictor(model, schema, "m:1", threshold=0.06)
     out = predictor.predict(rows)
-    assert len(model.seen) == 1 and list(model.seen[0].columns) == FEATURES
+    assert len(model.seen) == 1 and list(model.seen[0].columns) == features
     assert [p.probability for p in out] == pytest.approx(list(frame["tenure"] / 100))
     assert [p.label for p in out] == ["No", "Yes", "Yes", "Yes"]  # tenure 5, 6, 7, 8
     assert {p.model_version for p in out} == {"m:1"} and predictor.predict([]) == []

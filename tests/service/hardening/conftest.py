@@ -49,7 +49,7 @@ def wait_in_progress(client: httpx.Client, path: str, count: int, timeout: float
 @pytest.fixture(scope="session")
 def guarded(project):
     """A client of the guarded service (it sends no key unless a test adds one)."""
-    with bentoml_serve("churn.service:ChurnService", project.path, guarded_env(project)) as client:
+    with bentoml_serve("nbprod.service:ModelService", project.path, guarded_env(project)) as client:
         yield client
 
 

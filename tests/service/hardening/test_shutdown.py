@@ -44,7 +44,7 @@ def _until_not_ready(client: httpx.Client, timeout: float = 10) -> str:
 
 def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
     env = project.env(NBPROD_DEBUG_DELAY="1")
-    with bentoml_serve("churn.service:ChurnService", project.path, env) as client, \
+    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client, \
             ThreadPoolExecutor(16) as pool:
         accepted = [pool.submit(_post, client, DELAY_MS) for _ in range(8)]
         wait_in_progress(client, "/metadata", 8)  # all 8 are inside the service, waiting

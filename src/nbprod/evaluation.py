@@ -96,7 +96,7 @@ def plot_evaluation(y_true: np.ndarray, proba: np.ndarray, importance: pd.Series
     precision, recall, _ = precision_recall_curve(y_true, proba)
     ax = axes[0, 1]
     ax.plot(recall, precision, label=f"PR AUC {average_precision_score(y_true, proba):.3f}")
-    ax.axhline(np.mean(y_true), ls="--", color="grey", label="churn rate")
+    ax.axhline(np.mean(y_true), ls="--", color="grey", label="positive rate")
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall curve")
     ax.legend(loc="upper right")
 
@@ -105,7 +105,7 @@ def plot_evaluation(y_true: np.ndarray, proba: np.ndarray, importance: pd.Series
     ax.plot(predicted, observed, marker="o", label="model")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfectly calibrated")
     ax.axvline(threshold, ls=":", color="red", label=f"threshold {threshold}")
-    ax.set(xlabel="mean predicted probability", ylabel="observed churn rate", title="Calibration")
+    ax.set(xlabel="mean predicted probability", ylabel="observed positive rate", title="Calibration")
     ax.legend(loc="upper left")
 
     ax = axes[1, 1]

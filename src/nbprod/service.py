@@ -1,0 +1,227 @@
+"""The generic BentoML service: any registered nbprod model, with its own field names.
+
+A project needs no service code: its ``bentofile.yaml`` says
+``service: "nbprod.service:ModelService"``. Everything project-specific comes from the
+model the service serves:
+
+- which model: the bento argument ``model_tag`` (``bentoml build --arg model_tag=name:version``,
+  as ``nbprod bento`` does), else ``$NBPROD_MODEL_TAG``, else the version the pipeline
+  registered in ``products/model/registration.json`` (its production version when the gate
+  refused that one); see :func:`nbprod.serving.model_tag`. The tag is declared at class
+  level so ``bentoml build`` bundles exactly that version in the bento;
+- the input record: named (``record`` in ``columns.yaml``, e.g. ``Customer``) and typed from
+  the feature schema stored with the model, so the OpenAPI page documents the real fields
+  and bad input is a 400 naming the field;
+- the service name: the bento argument ``service_name`` (``nbprod bento`` passes the
+  ``name`` of ``bentofile.yaml``), else that file in the working directory, else the model
+  name.
+
+Endpoints (all POST, JSON in and out; ``/docs`` shows the generated schemas), for a record
+called ``Customer``:
+
+- ``/predict`` ``{"customer": {...}}``: probability, label at the threshold, model version;
+- ``/predict_batch`` ``{"customers": [...]}``: 1 to ``MAX_BATCH_SIZE`` records, one
+  prediction each. Adaptive batching merges concurrent requests into one model call, so
+  under load send single records here too;
+- ``/metadata``: the model version, its held-out metrics and its lineage;
+- ``/feedback``: true labels of earlier predictions, for the live accuracy.
+
+Tuning for load (see BENCHMARKS.md): a long ``max_latency_ms`` so the batcher queues
+requests instead of answering 503, greedy dispatch (no learned wait), no access log, one
+DataFrame per batch, long-lived objects frozen out of the garbage collector.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import bentoml
+from bentoml.exceptions import InvalidArgument
+from pydantic import Field
+
+from .errors import FeedbackError, PredictionError
+from .guard import GuardMiddleware, bind_host, check_exposure, guard_settings
+from .monitoring import Monitor, MonitorConfig, finite_or_none, label_model
+from .registry import feature_schema
+from .serving import (
+    Prediction,
+    Predictor,
+    ServingMiddleware,
+    greedy_batching,
+    input_model,
+    model_tag,
+    quiet_client_errors,
+    released_timeouts,
+)
+from .settings import env_positive
+
+#: API key, body size, concurrency and time limits from the environment (README "Reliability");
+#: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
+GUARD = guard_settings()
+#: Where `bentoml serve` binds unless told otherwise (--host, $BENTOML_HOST): loopback only.
+HOST, PORT = "127.0.0.1", 3000
+check_exposure(GUARD, bind_host(sys.argv, os.environ, default=HOST))
+
+ARGUMENTS = bentoml.use_arguments()
+MODEL_TAG = model_tag(argument=getattr(ARGUMENTS, "model_tag", None))
+SCHEMA = feature_schema(MODEL_TAG)
+Record = input_model(SCHEMA, SCHEMA.record)
+Label = label_model(SCHEMA.target)
+
+
+def service_name(argument: str | None, model: str, bentofile: Path = Path("bentofile.yaml")) -> str:
+    """The service's name: the bento argument, else ``bentofile.yaml``'s ``name``, else the model's."""
+    if argument:
+        return argument
+    if bentofile.is_file():
+        import yaml
+
+        name = (yaml.safe_load(bentofile.read_text()) or {}).get("name")
+        if name:
+            return str(name)
+    return model
+
+
+def parameter_names(record: str) -> tuple[str, str]:
+    """The JSON field of one record and of a list of them: ``Customer`` -> customer, customers."""
+    one = re.sub(r"(?<!^)(?=[A-Z])", "_", record).lower()
+    return one, one + ("es" if one.endswith(("s", "x", "z", "ch", "sh")) else "s")
+
+
+NAME = service_name(getattr(ARGUMENTS, "service_name", None), MODEL_TAG.partition(":")[0])
+ONE, MANY = parameter_names(SCHEMA.record)
+#: Most records in one /predict_batch request, and in one model call.
+MAX_BATCH_SIZE = env_positive("NBPROD_MAX_BATCH_SIZE", int, 256)
+#: Worker processes (each loads the model once).
+WORKERS = env_positive("NBPROD_WORKERS", int, 1)
+#: How long a request may wait in the batcher before being dropped with a 503. The
+#: default batcher drops requests once its latency estimate passes this bound; a long
+#: bound makes it queue them instead, and the traffic timeout still caps a request.
+MAX_LATENCY_MS = 30_000
+API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
+
+Labels = Annotated[
+    list[Label],  # type: ignore[valid-type]
+    Field(min_length=1, max_length=10_000, description="true labels of earlier predictions"),
+]
+RecordBatch = Annotated[
+    list[Record],  # type: ignore[valid-type]
+    Field(min_length=1, max_length=MAX_BATCH_SIZE, description="1 to MAX_BATCH_SIZE records"),
+]
+
+
+def _named(func: Any, api: str, name: str, annotation: Any, returns: Any) -> Any:
+    """``func(self, value)`` as API ``api`` with its parameter called ``name`` (the request's
+    JSON field), so the field is named after the record without code per project."""
+    func.__name__ = func.__qualname__ = api
+    func.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+         inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation)],
+        return_annotation=returns,
+    )
+    return func
+
+
+def _value(args: tuple, kwargs: dict) -> Any:
+    return args[0] if args else next(iter(kwargs.values()))
+
+
+def _predict_one(self: Any, *args: Any, **kwargs: Any) -> Prediction:
+    """The probability of the positive class for one record, its label, the model version."""
+    return self._predict([_value(args, kwargs)])[0]
+
+
+def _predict_batch(self: Any, *args: Any, **kwargs: Any) -> list[Prediction]:
+    """One prediction per record, in order (concurrent requests share a model call)."""
+    return self._predict(_value(args, kwargs))
+
+
+@bentoml.service(
+    name=NAME,
+    workers=WORKERS,
+    threads=1,
+    traffic={"timeout": 60},
+    http={"host": HOST, "port": PORT},
+    logging={"access": {"enabled": False}},
+)
+class ModelService:
+    """The registered model's probability for a record, from the feature schema stored with it."""
+
+    model = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        self.predictor = Predictor.from_store(str(self.model.tag))
+        self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
+        greedy_batching()  # dispatch a batch as soon as the model is free (see its docstring)
+        released_timeouts()  # free each request when answered, not 60 s later (docstring)
+        quiet_client_errors()  # a client's 4xx: one warning line, not an error + traceback
+        # Long-lived objects (model, libraries) leave the garbage collector's generations:
+        # full collections then scan only per-request garbage, which trims tail latency.
+        gc.collect()
+        gc.freeze()
+
+    predict = bentoml.api(_named(_predict_one, "predict", ONE, Record, Prediction))
+    predict_batch = bentoml.api(
+        _named(_predict_batch, "predict_batch", MANY, RecordBatch, list[Prediction]),
+        batchable=True, max_batch_size=MAX_BATCH_SIZE, max_latency_ms=MAX_LATENCY_MS,
+    )
+
+    @bentoml.api
+    def metadata(self) -> dict[str, Any]:
+        """The model version, its held-out metrics and its lineage."""
+        return self.predictor.describe()
+
+    @bentoml.api
+    def feedback(self, labels: Labels) -> dict[str, Any]:
+        """True labels for earlier predictions, by request_id; updates the live accuracy."""
+        if self.monitor is None:
+            raise InvalidArgument("monitoring is off (NBPROD_MONITORING=0): no feedback kept")
+        target = SCHEMA.target
+        try:
+            scores = self.monitor.feedback([(x.request_id, getattr(x, target)) for x in labels])
+        except FeedbackError as exc:
+            raise InvalidArgument(str(exc)) from None
+        return {k: finite_or_none(v) for k, v in scores.items()}
+
+    @staticmethod
+    def _monitor(predictor: Predictor) -> Monitor | None:
+        config = MonitorConfig.from_env()
+        if not config.enabled:
+            return None
+        return Monitor(
+            predictor.tag, predictor.metadata.get("reference_statistics") or {},
+            predictor.classes[-1], config, worker=bentoml.server_context.worker_index or 0,
+        )
+
+    @bentoml.on_shutdown
+    def _close_monitor(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+
+    def _predict(self, rows: list[Any]) -> list[Prediction]:
+        try:
+            predictions = self.predictor.predict(rows)
+        except PredictionError as exc:
+            raise InvalidArgument(str(exc)) from None
+        if self.monitor is not None:
+            ids = self.monitor.record(
+                rows, [p.probability for p in predictions], [p.label for p in predictions]
+            )
+            for prediction, rid in zip(predictions, ids, strict=True):
+                prediction.request_id = rid
+        return predictions
+
+
+# The first registered middleware is the outermost: the guards (key, size, load, time) run
+# before the content-type check and before BentoML parses anything.
+ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)
+ModelService.add_asgi_middleware(ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
+# A list output's media type is otherwise derived from its JSON schema, regenerated on
+# every response (13% of the worker's time at 32 clients, measured with py-spy).
+ModelService.apis["predict_batch"].output_spec.media_type = "application/json"
