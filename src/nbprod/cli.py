@@ -439,7 +439,7 @@ def bento(tag: str | None, project: Path, force: bool) -> None:
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The data file: CSV (optionally .gz/.zip/...) or Parquet.")
+              help="The data file: .csv, .csv.gz or .parquet.")
 @click.option("--target", required=True, help="The column to predict (two values).")
 @click.option("--positive", help="The positive class (default: the minority class).")
 @click.option("--name", help="The project's package name (default: DIRECTORY's name).")

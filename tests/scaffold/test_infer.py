@@ -115,6 +115,9 @@ def test_read_data_errors_name_the_file(tmp_path):
     (tmp_path / "header.csv").write_text("a,b\n")
     with pytest.raises(DataFileError, match="header.csv: has a header .2 columns. but no rows"):
         read_data(tmp_path / "header.csv")
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    with pytest.raises(DataFileError, match=r"data.xlsx: unknown format; name it \*.csv"):
+        read_data(tmp_path / "data.xlsx")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(DataFileError, match="bad.parquet: cannot be parsed"):
         read_data(tmp_path / "bad.parquet")

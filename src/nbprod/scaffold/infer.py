@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..data import read_table
 from ..errors import ConfigError, DataFileError
 from .names import identifier, identifiers
 
@@ -60,23 +62,16 @@ class Inferred:
 
 
 def read_data(path: str | Path) -> pd.DataFrame:
-    """A CSV (optionally compressed) or Parquet file as a frame; a clear error if unusable."""
+    """The data file as the pipeline will read it (:func:`nbprod.data.read_table`: CSV,
+    gzip-compressed CSV or Parquet), refusing a file with no rows."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(path, "no such file")
     if not path.is_file():
         raise DataFileError(path, "not a file")
-    try:
-        if path.suffix == ".parquet":
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise DataFileError(path, "the file is empty (no header, no rows)") from None
-    except PermissionError:
-        raise DataFileError(path, "cannot be read (permission denied)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        raise DataFileError(path, f"cannot be parsed: {exc}") from None
+    if not os.access(path, os.R_OK):
+        raise DataFileError(path, "cannot be read (permission denied)")
+    df = read_table(path)
     if df.empty:
         raise DataFileError(path, f"has a header ({df.shape[1]} columns) but no rows")
     return df
