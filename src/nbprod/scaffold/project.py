@@ -107,6 +107,8 @@ def tokens_for(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[st
         "positive": str(table.positive),
         "record": table.record,
         "request_key": _snake(table.record),
+        "example_fields": ", ".join(f'"{name}": ...' for name in table.features[:3])
+        + (", ..." if len(table.features) > 3 else ""),
         "raw_file": raw_file,
         "raw_data": f"data/raw/{raw_file}",
         "sample_rows": str(smoke_rows(table.rows)),
