@@ -22,7 +22,7 @@ import yaml
 from datasets import DATASETS, DataSet
 from service.conftest import bentoml_serve
 
-from projectkit import BIN, build_env
+from projectkit import BIN, bentoml_cli, build_env
 
 pytestmark = pytest.mark.pipeline
 WINDOW = 40
@@ -103,6 +103,12 @@ def test_the_model_is_registered_with_lineage(generated):
     assert names == [c for c in generated.spec["columns"] if c != generated.spec["target"]]
     for header in generated.ds.dropped:
         assert header not in names
+    # the lineage names the first commit nbprod new made, on a clean work tree
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=generated.path, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    model = bentoml_cli(generated.home, "models", "get", registration["tag"])
+    assert model["metadata"]["git"] == {"commit": head, "dirty": False}
+    assert registration["promoted"], registration["reason"]
 
 
 def test_a_row_of_the_data_gets_a_probability(client, generated):
