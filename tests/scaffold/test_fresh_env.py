@@ -23,6 +23,7 @@ from projectkit import BIN, free_port
 
 pytestmark = [
     pytest.mark.fresh_env,
+    pytest.mark.timeout(3600),  # a fresh install from the registry takes many minutes
     pytest.mark.skipif(os.environ.get("NBPROD_FRESH_ENV") != "1",
                        reason="a fresh install: set NBPROD_FRESH_ENV=1 (see .ci/run)"),
 ]
