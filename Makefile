@@ -8,7 +8,7 @@ export PLOOMBER_STATS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_INSTALL := $(BIN)/python -m pip install --quiet -c requirements.lock.txt
 
-.PHONY: help install dev run test plot status clean bench-scale
+.PHONY: help install dev run test plot status clean bench-scale bench-dask
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,7 +22,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml src/churn/pyproject.toml requir
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev,dask]'
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with pinned dependencies
@@ -36,6 +36,23 @@ run: install  ## train on the shipped data: ploomber build -> registered model
 
 test: dev  ## the whole test suite (unit, notebooks, pipeline)
 	pytest
+
+# The engines tier (docs/scaling-out.md): Airflow 3 runs the exported DAG, kfp compiles the
+# Kubeflow pipeline, Dask scores a data set. Each engine gets its own virtual environment
+# in build/engines/ from its lock file (made on first use, reused after).
+ENGINES := build/engines
+
+$(ENGINES)/%/.installed: engines/%.lock.txt
+	rm -rf $(ENGINES)/$*
+	$(PYTHON) -m venv $(ENGINES)/$*
+	$(ENGINES)/$*/bin/python -m pip install --quiet --no-deps --requirement $<
+	@touch $@
+
+.PHONY: engines test-engines
+engines: $(ENGINES)/airflow/.installed $(ENGINES)/kfp/.installed  ## the engines' own environments
+
+test-engines: dev engines  ## the engines tier: Airflow runs the DAG, kfp compiles, Dask scores
+	pytest -m engines tests/engines
 
 plot: install  ## the DAG as an HTML picture: products/pipeline.html
 	ploomber plot --backend d3 --output products/pipeline.html
@@ -54,15 +71,19 @@ check: install  ## the notebook contract on the pipeline's notebooks (nbprod che
 lint: dev  ## ruff on src/, tests/ and the notebooks
 	ruff check src tests notebooks
 
-# Ploomber injects each notebook's upstream and product paths (of env.yaml, so after
-# `make run`) into a cell tagged injected-parameters; `nbprod check --fix` or
-# `ploomber nb --remove` takes it out again (pre-commit does it on commit).
-# Ploomber's own Jupyter extension is off: it fails to open notebooks beside jupytext (README).
+# nbprod.lab injects each pipeline notebook's upstream and product paths (of env.yaml, so
+# after `make run`) when JupyterLab opens it, in memory only, and saves the source without
+# them and without outputs: `nbprod check` and the lineage's git state stay clean.
+# Ploomber's own Jupyter extension, which does the same, is off: it answers 500 beside
+# jupytext (docs/lab.md).
 lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as they are
 	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
-	PYTHONWARNINGS=ignore::UserWarning ploomber nb --inject
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
-		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.allow_root=True
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.lab=True \
+		--ServerApp.allow_root=True
+
+bench-dask: dev  ## batch scoring of a data set: local vs a 2-worker Dask LocalCluster (minutes)
+	python benchmarks/dask_scoring.py
 
 bench-scale: install  ## the scale benchmark: pipeline at 100k/1M rows, batch scoring at 1M/10M (minutes)
 	python benchmarks/scale.py

@@ -106,7 +106,7 @@ def main() -> None:
         files = {}
         for n in score_rows:
             files[n] = work / f"customers-{n}.parquet"
-            run([nbprod, "synth", str(n), str(files[n]), "--seed", "1", "--cleaned"], env)
+            run([nbprod, "synth", str(n), str(files[n]), "--seed", "1"], env)
             wall, rss, _ = run([nbprod, "score", str(files[n]), str(work / f"scores-{n}.parquet"),
                                 "--model", tag], env)
             print(f"| {n:,} | {wall:.1f} | {n / wall:,.0f} | {rss:,.0f} |")

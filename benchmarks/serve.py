@@ -3,7 +3,7 @@
     make bench-serve            # after `make run`; or: python benchmarks/serve.py --help
 
 Starts, on loopback and with the same number of worker processes,
-(a) the BentoML service (``bentoml serve churn.service:ChurnService``) and
+(a) the BentoML service (``bentoml serve nbprod.service:ModelService``) and
 (b) ``benchmarks/bare_app.py`` on uvicorn (parses the same JSON, one ``predict_proba`` per
 request), both serving the same registered model. Each is loaded with wrk at 1, 32 and 128
 concurrent connections, then 1 again right after the burst, one customer per request, in
@@ -177,7 +177,7 @@ def main() -> int:
             env, workdir / "bare.log",
         )
         service = start(
-            [str(BIN / "bentoml"), "serve", "churn.service:ChurnService", "--host", "127.0.0.1",
+            [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host", "127.0.0.1",
              "--port", str(service_port)],
             dict(env, NBPROD_PREDICTION_LOG_DIR=str(workdir / "predictions")),
             workdir / "service.log",
@@ -190,7 +190,7 @@ def main() -> int:
         if args.monitoring:
             off_port = free_port()
             servers.append(start(
-                [str(BIN / "bentoml"), "serve", "churn.service:ChurnService", "--host",
+                [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host",
                  "127.0.0.1", "--port", str(off_port)],
                 dict(env, NBPROD_MONITORING="0"), workdir / "unmonitored.log",
             ))

@@ -68,8 +68,10 @@ def summary(products: Path) -> None:
         click.echo(f"last event        {events[-1]['event']}: {events[-1]['reason']}")
     shown = headline(metrics, model.info.metadata.get("gate"), limit=5)
     click.echo(f"held-out metrics  {format_scores(metrics, shown)}")
-    reports = sorted((products / "reports").glob("*.html"))
-    click.echo(f"reports           {products / 'reports'}/ ({', '.join(p.name for p in reports)})")
+    index = products / "reports" / "index.html"
+    reports = sorted(p for p in (products / "reports").glob("*.html") if p != index)
+    where = index if index.is_file() else f"{products / 'reports'}/"
+    click.echo(f"reports           {where} ({', '.join(p.name for p in reports)})")
     click.echo("next              nbprod bento            # the bento serving production (built if needed)")
     click.echo("                  bentoml serve BENTO     # serve it on 127.0.0.1:3000")
     click.echo("                  nbprod models list      # every version, its stage and metrics")
@@ -262,50 +264,66 @@ def drift(data: Path, tag: str | None, threshold: float, min_rows: int, output: 
 @click.option("--select", help="Only these rules, comma-separated (e.g. NB003,NB004).")
 @click.option("--ignore", help="Skip these rules, comma-separated.")
 @click.option("--list-rules", is_flag=True, help="List the rules and exit.")
-def check(paths: tuple[Path, ...], pipeline: Path | None, fmt: str, fix: bool,
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...], pipeline: Path | None, fmt: str, fix: bool,
           select: str | None, ignore: str | None, list_rules: bool) -> None:
     """Check notebooks against the notebook contract, before any kernel starts.
 
-    PATHS are notebooks or folders; the default is every notebook of pipeline.yaml.
-    Prints `path:cell:line RULE message` and a hint per finding; exits 1 on any error.
+    PATHS are notebooks (.ipynb, percent .py) or folders; the default is every notebook
+    task of pipeline.yaml. Prints `path:cell:line RULE message` and a hint per finding.
+    Exit code 1 on any error finding, 2 when the check itself cannot run (one line).
     """
     _skip_unused_iri_grammar()
     from . import check as contract
 
-    if list_rules:
-        contract.registry.load_plugins()
-        for r in contract.registry.select_rules():
-            fixable = " (--fix)" if r.fixable else ""
-            click.echo(f"{r.id}  {r.name:<20} {r.severity:<8} {r.summary}{fixable}")
-        return
-    options = dict(
-        pipeline=pipeline,
-        select=_ids(select),
-        ignore=_ids(ignore) or (),
-    )
-    targets = list(paths) or None
-    if fix:
-        for path in _fixable(contract.check(targets, **options)):
-            fixed = contract.strip_notebook(path)
-            if fixed and fmt == "text":
-                click.echo(f"fixed {path}: removed {fixed.describe()}")
-    findings = contract.check(targets, **options)
-    broken = contract.errors(findings)
+    try:
+        if list_rules:
+            contract.registry.load_plugins()
+            for r in contract.registry.select_rules():
+                fixable = " (--fix)" if r.fixable else ""
+                click.echo(f"{r.id}  {r.name:<20} {r.severity:<8} {r.summary}{fixable}")
+            return
+        options = dict(pipeline=pipeline, select=_ids(select), ignore=_ids(ignore) or ())
+        targets = list(paths) or None
+        if fix:
+            for path in _fixable(contract.check(targets, **options)):
+                fixed = contract.strip_notebook(path)
+                if fixed and fmt == "text":
+                    click.echo(f"fixed {path}: removed {fixed.describe()}")
+        report = contract.run(targets, **options)
+    except Exception as exc:  # one line, never a traceback: findings or this
+        if ctx.obj and ctx.obj.get("debug"):
+            raise
+        message = str(exc) if isinstance(exc, NbprodError) else f"{type(exc).__name__}: {exc}"
+        if fmt == "json":
+            click.echo(json.dumps({"error": message, "findings": [], "errors": 0, "warnings": 0}))
+        else:
+            click.secho(f"error: {' '.join(message.split())}", fg="red", err=True)
+        sys.exit(2)
+    _print_report(report, contract.errors(report.findings), fmt)
+
+
+def _print_report(report, broken, fmt: str) -> None:
+    findings = report.findings
     if fmt == "json":
         click.echo(json.dumps({
             "findings": [f.to_dict() for f in findings],
             "errors": len(broken),
             "warnings": len(findings) - len(broken),
+            "notebooks": len(report.notebooks),
         }, indent=2))
     else:
         for finding in findings:
             click.secho(finding.format(), fg="red" if finding in broken else "yellow")
-        notebooks = len({f.path for f in findings})
+        with_findings = len({f.path for f in findings})
         if findings:
             click.echo(f"{len(broken)} error(s), {len(findings) - len(broken)} warning(s) "
-                       f"in {notebooks} notebook(s)")
+                       f"in {with_findings} of {len(report.notebooks)} notebook(s)")
+        elif report.notebooks:
+            click.secho(f"{len(report.notebooks)} notebook(s) checked: every one keeps the "
+                        "contract", fg="green")
         else:
-            click.secho("every notebook keeps the contract", fg="green")
+            click.secho("no notebook to check (none found, none in the pipeline)", fg="yellow")
     if broken:
         sys.exit(1)
 
@@ -365,11 +383,18 @@ def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Label threshold [default: the one the model was evaluated with].")
 @click.option("--keep", multiple=True, help="An input column to copy to the output (repeatable).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Score on this Dask scheduler (tcp://HOST:8786), one task per file of SOURCE.")
 def score(
     source: Path, output: Path, tag: str | None, chunk_size: int, threshold: float | None,
-    keep: tuple[str, ...],
+    keep: tuple[str, ...], scheduler: str | None,
 ) -> None:
-    """Score every row of SOURCE (.parquet or .csv) with a registered model into OUTPUT."""
+    """Score every row of SOURCE with a registered model into OUTPUT.
+
+    SOURCE is a .parquet or .csv file, or a data set: a folder of such files (a
+    partitioned Parquet data set) or a quoted glob; a data set's OUTPUT is a new folder
+    with one .parquet file per input file. --scheduler scores a data set on Dask.
+    """
     from .batch import count_rows, score_file
 
     if tag is None:
@@ -380,27 +405,39 @@ def score(
             raise NbprodError(f"model {_default_name()!r} has no production version; pass --model TAG")
         tag = str(current.tag)
         click.echo(f"scoring with the production version {tag}", err=True)
-    with _progress("scoring", count_rows(source)) as advance:
-        result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
-                            keep=list(keep), progress=advance)
+    if scheduler is None and source.is_file():
+        with _progress("scoring", count_rows(source)) as advance:
+            result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
+                                keep=list(keep), progress=advance)
+        click.echo(
+            f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
+            f"{result.positives:,} at or above {result.threshold} -> {result.output}"
+        )
+        return
+    from .dataset_scoring import score_dataset
+
+    with _progress("scoring", None) as advance:
+        done = score_dataset(tag, source, output, scheduler=scheduler, chunk_rows=chunk_size,
+                             threshold=threshold, keep=list(keep), progress=advance)
+    where = f" on Dask at {done.scheduler}" if done.scheduler else ""
     click.echo(
-        f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
-        f"{result.positives:,} at or above {result.threshold} -> {result.output}"
+        f"scored {done.rows:,} rows in {done.partitions} partition(s){where} with {done.model}: "
+        f"{done.positives:,} at or above {done.threshold} -> {done.output}"
     )
 
 
 @main.command("export")
-@click.argument("target")
+@click.argument("engine", type=click.Choice(["airflow", "argo", "kubeflow"]))
 @click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
-              show_default=True, help="The project folder (holding soopervisor.yaml).")
-@click.option("--build-image", is_flag=True,
-              help="Build and push the image with Docker (default: only write the spec).")
-@click.option("--image", default=None, help="Image the spec names [default: REPOSITORY/PROJECT:latest].")
-def export_(target: str, project: Path, build_image: bool, image: str | None) -> None:
-    """Export the pipeline to TARGET of soopervisor.yaml (Argo, Airflow or Kubeflow)."""
+              show_default=True, help="The project folder (pipeline.yaml, export.yaml).")
+@click.option("--image", default=None, help="Image every step runs in [default: export.yaml's].")
+@click.option("--local", is_flag=True,
+              help="Airflow: run each task here, in this project's environment, not in a pod.")
+def export_(engine: str, project: Path, image: str | None, local: bool) -> None:
+    """Write ENGINE's spec of pipeline.yaml into the ENGINE/ folder (see export.yaml)."""
     from .export import export
 
-    click.echo(f"wrote {export(project, target, skip_docker=not build_image, image=image)}")
+    click.echo(f"wrote {export(project, engine, image=image, local=local)}")
 
 
 @contextmanager

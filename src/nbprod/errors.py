@@ -48,6 +48,9 @@ class DataFileError(NbprodError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):  # rebuilt from its fields when it crosses processes (Dask)
+        return type(self), (self.path, self.problem)
+
 
 class DataValidationError(NbprodError):
     """A data frame breaks its declared schema.
@@ -74,6 +77,9 @@ class DataValidationError(NbprodError):
             lines.append(f"  {what} {self.verb}{f['rule']}{where}")
         lines.append(self.advice)
         super().__init__("\n".join(lines))
+
+    def __reduce__(self):  # rebuilt from its fields when it crosses processes (Dask)
+        return type(self), (self.source, self.failures)
 
 
 class BatchInputError(DataValidationError):

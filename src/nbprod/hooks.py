@@ -1,10 +1,14 @@
-"""Ploomber DAG hooks, named in pipeline.yaml (``on_render: nbprod.hooks.on_render``)."""
+"""Ploomber DAG hooks, named in pipeline.yaml (``on_render: nbprod.hooks.on_render``,
+``on_finish: nbprod.hooks.on_finish``)."""
 
 from __future__ import annotations
 
 import logging
+import sys
+from pathlib import Path
 from typing import Any
 
+from . import report_index, reports
 from .errors import ContractError
 
 log = logging.getLogger(__name__)
@@ -20,6 +24,12 @@ def on_render(dag: Any) -> None:
     kernel_like_display()
     enforce_contract(dag)
     invalidate_outdated(dag)
+    reports.attach(dag)  # each notebook's report tidied as its task succeeds
+
+
+def on_finish(dag: Any) -> None:
+    """Runs after a successful `ploomber build`: the index page of the reports."""
+    report_index.write_index(dag)
 
 
 def enforce_contract(dag: Any) -> None:
@@ -28,15 +38,33 @@ def enforce_contract(dag: Any) -> None:
     Raises :class:`nbprod.errors.ContractError` (Ploomber reports it and the build
     exits non-zero before any kernel starts) when a rule finds an error.
     """
-    from .check import check, errors, pipeline_from_dag
+    from .check import (
+        attach_origins,
+        check,
+        cli_overrides,
+        errors,
+        find_pipeline,
+        pipeline_from_dag,
+    )
 
-    findings = check(pipeline=pipeline_from_dag(dag), ignore=NOT_AT_BUILD, paths=None)
+    spec = _entry_point(sys.argv) or find_pipeline(Path.cwd())
+    pipeline = attach_origins(pipeline_from_dag(dag, path=spec), cli_overrides(sys.argv))
+    findings = check(pipeline=pipeline, ignore=NOT_AT_BUILD, paths=None)
     broken = errors(findings)
     for finding in findings:
         if finding not in broken:
             log.warning("%s", finding.format())
     if broken:
         raise ContractError(broken)
+
+
+def _entry_point(argv: list[str]) -> Path | None:
+    """The spec a ``ploomber`` command was given with ``-e`` / ``--entry-point``, if a file."""
+    for index, arg in enumerate(argv[:-1]):
+        if arg in ("-e", "--entry-point") and argv[index + 1].endswith((".yaml", ".yml")):
+            path = Path(argv[index + 1])
+            return path.resolve() if path.is_file() else None
+    return None
 
 
 def invalidate_outdated(dag) -> list[str]:

@@ -99,19 +99,23 @@ def executed_notebooks(
         out[task] = {
             "path": relative_to(path, root),
             "sha256": sha256_file(path),
-            "parameters": _relative_paths(params, root),
+            "parameters": _relative_paths(params, root, Path(path).parent),
         }
     return out
 
 
-def _relative_paths(value: Any, root: str | Path) -> Any:
-    """Absolute paths inside ``root`` made relative, so lineage does not name a machine."""
+def _relative_paths(value: Any, root: str | Path, here: Path) -> Any:
+    """Paths inside ``root`` made relative to it, so lineage does not name a machine:
+    absolute ones, and those a report writes relative to its folder ``here``
+    (``./x``, ``../x``; see :mod:`nbprod.reports`)."""
     if isinstance(value, dict):
-        return {k: _relative_paths(v, root) for k, v in value.items()}
+        return {k: _relative_paths(v, root, here) for k, v in value.items()}
     if isinstance(value, list):
-        return [_relative_paths(v, root) for v in value]
+        return [_relative_paths(v, root, here) for v in value]
     if isinstance(value, str) and Path(value).is_absolute():
         return relative_to(value, root)
+    if isinstance(value, str) and value.startswith(("./", "../")):
+        return relative_to(here / value, root)
     return value
 
 

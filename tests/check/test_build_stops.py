@@ -19,7 +19,7 @@ def test_a_parameter_of_the_wrong_type_stops_the_build(tmp_path):
     result = ploomber_build(project, tmp_path / "bentoml")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert ("notebooks/evaluate.ipynb:2:8 NB003 task 'evaluate': pipeline.yaml passes parameter "
+    assert ("notebooks/evaluate.ipynb:2:9 NB003 task 'evaluate': pipeline.yaml passes parameter "
             "'threshold' = 'high', a str, but its default 0.5 is float") in output
     assert "no notebook was executed" in output
     assert tasks_that_ran(result.stdout) == set()
@@ -34,7 +34,7 @@ def test_a_parameter_the_notebook_does_not_declare_stops_the_build(tmp_path):
     result = ploomber_build(project, tmp_path / "bentoml")
     assert result.returncode != 0
     assert ("notebooks/evaluate.ipynb:2 NB003 task 'evaluate': pipeline.yaml passes parameter "
-            "'cutoff' = 0.3, which the parameters cell does not declare") in result.stderr
+            "'cutoff', which the parameters cell does not declare") in result.stderr
     assert not (project / "products-smoke").exists()
 
 
@@ -69,3 +69,14 @@ def test_the_hook_lets_injected_cells_and_outputs_through(tmp_path, monkeypatch)
     message = str(rejected.value)
     assert "1 notebook contract error(s)" in message
     assert "notebooks/evaluate.ipynb:2 NB003" in message and "NB005" not in message
+
+
+def test_a_wrong_value_given_on_the_command_line_is_named_as_such(tmp_path):
+    project = copy_project(tmp_path / "project")
+    result = ploomber_build(project, tmp_path / "bentoml", "--env--threshold", "high")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert ("notebooks/evaluate.ipynb:2:8 NB003 task 'evaluate': the command line "
+            "(`--env--threshold`) passes parameter 'threshold' = 'high', a str, but its default "
+            "0.5 is float") in output
+    assert "hint: fix the value of `--env--threshold` on the command line" in output

@@ -26,7 +26,7 @@ def test_the_project_passes_and_exits_0(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = run()
     assert result.exit_code == 0, result.output
-    assert "every notebook keeps the contract" in result.output
+    assert "notebook(s) checked: every one keeps the contract" in result.output
 
 
 def test_findings_exit_1_with_location_rule_message_and_hint():
@@ -36,7 +36,7 @@ def test_findings_exit_1_with_location_rule_message_and_hint():
     assert lines[0].endswith("used_before_defined.ipynb:2:1 NB009 'frame' is read before it is "
                              "defined (first bound in cell 3, line 2)")
     assert lines[1].startswith("    hint: move the definition above its first use")
-    assert lines[-1] == "1 error(s), 0 warning(s) in 1 notebook(s)"
+    assert lines[-1] == "1 error(s), 0 warning(s) in 1 of 1 notebook(s)"
 
 
 def test_json_output():
@@ -68,19 +68,19 @@ def test_select_and_ignore():
     assert run("--ignore", "NB008", path).exit_code == 0
     assert run("--select", "NB001,NB002", path).exit_code == 0
     result = run("--select", "NB999", path)
-    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.exit_code == 2 and result.output.count("\n") == 1
     assert "unknown rule id(s) ['NB999']" in result.output
 
 
 def test_a_missing_path_is_one_clear_line():
     result = run("no/such/notebook.ipynb")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == "error: no/such/notebook.ipynb: no such file or folder"
 
 
 def test_list_rules_and_help():
     listed = run("--list-rules").output.splitlines()
-    assert [line.split()[0] for line in listed] == [f"NB00{i}" for i in range(1, 10)]
+    assert [line.split()[0] for line in listed] == [f"NB{i:03d}" for i in range(1, 11)]
     assert "Usage" in run("--help").output
 
 
@@ -114,3 +114,28 @@ def test_check_of_the_project_is_fast(capsys):
     with capsys.disabled():
         print(f"\nnbprod check on the project: {took:.2f} s; `import ploomber.spec`: "
               f"{floor:.2f} s; ratio {took / floor:.2f}")
+
+
+def test_fix_takes_an_injected_cell_out_of_a_percent_py_task(tmp_path):
+    task = tmp_path / "fit.py"
+    task.write_text('# %%\nimport json\n\n# %% tags=["parameters"]\nupstream = None\nproduct = None\n\n'
+                    '# %% tags=["injected-parameters"]\nproduct = "/home/ana/out.ipynb"\n\n'
+                    '# %%\nprint(json.dumps(product))\n')
+    first = run(str(task))
+    assert first.exit_code == 1 and "fit.py:9 NB005 an injected-parameters cell" in first.output
+    fixed = run("--fix", str(task))
+    assert fixed.exit_code == 0, fixed.output
+    assert "removed 0 output(s), 0 execution count(s), 1 injected cell(s)" in fixed.output
+    assert "injected-parameters" not in task.read_text() and "/home/ana" not in task.read_text()
+    assert 'tags=["parameters"]' in task.read_text()
+
+
+def test_a_folder_scan_finds_percent_py_notebooks_and_skips_modules(tmp_path):
+    (tmp_path / "task.py").write_text('# %% tags=["parameters"]\nupstream = None\n\n# %%\n'
+                                      'x = "/home/ana/raw.csv"\n')
+    (tmp_path / "helpers.py").write_text('PATH = "/home/ana/raw.csv"\n')
+    result = run(str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0].endswith("task.py:5 NB006 absolute path '/home/ana/raw.csv'")
+    assert "helpers.py" not in result.output
+    assert result.output.splitlines()[-1] == "1 error(s), 0 warning(s) in 1 of 1 notebook(s)"

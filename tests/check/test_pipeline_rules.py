@@ -51,7 +51,7 @@ def test_a_value_of_the_wrong_type_names_cell_line_and_parameter(fixture_project
 def test_a_parameter_the_notebook_does_not_declare_is_an_error(fixture_project):
     (finding,) = by_notebook(fixture_project)["undeclared_param.ipynb"]
     assert (finding.rule, finding.severity, finding.cell) == ("NB003", "error", 1)
-    assert "passes parameter 'learning_rate' = 0.1, which the parameters cell does not declare" in (
+    assert "passes parameter 'learning_rate', which the parameters cell does not declare" in (
         finding.message
     )
 

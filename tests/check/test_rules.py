@@ -15,13 +15,13 @@ NO_PIPELINE = Pipeline(path=None, tasks={})
 
 # fixture -> (rule, cell, line, words the message must contain)
 BROKEN = {
-    "invalid_json.ipynb": ("NB001", None, None, "not a notebook nbformat can read"),
-    "r_kernel.ipynb": ("NB001", None, None, "'ir' (language 'R') is not a Python kernel"),
+    "invalid_json.ipynb": ("NB001", None, None, "not valid JSON (line 2, column 1)"),
     "no_parameters.ipynb": ("NB002", 2, None, "no cell is tagged `parameters`"),
     "two_parameters_cells.ipynb": ("NB002", 2, None, "2 cells are tagged `parameters`"),
-    "parameters_not_first.ipynb": ("NB002", 3, None, "not the first code cell (cell 2 is)"),
+    "code_above_parameters.ipynb": ("NB002", 2, 2, "binds 'threshold', which the parameters cell "
+                                    "(cell 3) declares"),
     "with_outputs.ipynb": ("NB005", 2, None, "1 output(s) and execution count 3"),
-    "injected_cell.ipynb": ("NB005", 2, None, "injected-parameters cell is committed"),
+    "injected_cell.ipynb": ("NB005", 2, None, "injected-parameters cell is saved in the source"),
     "absolute_path.ipynb": ("NB006", 3, 1, "absolute path '/home/ana/churn/raw.csv'"),
     "hardcoded_data_path.ipynb": ("NB006", 3, 1, "hard-coded data path 'data/clean.parquet'"),
     "secret_token.ipynb": ("NB007", 3, 1, "AWS access key id AKIA..."),
@@ -57,7 +57,12 @@ def test_the_clean_fixture_keeps_every_rule():
 
 
 def test_every_rule_has_a_broken_fixture():
-    assert {rule for rule, *_ in BROKEN.values()} | {"NB003", "NB004"} == set(RULES)
+    assert {rule for rule, *_ in BROKEN.values()} | {"NB003", "NB004", "NB010"} == set(RULES)
+
+
+def test_imports_above_the_parameters_cell_are_allowed():
+    # Ploomber's templates import (and set plot styles) above the parameters cell
+    assert findings_of("imports_above_parameters.ipynb") == []
 
 
 def test_the_projects_notebooks_keep_the_contract():

@@ -78,8 +78,10 @@ def test_registered_model_carries_its_lineage(built):
     assert LINEAGE_KEYS <= set(meta)
     assert meta["parameters"]["train"]["estimator"] == "logistic_regression"
     assert meta["parameters"]["ingest"]["sample_rows"] == 600
-    assert meta["parameters"]["features"] == {"test_size": 0.2, "seed": 42}
+    assert meta["parameters"]["features"] == {
+        "test_size": 0.2, "seed": 42, "resources_": {"columns": "columns.yaml"}}
     assert meta["data"]["raw_data"]["path"] == "data/raw/telco_churn.csv.gz"
+    assert meta["data"]["columns"]["path"] == "columns.yaml"  # the contract is lineage too
     assert [e["event"] for e in meta["lifecycle"]] == ["registered", "promoted"]
     assert meta["data"]["raw_data"]["sha256"] == "07fc3d66867410c87d851d27da63b9d4f596d8a8920c8aca6938bf74b858b8b8"
     assert set(meta["git"]) == {"commit", "dirty"}

@@ -9,26 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from churn import COLUMNS, TARGET, synth
-from churn.features import features, target
-from churn.model import build_model
-from nbprod import derive_feature_schema, register_model
+import churn
+from nbprod import derive_feature_schema, register_model, synth
+from nbprod.columns import ColumnTable
+from nbprod.dataset import features, target
+from nbprod.modeling import build_model
 
-RAW = Path(__file__).resolve().parents[2] / "data" / "raw" / "telco_churn.csv.gz"
+ROOT = Path(__file__).resolve().parents[2]
+RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
+TABLE = ColumnTable.load(ROOT / "columns.yaml")
 
 
 @pytest.fixture(scope="session")
 def real():
     """The shipped customers, validated and cleaned: what the generator samples from."""
-    return synth.real_rows(RAW)
+    return churn.clean(synth.real_rows(RAW, TABLE))
 
 
 @pytest.fixture(scope="session")
 def trained(real):
     """(model, feature schema) fitted on the real rows, as the pipeline would."""
-    feature_schema = derive_feature_schema(real, COLUMNS, target=TARGET)
+    feature_schema = derive_feature_schema(real, TABLE)
     model = build_model(feature_schema, "logistic_regression", {}, seed=0)
-    model.fit(features(real), target(real))
+    model.fit(features(real, TABLE), target(real, TABLE))
     return model, feature_schema
 
 
@@ -44,10 +47,9 @@ def registered(bentoml_home, trained):
 def to_score(real, tmp_path_factory):
     """20,000 synthetic customers as the model scores them, in Parquet and gzipped CSV."""
     folder = tmp_path_factory.mktemp("to-score")
-    parquet = synth.write(real, folder / "customers.parquet", 20_000, seed=1, chunk_rows=7_000,
-                          cleaned=True)
-    csv = synth.write(real, folder / "customers.csv.gz", 20_000, seed=1, chunk_rows=7_000,
-                      cleaned=True)
+    parquet = synth.write(real, TABLE, folder / "customers.parquet", 20_000, seed=1,
+                          chunk_rows=7_000)
+    csv = synth.write(real, TABLE, folder / "customers.csv.gz", 20_000, seed=1, chunk_rows=7_000)
     return parquet, csv
 
 

@@ -16,7 +16,7 @@ from nbprod import BatchInputError, ConfigError, DataFileError
 from nbprod.batch import read_chunks, score_chunks, score_file
 from nbprod.cli import main
 from projectkit import FEATURES
-from scale_fixtures import RAW, real, registered, to_score, trained  # noqa: F401  (fixtures)
+from scale_fixtures import RAW, TABLE, real, registered, to_score, trained  # noqa: F401  (fixtures)
 
 
 def test_every_row_is_scored_as_the_model_scores_the_whole_frame(registered, trained, to_score, tmp_path):  # noqa: F811
@@ -51,12 +51,12 @@ def test_csv_in_csv_out_gives_the_same_predictions(registered, to_score, tmp_pat
 
 def test_memory_follows_the_chunk_not_the_file(registered, real, tmp_path):  # noqa: F811
     """Peak allocations while scoring 4x more rows in the same chunks stay the same."""
-    from churn import synth
-    from nbprod import feature_schema, load_model
+    from nbprod import feature_schema, load_model, synth
+    from scale_fixtures import TABLE
 
     model, schema = load_model(registered), feature_schema(registered)
-    small = synth.write(real, tmp_path / "small.parquet", 10_000, seed=1, chunk_rows=2_000, cleaned=True)
-    large = synth.write(real, tmp_path / "large.parquet", 40_000, seed=1, chunk_rows=2_000, cleaned=True)
+    small = synth.write(real, TABLE, tmp_path / "small.parquet", 10_000, seed=1, chunk_rows=2_000)
+    large = synth.write(real, TABLE, tmp_path / "large.parquet", 40_000, seed=1, chunk_rows=2_000)
 
     def peak(path) -> int:
         gc.collect()
@@ -115,14 +115,15 @@ def test_the_score_command(registered, to_score, tmp_path):  # noqa: F811
     assert result.exit_code == 0, result.output
     assert f"scored 20,000 rows in 4 chunk(s) with {registered}" in result.output
     assert len(pd.read_parquet(out)) == 20_000
-    bad = CliRunner().invoke(main, ["score", str(tmp_path / "none.csv"), str(out)])
+    bad = CliRunner().invoke(main, ["score", str(tmp_path / "none.csv"), str(out),
+                                    "--model", registered])
     assert bad.exit_code == 1 and "no such file" in bad.output
 
 
 def test_the_synth_command(tmp_path):
     out = tmp_path / "s.parquet"
     result = CliRunner().invoke(main, ["synth", "2500", str(out), "--seed", "3",
-                                       "--source", str(RAW)])
+                                       "--source", str(RAW), "--columns", str(TABLE.source)])
     assert result.exit_code == 0, result.output
     assert "wrote 2,500 synthetic rows (seed 3)" in result.output
     assert len(pd.read_parquet(out)) == 2_500

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import nbprod
-from projectkit import BIN, ROOT, stop
+from projectkit import BIN, ROOT
 
 from .conftest import bentoml_serve
 

@@ -21,6 +21,9 @@ def test_summary_of_a_build(model_name, tmp_path):
     assert tag in result.output
     assert "roc_auc=0.9000" in result.output
     assert "train.html" in result.output
+    (products / "reports" / "index.html").write_text("<html></html>")
+    result = CliRunner().invoke(main, ["summary", "--products", str(products)])
+    assert f"reports           {products / 'reports' / 'index.html'} (train.html)" in result.output
 
 
 def test_errors_are_one_line_and_exit_1(tmp_path):

@@ -1,30 +1,36 @@
 """``nbprod check``: the notebook contract, checked before any kernel starts.
 
-A registry of rules (NB001-NB009, one function each, see :mod:`.rules`) runs over
-each notebook read with nbformat, with the parameters, products and dependencies
-Ploomber resolves for its task. Findings are ``path:cell:line RULE message`` plus a
+A registry of rules (NB001-NB010, one function each, see :mod:`.rules` and
+:mod:`.code_rules`) runs over each notebook (``.ipynb`` read with nbformat, percent
+``.py`` and other text notebooks with jupytext, :mod:`.reader`), with the parameters,
+products and dependencies Ploomber resolves for its task (:mod:`.pipeline`). Findings are ``path:cell:line RULE message`` plus a
 hint. The same check runs as the pipeline's ``on_render`` hook (:mod:`nbprod.hooks`).
 """
 
 from __future__ import annotations
 
-from . import rules as _rules  # noqa: F401 - registers NB001-NB009
+from . import code_rules as _code_rules  # noqa: F401 - registers NB006-NB010
+from . import rules as _rules  # noqa: F401 - registers NB001-NB005
 from .context import NotebookContext, Pipeline, TaskContract
 from .findings import ERROR, WARNING, Finding, Hit
 from .fix import Fixed, strip_notebook
-from .pipeline import find_pipeline, load_pipeline, pipeline_from_dag
+from .pipeline import attach_origins, cli_overrides, find_pipeline, load_pipeline, pipeline_from_dag
+from .reader import read_notebook
 from .registry import RULES, Rule, rule, unregister
-from .runner import check, check_notebook, errors, notebooks_in
+from .runner import Report, check, check_notebook, errors, notebooks_in, run
 
 __all__ = [
     "ERROR",
     "RULES",
     "WARNING",
+    "attach_origins",
+    "cli_overrides",
     "Finding",
     "Fixed",
     "Hit",
     "NotebookContext",
     "Pipeline",
+    "Report",
     "Rule",
     "TaskContract",
     "check",
@@ -34,7 +40,9 @@ __all__ = [
     "load_pipeline",
     "notebooks_in",
     "pipeline_from_dag",
+    "read_notebook",
     "rule",
+    "run",
     "strip_notebook",
     "unregister",
 ]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ast
-import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 from ..lineage import INJECTED_TAG
 
 PARAMETERS_TAG = "parameters"
+#: Notebook languages the Python rules apply to (kernel spec or language info).
+PYTHON_LANGUAGES = frozenset({"python", "python3", "ipython", "ipython3", "pyspark", "pyspark3"})
 SPECIAL_PARAMETERS = ("upstream", "product")
 
 
@@ -20,16 +22,23 @@ SPECIAL_PARAMETERS = ("upstream", "product")
 class TaskContract:
     """What the pipeline gives one notebook task: resolved params, products, dependencies.
 
-    ``product`` is the task's product (a dict of paths, or one path); ``upstream``
-    the names of the tasks it depends on when the pipeline states them, None when
-    Ploomber reads them from the notebook's parameters cell (``extract_upstream``).
+    ``product`` is the task's product (a dict of paths, or one path; None when
+    Ploomber reads it from the notebook, ``extract_product``); ``upstream`` the names
+    of the tasks it depends on when the pipeline states them, None when Ploomber reads
+    them from the notebook's parameters cell (``extract_upstream``). ``kind`` is
+    ``notebook``, ``function``, ``sql``, ``shell`` or another task class's name;
+    ``source`` is the notebook's file (None for other kinds). ``origins`` maps a
+    parameter to the env placeholders its value in pipeline.yaml is made of.
     """
 
     name: str
-    source: Path
+    source: Path | None
     params: dict[str, Any]
     product: dict[str, str] | str | None
     upstream: frozenset[str] | None = None
+    kind: str = "notebook"
+    static_analysis: str = "regular"  # Ploomber's setting; "disable": params may vary
+    origins: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Pipeline:
     path: Path | None
     tasks: dict[str, TaskContract]
     env_file: Path | None = None
+    overrides: dict[str, str] = field(default_factory=dict)  # --env--name value of this build
 
     @property
     def label(self) -> str:
@@ -47,7 +57,13 @@ class Pipeline:
 
     def tasks_for(self, notebook: Path) -> list[TaskContract]:
         target = notebook.resolve()
-        return [t for t in self.tasks.values() if t.source.resolve() == target]
+        return [t for t in self.tasks.values()
+                if t.source is not None and t.source.resolve() == target]
+
+    @property
+    def notebooks(self) -> list[Path]:
+        """The notebook files of the pipeline's notebook tasks."""
+        return sorted({t.source for t in self.tasks.values() if t.source is not None})
 
     def product_keys(self, task: str) -> set[str] | None:
         """The keys of ``task``'s product when it is a dict, else None (unknown or single)."""
@@ -80,6 +96,39 @@ class NotebookContext:
     read_error: str | None = None
     tasks: list[TaskContract] = field(default_factory=list)
     pipeline: Pipeline | None = None
+    fmt: str = "ipynb"  # or the jupytext format of a text notebook ("percent", "light")
+    default_language: str = ""  # a text notebook's language from its suffix
+    first_lines: dict[int, int] = field(default_factory=dict)  # text notebooks: cell -> line
+    problems: list[tuple[int | None, str]] = field(default_factory=list)  # repaired on reading
+
+    # --- what kind of notebook ---------------------------------------------------
+
+    @property
+    def is_text(self) -> bool:
+        return self.fmt != "ipynb"
+
+    @cached_property
+    def language(self) -> str:
+        """The notebook's language, lower case: from the kernel spec, else the language
+        info, jupytext's header or the file's suffix; ``python`` when nothing says."""
+        meta = self.metadata if self.nb is not None else {}
+        kernel = meta.get("kernelspec") or {}
+        for value in (kernel.get("language"), (meta.get("language_info") or {}).get("name"),
+                      (meta.get("jupytext") or {}).get("main_language"), self.default_language):
+            if isinstance(value, str) and value.strip():
+                return value.strip().lower()
+        return "python"
+
+    @property
+    def is_python(self) -> bool:
+        """Whether the Python rules apply (IPython and PySpark kernels included)."""
+        return self.language in PYTHON_LANGUAGES
+
+    def file_line(self, cell: int | None, line: int | None) -> int | None:
+        """The line of a text notebook's file holding ``line`` of ``cell`` (None for .ipynb)."""
+        if not self.is_text or cell is None or cell not in self.first_lines:
+            return None
+        return self.first_lines[cell] + (line - 1 if line else 0)
 
     # --- cells -------------------------------------------------------------------
 
@@ -117,13 +166,23 @@ class NotebookContext:
         return self.nb.cells[number - 1]
 
     def python(self, number: int) -> ast.Module | None:
-        """The cell's code parsed as Python (IPython magics translated), or None."""
+        """The cell's code parsed as Python (IPython magics translated), or None when it
+        does not parse or the notebook is not in Python."""
+        if not self.is_python:
+            return None
         if number not in self._parsed:
             self._parsed[number] = parse_cell(self.cell(number).source)
-        return self._parsed[number]
+        parsed = self._parsed[number]
+        return parsed if isinstance(parsed, ast.Module) else None
+
+    def syntax_error(self, number: int) -> SyntaxError | None:
+        """Why a Python code cell does not parse, or None."""
+        self.python(number)
+        parsed = self._parsed.get(number)
+        return parsed if isinstance(parsed, SyntaxError) else None
 
     @cached_property
-    def _parsed(self) -> dict[int, ast.Module | None]:
+    def _parsed(self) -> dict[int, ast.Module | SyntaxError]:
         return {}
 
     @cached_property
@@ -168,41 +227,40 @@ def is_injected(cell: Any) -> bool:
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 
 
-def parse_cell(source: str) -> ast.Module | None:
-    """``source`` as a Python module: magics become ``get_ipython()`` calls as IPython
-    runs them; lines keep their numbers. The body of ``%%time`` and the like is parsed
-    as Python, that of another cell magic (``%%bash``) as no code. None on a syntax error."""
+_CAPTURE = re.compile(r"^%%capture(?:\s+--?\w+)*\s+(?P<name>[A-Za-z_]\w*)\s*$")
+
+
+@cache
+def _transformer() -> Any:
     from IPython.core.inputtransformer2 import TransformerManager
 
-    if source.lstrip().startswith("%%"):
-        first, _, body = source.lstrip().partition("\n")
-        if first[2:].split(" ")[0] not in PYTHON_CELL_MAGICS:
+    return TransformerManager()
+
+
+def parse_cell(source: str) -> ast.Module | SyntaxError:
+    """``source`` as a Python module: magics become ``get_ipython()`` calls as IPython
+    runs them; lines keep their numbers. The body of ``%%time`` and the like is parsed
+    as Python, that of another cell magic (``%%bash``) as no code; ``%%capture name``
+    binds ``name``. The SyntaxError (line counted in the cell) when it does not parse."""
+    stripped = source.lstrip()
+    prefix = ""
+    if stripped.startswith("%%"):
+        skipped = source[: len(source) - len(stripped)].count("\n")
+        first, _, body = stripped.partition("\n")
+        magic = first[2:].split(" ")[0]
+        if magic not in PYTHON_CELL_MAGICS:
             return ast.Module(body=[], type_ignores=[])
-        source = "\n" + body
+        captured = _CAPTURE.match(first.strip()) if magic == "capture" else None
+        prefix = f"{captured.group('name')} = None" if captured else ""
+        source = "\n" * skipped + prefix + "\n" + body
     try:
-        return ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
-        return None
-
-
-def read_notebook(path: Path, root: Path) -> NotebookContext:
-    """Read ``path`` with nbformat; a broken file gives a context with ``read_error``."""
-    import nbformat
-
-    display = relative(path, root)
-    ctx = NotebookContext(path=path, display=display, root=root, text=None)
-    try:
-        ctx.text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        ctx.read_error = f"cannot read the file: {exc}"
-        return ctx
-    try:
-        ctx.nb = nbformat.reads(ctx.text, as_version=4)
-    except json.JSONDecodeError as exc:
-        ctx.read_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
-    except Exception as exc:  # nbformat raises several types for a file it cannot read
-        ctx.read_error = f"not a notebook nbformat can read: {exc}"
-    return ctx
+        return ast.parse(_transformer().transform_cell(source))
+    except SyntaxError as exc:
+        return exc
+    except (ValueError, TypeError) as exc:  # e.g. null bytes in the source
+        error = SyntaxError(str(exc))
+        error.lineno = 1
+        return error
 
 
 def relative(path: Path, root: Path) -> str:

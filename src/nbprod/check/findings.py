@@ -2,7 +2,9 @@
 
 Cells count from 1 in notebook order (markdown cells included), lines from 1 inside
 the cell, as a person counts them in JupyterLab. A finding about the whole notebook
-has no cell; one about a whole cell has no line.
+has no cell; one about a whole cell has no line. In a text notebook (a percent-format
+``.py`` task) the finding also carries ``file_line``, the line of the file itself, and
+is shown as ``path:file_line`` as an editor or a linter shows it.
 """
 
 from __future__ import annotations
@@ -39,9 +41,12 @@ class Finding:
     severity: str
     message: str
     hint: str = ""
+    file_line: int | None = None
 
     @property
     def location(self) -> str:
+        if self.file_line is not None:
+            return f"{self.path}:{self.file_line}"
         parts = [self.path] + [str(p) for p in (self.cell, self.line) if p is not None]
         return ":".join(parts)
 

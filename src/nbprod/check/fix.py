@@ -2,7 +2,9 @@
 
 Removes outputs, execution counts, the injected-parameters cell and the metadata
 Ploomber and papermill add when injecting (``ploomber nb --inject``), and writes the
-notebook back in nbformat's own layout (what JupyterLab writes).
+notebook back in nbformat's own layout (what JupyterLab writes). A text notebook
+(percent ``.py``) only has injected cells to lose; it is written back by jupytext in
+its own format, as ``ploomber nb --remove`` does.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ def strip_notebook(path: str | Path) -> Fixed | None:
     """Clean ``path`` in place; return what was removed, or None if it was clean."""
     import nbformat
 
+    from .reader import TEXT_SUFFIXES
+
     path = Path(path)
+    if path.suffix in TEXT_SUFFIXES:
+        return _strip_text_notebook(path)
     nb = nbformat.read(path, as_version=4)
     outputs = counts = injected = 0
     cells = []
@@ -61,5 +67,21 @@ def strip_notebook(path: str | Path) -> Fixed | None:
         return None
     nbformat.write(nb, path)
     fixed = Fixed(path, outputs, counts, injected)
+    log.info("%s: removed %s", path, fixed.describe())
+    return fixed
+
+
+def _strip_text_notebook(path: Path) -> Fixed | None:
+    import jupytext
+
+    nb = jupytext.read(path)
+    kept = [c for c in nb.cells if not is_injected(c)]
+    if len(kept) == len(nb.cells):
+        return None
+    removed = len(nb.cells) - len(kept)
+    nb.cells = kept
+    fmt = nb.metadata.get("jupytext", {}).get("text_representation", {}).get("format_name")
+    jupytext.write(nb, path, fmt=f"{path.suffix[1:]}:{fmt}" if fmt else path.suffix[1:])
+    fixed = Fixed(path, 0, 0, removed)
     log.info("%s: removed %s", path, fixed.describe())
     return fixed

@@ -5,18 +5,24 @@ uses state left by a cell run earlier, or by a cell that has since been edited o
 deleted (the "hidden state" smell). Module-level code is followed statement by
 statement; comprehensions, lambdas and function bodies get their own scopes.
 A function body runs later, so its free names only need to be bound somewhere in
-the notebook. A ``from x import *`` ends the pass (its names are unknown).
+the notebook. A ``from x import *`` or a ``%run script.py`` ends the pass (the names
+they bind are unknown); ``del x`` unbinds ``x``; ``global x`` in a function binds ``x``
+in the notebook.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+#: Names PySpark's shell and kernels (``pyspark``, sparkmagic, Databricks) define before
+#: the first cell runs, in a kernel whose spec often just says Python 3.
+SPARK_NAMES = frozenset({"sc", "spark", "sqlContext", "sqlCtx"})
 #: Names an IPython kernel defines before the first cell runs.
-KERNEL_NAMES = frozenset(dir(builtins)) | {
+KERNEL_NAMES = frozenset(dir(builtins)) | SPARK_NAMES | {
     "get_ipython", "display", "In", "Out", "exit", "quit", "_", "__", "___",
     "_i", "_ii", "_iii", "_ih", "_oh", "_dh", "__name__", "__builtins__", "__doc__",
 }
@@ -38,6 +44,7 @@ class NameFlow(ast.NodeVisitor):
         self.early: list[Use] = []
         self.deferred: list[Use] = []
         self.first_binding: dict[str, tuple[int, int]] = {}
+        self.deleted: dict[str, tuple[int, int]] = {}
         self.stopped = False
         self._cell = 0
         self._scopes: list[set[str]] = []
@@ -64,6 +71,7 @@ class NameFlow(ast.NodeVisitor):
             self._scopes[-1].add(name)
             return
         self.bound.add(name)
+        self.deleted.pop(name, None)
         self.first_binding.setdefault(name, (self._cell, line))
 
     def _read(self, name: str, line: int) -> None:
@@ -151,13 +159,24 @@ class NameFlow(ast.NodeVisitor):
                 self._statements(handler.body)
             self._statements(node.orelse)
             self._statements(node.finalbody)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        elif isinstance(node, ast.Global):
+            for name in node.names:  # in a function: the function binds it in the notebook
+                self.bound.add(name)
+                self.first_binding.setdefault(name, (self._cell, node.lineno))
+                self._bind(name, node.lineno)
+        elif isinstance(node, ast.Nonlocal):
             for name in node.names:
                 self._bind(name, node.lineno)
         elif isinstance(node, ast.Delete):
             for target in node.targets:
                 if not isinstance(target, ast.Name):
                     self.visit(target)
+                elif not self._scopes:
+                    self._read(target.id, node.lineno)
+                    self.bound.discard(target.id)
+                    self.deleted[target.id] = (self._cell, node.lineno)
+        elif isinstance(node, ast.Expr) and _line_magic(node.value) == "run":
+            self.stopped = not self._scopes
         elif isinstance(node, ast.Match):
             self.visit(node.subject)
             for case in node.cases:
@@ -239,16 +258,62 @@ class NameFlow(ast.NodeVisitor):
         self._comprehension(node, [node.key, node.value])
 
 
+def _line_magic(node: ast.AST) -> str | None:
+    """``run`` for ``get_ipython().run_line_magic('run', 'helpers.py')``."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "run_line_magic" and node.args
+            and isinstance(node.args[0], ast.Constant)):
+        return str(node.args[0].value)
+    return None
+
+
 def names_used_before_defined(
     cells: Iterable[tuple[int, ast.Module]], predefined: Iterable[str] = ()
-) -> tuple[list[Use], list[Use], dict[str, tuple[int, int]]]:
+) -> tuple[list[Use], list[Use], dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
     """Reads of unbound names, in cell order: (early reads, free names of functions that
-    nothing binds, where each name is first bound)."""
+    nothing binds, where each name is first bound, where each name still unbound was
+    deleted)."""
     flow = NameFlow(predefined)
     for number, tree in cells:
         flow.cell(number, tree)
     if flow.stopped:
-        return flow.early, [], flow.first_binding
+        return flow.early, [], flow.first_binding, flow.deleted
     everywhere = flow.all_bound()
     never = [use for use in flow.deferred if use.name not in everywhere]
-    return flow.early, never, flow.first_binding
+    return flow.early, never, flow.first_binding, flow.deleted
+
+
+_BINDINGS = (
+    re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)"),
+    re.compile(r"^\s*for\s+([A-Za-z_][\w\s,()]*?)\s+in\b"),
+    re.compile(r"^\s*(?:with\s+.*\s+as\s+)([A-Za-z_]\w*)"),
+    re.compile(r"^\s*([A-Za-z_][\w\s,]*?)\s*(?:[-+*/%&|^@]|//|\*\*|<<|>>)?=(?!=)"),
+)
+_IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+(.+)$")
+
+
+def stand_in(source: str) -> ast.Module:
+    """A module binding the names a cell that does not parse plainly binds (``x = ...``,
+    ``def f``, ``import a as b``, ``for i in``), so cells below it are not blamed for them."""
+    body: list[ast.stmt] = []
+    for lineno, line in enumerate(source.splitlines(), start=1):
+        names: list[str] = []
+        imported = _IMPORT.match(line)
+        if imported:
+            for part in imported.group(1).strip("() ").split(","):
+                words = part.split()
+                if words and words[0] != "*":
+                    names.append(words[-1] if len(words) == 3 and words[1] == "as"
+                                 else words[0].split(".")[0])
+        else:
+            for pattern in _BINDINGS:
+                match = pattern.match(line)
+                if match:
+                    names = re.findall(r"[A-Za-z_]\w*", match.group(1))
+                    break
+        for name in names:
+            if name.isidentifier():
+                node = ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Constant(None))
+                body.append(ast.fix_missing_locations(ast.copy_location(
+                    node, ast.Pass(lineno=lineno, col_offset=0))))
+    return ast.Module(body=body, type_ignores=[])

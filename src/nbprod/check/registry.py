@@ -47,6 +47,7 @@ class Rule:
     function: RuleFunction
     fixable: bool = False
     needs_notebook: bool = True  # skipped when the file is not a readable notebook
+    python_only: bool = False  # skipped on R, Julia, bash... notebooks
 
 
 RULES: dict[str, Rule] = {}
@@ -59,6 +60,7 @@ def rule(
     severity: str = ERROR,
     fixable: bool = False,
     needs_notebook: bool = True,
+    python_only: bool = False,
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register the decorated function as rule ``id`` (e.g. ``NB003``)."""
     if severity not in (ERROR, WARNING):
@@ -67,7 +69,8 @@ def rule(
     def register(function: RuleFunction) -> RuleFunction:
         if id in RULES and RULES[id].function is not function:
             raise ConfigError(f"rule id {id} is already registered by {RULES[id].function}")
-        RULES[id] = Rule(id, name, summary, severity, function, fixable, needs_notebook)
+        RULES[id] = Rule(id, name, summary, severity, function, fixable, needs_notebook,
+                         python_only)
         return function
 
     return register

@@ -1,7 +1,8 @@
-"""The nine rules of the notebook contract (NB001-NB009), one function each.
+"""The rules of the notebook's contract with its pipeline (NB001-NB005), one function each.
 
 Each function receives a :class:`~nbprod.check.context.NotebookContext` and yields
-:class:`~nbprod.check.findings.Hit` objects; the registry adds the rule id.
+:class:`~nbprod.check.findings.Hit` objects; the registry adds the rule id. The rules
+about the code in the cells (NB006-NB010) are in :mod:`.code_rules`.
 """
 
 from __future__ import annotations
@@ -9,81 +10,99 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from fnmatch import fnmatch
-from pathlib import Path
 from typing import Any
 
 from .context import SPECIAL_PARAMETERS, NotebookContext, is_injected
 from .findings import Hit
-from .names import names_used_before_defined
-from .patterns import (
-    CHANGE_DIR,
-    INSTALL,
-    SECRET_NAME,
-    SECRET_PATTERNS,
-    is_absolute_path,
-    is_data_path,
-    looks_random,
-    redact,
-)
 from .registry import rule
 
-PYTHON_KERNELS = ("python", "python3", "ipython", "ipython3")
 TYPES = (bool, int, float, str, list, dict)
 
 # --- NB001 ------------------------------------------------------------------------------
 
 
-@rule("NB001", "valid-notebook", "valid nbformat, with a Python kernel spec", needs_notebook=False)
+@rule("NB001", "valid-notebook", "valid nbformat (or a text notebook jupytext reads), with a "
+      "kernel spec", needs_notebook=False)
 def valid_notebook(nb: NotebookContext) -> Iterator[Hit]:
+    hint = "open and re-save it in JupyterLab (it repairs most schema problems)"
     if nb.read_error:
         yield Hit(None, None, nb.read_error, "open and re-save it in JupyterLab, or restore it from git")
         return
+    for cell, problem in nb.problems:
+        yield Hit(cell, None, f"not valid nbformat: {problem}", hint)
+    if nb.is_text:
+        return  # jupytext builds the notebook; Ploomber runs it with the default kernel
     import nbformat
 
-    try:
-        nbformat.validate(nb.nb)
-    except nbformat.ValidationError as exc:
-        yield Hit(None, None, f"not valid nbformat {nb.nb.nbformat}: {exc.message}",
-                  "open and re-save it in JupyterLab (it repairs most schema problems)")
-    kernel = nb.metadata.get("kernelspec") or {}
-    language = (kernel.get("language") or nb.metadata.get("language_info", {}).get("name", ""))
-    name = kernel.get("name", "")
-    if not kernel:
+    if not nb.problems:
+        error = next(iter(nbformat.validator.iter_validate(nb.nb)), None)
+        if error is not None:
+            yield Hit(None, None, f"not valid nbformat {nb.nb.nbformat}: {error.message}", hint)
+    if not nb.metadata.get("kernelspec"):
         yield Hit(None, None, "no kernel spec in the notebook metadata",
-                  "open it in JupyterLab and select the Python 3 (ipykernel) kernel")
-    elif str(language).lower() != "python" or not str(name).lower().startswith(PYTHON_KERNELS):
-        yield Hit(None, None, f"kernel spec {name!r} (language {language!r}) is not a Python kernel",
-                  "select the Python 3 (ipykernel) kernel: the pipeline runs notebooks with it")
+                  "open it in JupyterLab and select its kernel (Ploomber and papermill run "
+                  "the notebook with the kernel it names)")
 
 
 # --- NB002 ------------------------------------------------------------------------------
 
 
-@rule("NB002", "parameters-cell", "exactly one cell tagged `parameters`, the first code cell")
+@rule("NB002", "parameters-cell", "exactly one code cell tagged `parameters`; no cell above it "
+      "binds or reads a name it declares")
 def parameters_cell(nb: NotebookContext) -> Iterator[Hit]:
     cells = nb.parameter_cells
     first_code = next((n for n, c in nb.cells() if c.cell_type == "code" and not is_injected(c)), None)
-    hint = ("tag the first code cell `parameters` (JupyterLab: Property Inspector > Common Tools "
-            "> Cell Tags) and declare `upstream`, `product` and every parameter with its default")
+    hint = ("tag the cell that declares `upstream`, `product` and every parameter with its "
+            "default `parameters` (JupyterLab: Property Inspector > Common Tools > Cell Tags; "
+            'in a .py task: `# %% tags=["parameters"]`)')
     if not cells:
         yield Hit(first_code, None, "no cell is tagged `parameters`", hint)
         return
     if len(cells) > 1:
         listed = ", ".join(str(n) for n in cells)
         yield Hit(cells[1], None, f"{len(cells)} cells are tagged `parameters` (cells {listed})",
-                  "keep the tag on one cell only: the first code cell")
+                  "keep the tag on one cell only")
         return
     number = cells[0]
     cell = nb.cell(number)
     if cell.cell_type != "code":
         yield Hit(number, None, f"the cell tagged `parameters` is a {cell.cell_type} cell", hint)
-    elif number != first_code:
-        yield Hit(number, None, f"the parameters cell is not the first code cell (cell {first_code} is)",
-                  "move it above every other code cell: values injected after it must override "
-                  "the defaults before any code runs")
-    elif nb.python(number) is None:
-        yield Hit(number, None, "the parameters cell is not valid Python",
-                  "make it plain assignments: `name = literal`")
+        return
+    if nb.is_python:
+        yield from _code_above_parameters(nb, number)
+
+
+def _code_above_parameters(nb: NotebookContext, parameters: int) -> Iterator[Hit]:
+    """Cells above the parameters cell run before the values the pipeline injects below
+    it. Imports and setup code (``plt.style.use(...)``), which Ploomber's templates put
+    there, cannot tell; a cell that binds or reads a declared name runs with the wrong value."""
+    declared = set(nb.parameters)
+    for number, _ in nb.code_cells():
+        if number >= parameters:
+            return
+        tree = nb.python(number)
+        if tree is None:
+            continue  # NB010 reports the syntax error
+        for line, name, verb in sorted(_touches(tree, declared)):
+            yield Hit(number, line, f"{verb} {name!r}, which the parameters cell (cell {parameters}) "
+                      "declares: this cell runs before the pipeline injects its value",
+                      "move this code below the parameters cell (above it keep imports and setup)")
+            return
+
+
+def _touches(tree: ast.AST, names: set[str]) -> set[tuple[int, str, str]]:
+    """(line, name, verb) for each use of one of ``names`` in ``tree``."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names:
+            verb = "reads" if isinstance(node.ctx, ast.Load) else "binds"
+            out.add((node.lineno, node.id, verb))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if bound in names:
+                    out.add((node.lineno, bound, "imports"))
+    return out
 
 
 # --- NB003 ------------------------------------------------------------------------------
@@ -113,37 +132,71 @@ def type_mismatch(default: Any, value: Any) -> str | None:
     return f"{type(value).__name__}, but its default {default!r} is {expected.__name__}"
 
 
-@rule("NB003", "parameters-match", "every parameter the pipeline passes is declared, with its type")
+@rule("NB003", "parameters-match", "every parameter the pipeline passes is declared, with its type",
+      python_only=True)
 def parameters_match(nb: NotebookContext) -> Iterator[Hit]:
     cell = nb.parameters_cell
     if cell is None or not nb.tasks:
         return
     where = nb.pipeline.label if nb.pipeline else "the pipeline"
     declared = nb.parameters
+    # one finding per parameter and problem, naming every task (grid) that has it
+    groups: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
     for task in nb.tasks:
         for name, value in task.params.items():
             if name in SPECIAL_PARAMETERS:
                 continue
-            shown = _short(value)
             if name not in declared:
-                yield Hit(cell, None,
-                          f"task {task.name!r}: {where} passes parameter {name!r} = {shown}, "
-                          "which the parameters cell does not declare",
-                          f"declare it in the parameters cell with a typed default "
-                          f"(`{name} = ...`) or remove it from the task's params")
-                continue
-            param = declared[name]
-            if not param.literal:
-                yield Hit(cell, param.line,
-                          f"task {task.name!r}: the default of parameter {name!r} is not a literal, "
-                          "so its type cannot be checked",
-                          "give it a literal default (number, string, bool, list, dict or None)")
-                continue
-            problem = type_mismatch(param.value, value)
-            if problem:
-                yield Hit(cell, param.line,
-                          f"task {task.name!r}: {where} passes parameter {name!r} = {shown}, a {problem}",
-                          f"fix the value in {where} or the default's type in the parameters cell")
+                if task.static_analysis != "disable":  # the task says its params vary
+                    groups.setdefault((name, "undeclared"), []).append((task, value))
+            elif not declared[name].literal:
+                groups.setdefault((name, "not literal"), []).append((task, value))
+            elif type_mismatch(declared[name].value, value):
+                groups.setdefault((name, "type"), []).append((task, value))
+    for (name, problem), uses in groups.items():
+        task, value = uses[0]
+        who = _tasks(uses)
+        shown = _short(value) if len(uses) == 1 else ", ".join(_short(v) for _, v in uses[:3]) + (
+            ", ..." if len(uses) > 3 else "")
+        if problem == "undeclared":
+            yield Hit(cell, None,
+                      f"{who}: {where} passes parameter {name!r}, "
+                      "which the parameters cell does not declare",
+                      f"declare it in the parameters cell with a typed default "
+                      f"(`{name} = ...`) or remove it from the task's params")
+            continue
+        param = declared[name]
+        if problem == "not literal":
+            yield Hit(cell, param.line,
+                      f"{who}: the default of parameter {name!r} is not a literal, "
+                      "so its type cannot be checked",
+                      "give it a literal default (number, string, bool, list, dict or None)")
+            continue
+        given = _command_line(nb, task, name)
+        source = f"the command line (`--env--{given}`)" if given else where
+        fix = (f"fix the value of `--env--{given}` on the command line" if given
+               else f"fix the value in {where}")
+        yield Hit(cell, param.line,
+                  f"{who}: {source} passes parameter {name!r} = {shown}, "
+                  f"a {type_mismatch(param.value, value)}",
+                  f"{fix} or the default's type in the parameters cell")
+
+
+def _tasks(uses: list[tuple[Any, Any]]) -> str:
+    names = [task.name for task, _ in uses]
+    if len(names) == 1:
+        return f"task {names[0]!r}"
+    listed = ", ".join(repr(n) for n in names[:3]) + (" ..." if len(names) > 3 else "")
+    return f"{len(names)} tasks ({listed})"
+
+
+def _command_line(nb: NotebookContext, task: Any, name: str) -> str | None:
+    """The ``--env--KEY`` of this command line the parameter's value came from, if any."""
+    overrides = nb.pipeline.overrides if nb.pipeline else {}
+    for key in sorted(task.origins.get(name, ())):
+        if key in overrides:
+            return key.replace(".", "--")
+    return None
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -155,7 +208,9 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _cell_upstream(nb: NotebookContext) -> tuple[set[str] | None, int | None, str | None]:
-    """(names in ``upstream`` of the parameters cell or None if not given, its line, a problem)."""
+    """(names in ``upstream`` of the parameters cell, None if it is not given or None; its
+    line; a problem). ``upstream = None`` is what Ploomber documents for a root task and
+    for ``extract_upstream: False``, where pipeline.yaml lists the dependencies."""
     param = nb.parameters.get("upstream")
     if param is None:
         return None, None, None
@@ -163,12 +218,10 @@ def _cell_upstream(nb: NotebookContext) -> tuple[set[str] | None, int | None, st
         return None, param.line, "`upstream` must be a literal list of task names (or None)"
     value = param.value
     if value is None:
-        return set(), param.line, None
-    if isinstance(value, (list, tuple, set)) and all(isinstance(v, str) for v in value):
+        return None, param.line, None
+    if isinstance(value, (list, tuple, set, dict)) and all(isinstance(v, str) for v in value):
         return set(value), param.line, None
-    if isinstance(value, dict):
-        return set(value), param.line, None
-    return None, param.line, "`upstream` must be a list of task names, or None for a root task"
+    return None, param.line, "`upstream` must be a list of task names, or None"
 
 
 def _constant_key(node: ast.AST) -> str | None:
@@ -194,7 +247,8 @@ def _subscripts(nb: NotebookContext, name: str) -> Iterator[tuple[int, int, ast.
             yield number, node.lineno, node, key
 
 
-@rule("NB004", "upstream-product", "`upstream` matches the pipeline; used upstream/product keys exist")
+@rule("NB004", "upstream-product", "`upstream` matches the pipeline; used upstream/product keys "
+      "exist", python_only=True)
 def upstream_and_product(nb: NotebookContext) -> Iterator[Hit]:
     cell = nb.parameters_cell
     if cell is None:
@@ -204,34 +258,51 @@ def upstream_and_product(nb: NotebookContext) -> Iterator[Hit]:
         yield Hit(cell, line, problem, 'e.g. `upstream = ["features"]`')
         return
     pipeline = nb.pipeline
-    expanded = names
-    if pipeline is not None and nb.tasks and names is not None:
-        expanded = set()
-        known = sorted(pipeline.tasks)
-        for name in sorted(names):
+    allowed = set(names or ())
+    if pipeline is not None and nb.tasks:
+        known = sorted(pipeline.tasks)  # every kind: notebooks, functions, SQL, shell...
+        expanded: set[str] = set()
+        for name in sorted(names or ()):
             matches = {t for t in known if fnmatch(t, name)}
             if not matches:
                 yield Hit(cell, line, f"upstream {name!r} is not a task of {pipeline.label}",
-                          f"the tasks are: {', '.join(known)}")
+                          f"the tasks are: {_listed(known)}")
             expanded |= matches
+        allowed = expanded | set(names or ())
         for task in nb.tasks:
             if task.name in expanded:
                 yield Hit(cell, line, f"task {task.name!r} lists itself in `upstream`",
                           "remove it: a task cannot depend on itself")
-            if task.upstream is not None and task.upstream != expanded:
+            if task.upstream is None:
+                continue
+            allowed |= task.upstream
+            if names and matches_known(names, known) and task.upstream != expanded:
                 yield Hit(cell, line,
-                          f"task {task.name!r}: `upstream` in the cell is {sorted(expanded)}, "
+                          f"task {task.name!r}: `upstream` in the cell is {sorted(names)}, "
                           f"the pipeline's dependencies are {sorted(task.upstream)}",
-                          "make the cell's `upstream` list the tasks the pipeline says it depends on")
+                          "make the cell's `upstream` list the tasks the pipeline says it depends "
+                          "on, or set it to None and let pipeline.yaml list them")
+    elif names is None:
+        allowed = None  # no pipeline to say what Ploomber will inject
     # keys the code reads
     for number, lineno, _, key in _subscripts(nb, "upstream"):
-        if names is None or key in expanded or any(fnmatch(key, n) for n in names):
+        if allowed is None or key in allowed or any(fnmatch(key, n) for n in names or ()):
             continue
         declared = sorted(names) if names else None
         yield Hit(number, lineno, f"upstream[{key!r}] is read, but the parameters cell declares "
                   f"upstream = {declared}", f"add {key!r} to `upstream` in the parameters cell")
     yield from _upstream_product_keys(nb)
     yield from _product_keys(nb)
+
+
+def matches_known(names: set[str], known: list[str]) -> bool:
+    """Whether every name (or pattern) of the cell names a task; else one finding says it."""
+    return all(any(fnmatch(t, n) for t in known) for n in names)
+
+
+def _listed(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _upstream_product_keys(nb: NotebookContext) -> Iterator[Hit]:
@@ -253,10 +324,9 @@ def _upstream_product_keys(nb: NotebookContext) -> Iterator[Hit]:
 
 
 def _product_keys(nb: NotebookContext) -> Iterator[Hit]:
-    if nb.tasks:
-        products = [t.product for t in nb.tasks]
-        where = "the pipeline"
-    else:
+    products = [t.product for t in nb.tasks if t.product is not None]
+    where = "the pipeline"
+    if not products:  # no pipeline, or Ploomber reads the product from the cell
         param = nb.parameters.get("product")
         products = [param.value] if param is not None and param.literal else []
         products = [p for p in products if p is not None]  # a placeholder: unknown products
@@ -285,8 +355,8 @@ def clean_source(nb: NotebookContext) -> Iterator[Hit]:
         if cell.cell_type != "code":
             continue
         if is_injected(cell):
-            yield Hit(number, None, "an injected-parameters cell is committed (its paths are this "
-                      "machine's)", "run `nbprod check --fix` or `ploomber nb --remove`")
+            yield Hit(number, None, "an injected-parameters cell is saved in the source (its "
+                      "paths are this machine's)", "run `nbprod check --fix` or `ploomber nb --remove`")
             continue
         problems = []
         if cell.get("outputs"):
@@ -299,173 +369,4 @@ def clean_source(nb: NotebookContext) -> Iterator[Hit]:
         yield Hit(None, None, "notebook metadata carries injected parameters (papermill/ploomber)",
                   "run `nbprod check --fix` or `ploomber nb --remove`")
 
-
-# --- NB006 ------------------------------------------------------------------------------
-
-
-def _is_magic_call(node: ast.AST) -> bool:
-    """``get_ipython().run_line_magic(...)`` and friends (IPython's translation of magics)."""
-    func = getattr(node, "func", None)
-    inner = getattr(func, "value", None)
-    return (isinstance(node, ast.Call) and isinstance(inner, ast.Call)
-            and isinstance(inner.func, ast.Name) and inner.func.id == "get_ipython")
-
-
-def string_literals(tree: ast.AST) -> Iterator[ast.Constant]:
-    """String constants of ``tree``, leaving out the arguments of magics."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if _is_magic_call(node):
-            continue
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield node
-        stack.extend(ast.iter_child_nodes(node))
-
-
-@rule("NB006", "no-hardcoded-paths", "no absolute or hard-coded data paths outside the parameters cell")
-def no_hardcoded_paths(nb: NotebookContext) -> Iterator[Hit]:
-    hint = ("pass it from pipeline.yaml: a product, an upstream product, or a parameter "
-            "(`resources_` for input files) declared in the parameters cell")
-    for number, _ in nb.code_cells(parameters=False):
-        tree = nb.python(number)
-        if tree is None:
-            continue
-        for node in sorted(string_literals(tree), key=lambda n: (n.lineno, n.col_offset)):
-            text = node.value
-            if is_absolute_path(text):
-                yield Hit(number, node.lineno, f"absolute path {text!r}", hint)
-            elif is_data_path(text):
-                yield Hit(number, node.lineno, f"hard-coded data path {text!r}", hint)
-
-
-# --- NB007 ------------------------------------------------------------------------------
-
-
-@rule("NB007", "no-secrets", "no tokens, keys or passwords (by pattern and by entropy)")
-def no_secrets(nb: NotebookContext) -> Iterator[Hit]:
-    hint = ("read it from the environment (`os.environ[...]`) or an uncommitted .env file, "
-            "and rotate it: it is in the notebook's history")
-    for number, cell in nb.cells():
-        lines = set()
-        texts = [cell.source] + [_output_text(o) for o in cell.get("outputs", [])]
-        for text, source in zip(texts, [True] + [False] * len(texts), strict=False):
-            for lineno, line in enumerate(text.splitlines(), start=1):
-                for kind, pattern in SECRET_PATTERNS.items():
-                    match = pattern.search(line)
-                    if match:
-                        where = lineno if source else None
-                        lines.add(where)
-                        yield Hit(number, where, f"{kind} {redact(match.group(0))}"
-                                  + ("" if source else " in an output"), hint)
-                        break
-        if cell.cell_type != "code" or is_injected(cell):
-            continue
-        tree = nb.python(number)
-        if tree is not None:
-            yield from (h for h in _secret_literals(number, tree, hint) if h.line not in lines)
-
-
-def _secret_literals(number: int, tree: ast.AST, hint: str) -> Iterator[Hit]:
-    named: set[int] = set()
-    for node in ast.walk(tree):
-        pairs: list[tuple[str, Any]] = []
-        if isinstance(node, ast.Assign):
-            pairs = [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.keyword) and node.arg:
-            pairs = [(node.arg, node.value)]
-        elif isinstance(node, ast.Dict):
-            pairs = [(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
-                     if isinstance(k, ast.Constant) and isinstance(k.value, str)]
-        for name, value in pairs:
-            if (SECRET_NAME.search(name) and isinstance(value, ast.Constant)
-                    and isinstance(value.value, str) and len(value.value) >= 4):
-                named.add(id(value))
-                yield Hit(number, value.lineno, f"hard-coded secret in {name!r}: "
-                          f"{redact(value.value)}", hint)
-    for node in string_literals(tree):
-        if id(node) not in named and looks_random(node.value):
-            yield Hit(number, node.lineno, f"high-entropy string {redact(node.value)} looks like a "
-                      "key or token", hint + " (if it is not a secret: `# nbprod: ignore[NB007]`)")
-
-
-def _output_text(output: Any) -> str:
-    if "text" in output:
-        text = output["text"]
-    else:
-        text = output.get("data", {}).get("text/plain", "")
-    return "".join(text) if isinstance(text, list) else str(text)
-
-
-# --- NB008 ------------------------------------------------------------------------------
-
-
-@rule("NB008", "no-installs", "no `!pip`/`%pip`/`!conda` installs; no `%cd` out of the project")
-def no_installs(nb: NotebookContext) -> Iterator[Hit]:
-    for number, line, text in nb.code_lines():
-        if INSTALL.match(text):
-            yield Hit(number, line, f"package install in a notebook: {text.strip()!r}",
-                      "add the package to pyproject.toml (pinned) and the lock file; "
-                      "the pipeline's environment is built from them")
-            continue
-        match = CHANGE_DIR.match(text)
-        if match and not _inside(nb, match.group("target")):
-            yield Hit(number, line, f"`{text.strip()}` leaves the project folder",
-                      "use paths passed as parameters instead of changing directory")
-    for number, _ in nb.code_cells():
-        tree = nb.python(number)
-        for node in ast.walk(tree) if tree is not None else ():
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "chdir" and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)
-                    and not _inside(nb, node.args[0].value)):
-                yield Hit(number, node.lineno, f"os.chdir({node.args[0].value!r}) leaves the project",
-                          "use paths passed as parameters instead of changing directory")
-
-
-def _inside(nb: NotebookContext, target: str) -> bool:
-    """Whether ``%cd target``, run in the notebook's folder, stays in the project."""
-    target = target.strip().strip("'\"")
-    if target.startswith("-"):
-        return True  # %cd -b bookmark / %cd -: history, not a path
-    if not target or target.startswith("~") or "$" in target:
-        return False
-    root = (nb.pipeline.path.parent if nb.pipeline and nb.pipeline.path else nb.root).resolve()
-    resolved = (nb.path.parent / Path(target)).resolve()
-    return resolved == root or root in resolved.parents
-
-
-# --- NB009 ------------------------------------------------------------------------------
-
-
-@rule("NB009", "defined-before-use", "no name read before a cell above binds it (hidden state)")
-def defined_before_use(nb: NotebookContext) -> Iterator[Hit]:
-    if any(nb.python(n) is None for n, _ in nb.code_cells()):
-        return  # a cell that does not parse: NB002 / the kernel will say where
-    injected = set()
-    for task in nb.tasks:
-        injected |= set(task.params)
-    cells = [(n, nb.python(n)) for n, _ in nb.code_cells()]
-    early, never, first = names_used_before_defined(cells, predefined=injected)
-    seen = set()
-    for use in early:
-        if (use.name, use.cell) in seen:
-            continue
-        seen.add((use.name, use.cell))
-        if use.name in first:
-            where = first[use.name]
-            yield Hit(use.cell, use.line,
-                      f"{use.name!r} is read before it is defined (first bound in cell {where[0]}, "
-                      f"line {where[1]})",
-                      "move the definition above its first use; run Restart Kernel and Run All "
-                      "Cells to see the notebook as the pipeline does")
-        else:
-            yield Hit(use.cell, use.line, f"{use.name!r} is not defined in any cell",
-                      "define or import it, or declare it in the parameters cell")
-    for use in never:
-        if (use.name, use.cell) not in seen:
-            seen.add((use.name, use.cell))
-            yield Hit(use.cell, use.line, f"{use.name!r} (in a function body) is not defined in any cell",
-                      "define or import it, or pass it to the function as an argument")
 
