@@ -539,5 +539,30 @@ def bento(tag: str | None, project: Path, force: bool) -> None:
     click.echo(bento_tag)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The data file: .csv, .csv.gz or .parquet.")
+@click.option("--target", required=True, help="The column to predict (two values).")
+@click.option("--positive", help="The positive class (default: the minority class).")
+@click.option("--name", help="The project's package name (default: DIRECTORY's name).")
+def new(directory: Path, data: Path, target: str, positive: str | None, name: str | None) -> None:
+    """Write a complete project for DATA predicting TARGET into DIRECTORY."""
+    from .scaffold import create_project
+
+    created = create_project(directory, data, target, positive=positive, name=name)
+    table = created.table
+    click.secho(f"wrote {created.path} ({created.name}): {len(table.features)} features, "
+                f"{table.rows:,} rows", bold=True)
+    for header, reason in table.dropped.items():
+        click.echo(f"  left out  {header}: {reason}")
+    how = "--positive" if table.positive_given else "the minority class"
+    click.echo(f"  positive  {table.target} == {table.positive!r} ({how}; "
+               "change it in columns.yaml)")
+    if not created.committed:
+        click.echo("  git       not found: no first commit (lineage will name no commit)")
+    click.echo(f"next: review columns.yaml, then  cd {directory} && make run && make test")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,23 @@
+"""The scaffold: ``nbprod new`` writes a complete project for a data file and a target.
+
+* :mod:`.infer`: data -> the proposed column table (kinds, categories, ranges, dropped);
+* :mod:`.names`: raw headers -> identifiers;
+* :mod:`.tablefile`: the table as the commented ``columns.yaml``;
+* :mod:`.writer`: a folder written all-or-nothing, with its first git commit;
+* :mod:`.project`: the templates rendered for one project, and :func:`create_project`.
+"""
+
+from .infer import Inferred, infer_column, infer_table, read_data
+from .names import identifier, identifiers
+from .project import Created, create_project
+
+__all__ = [
+    "Created",
+    "Inferred",
+    "create_project",
+    "identifier",
+    "identifiers",
+    "infer_column",
+    "infer_table",
+    "read_data",
+]

@@ -1,0 +1,249 @@
+"""What ``nbprod new`` reads from a data file: the declared column table it proposes.
+
+Small pure functions, data -> column table:
+
+* :func:`infer_column` gives one column's declaration (kind, categories, range,
+  nullability) or the reason to leave it out (id-like, constant, free text, ...);
+* :func:`infer_table` does it for every column, finds the target, checks it has exactly
+  two classes and picks the positive class (``--positive``, else the minority class).
+
+The table is a proposal the user reviews in ``columns.yaml``: ranges are widened to round
+numbers beyond what the file shows, so the next month's data still fits.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..data import read_table
+from ..errors import ConfigError, DataFileError
+from .names import identifier, identifiers
+
+__all__ = ["Inferred", "infer_column", "infer_table", "numeric_range", "read_data"]
+
+log = logging.getLogger(__name__)
+
+#: more distinct values than this and a text column is not a category any more
+MAX_CATEGORIES = 50
+#: an integer column with at most this many distinct values is integer-coded categories
+MAX_INTEGER_CODES = 10
+#: a text column whose values have at least this many words on average is free text
+FREE_TEXT_WORDS = 3
+#: the default name of one input record: requests send {"record": {...}}
+RECORD = "Record"
+#: below this many rows, "every value different" says nothing about a column
+MIN_ROWS_FOR_ID = 20
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """The column table proposed for one data file."""
+
+    columns: dict[str, dict[str, Any]]  # name -> declaration (target included, in file order)
+    dropped: dict[str, str]             # raw header -> why it is left out
+    target: str                         # the target's name (an identifier)
+    classes: list[Any]                  # its two values, sorted
+    positive: Any                       # the positive class
+    positive_given: bool                # True when --positive chose it, False for the minority
+    rows: int
+    #: the API's name for one input record (its JSON field is the snake_case of it)
+    record: str = RECORD
+
+    @property
+    def features(self) -> list[str]:
+        return [name for name in self.columns if name != self.target]
+
+
+def read_data(path: str | Path) -> pd.DataFrame:
+    """The data file as the pipeline will read it (:func:`nbprod.data.read_table`: CSV,
+    gzip-compressed CSV or Parquet), refusing a file with no rows."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(path, "no such file")
+    if not path.is_file():
+        raise DataFileError(path, "not a file")
+    if not os.access(path, os.R_OK):
+        raise DataFileError(path, "cannot be read (permission denied)")
+    df = read_table(path)
+    if df.empty:
+        raise DataFileError(path, f"has a header ({df.shape[1]} columns) but no rows")
+    return df
+
+
+def _nice_up(x: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= x (x > 0)."""
+    k = math.floor(math.log10(x))
+    for step in (1, 2, 5, 10):
+        if step * 10**k >= x:
+            return float(step * 10**k)
+    raise AssertionError(x)  # unreachable
+
+
+def numeric_range(lo: float, hi: float, integer: bool) -> tuple[float, float]:
+    """A declared range around the observed ``[lo, hi]``: 0 or a round number below, a
+    round number at least twice the maximum above."""
+    low = 0.0 if lo >= 0 else -_nice_up(-2 * lo)
+    high = _nice_up(2 * hi) if hi > 0 else 0.0
+    if integer:
+        return int(low), int(high)
+    return low, high
+
+
+def _python(value: Any) -> Any:
+    """A numpy scalar as the plain Python value YAML writes."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _sorted_values(values: pd.Series) -> list[Any]:
+    return sorted((_python(v) for v in values.dropna().unique()), key=lambda v: (str(type(v)), v))
+
+
+def _is_integral(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_integer_dtype(values) or (values % 1 == 0).all())
+
+
+def _is_datetime(values: pd.Series) -> bool:
+    """A datetime column, or text in which every one of the first values is an ISO date."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    head = values.astype(str).head(50)
+    if not head.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
+
+
+def infer_column(series: pd.Series) -> dict[str, Any] | str:
+    """The declaration of one raw column, or the reason (a string) to leave it out."""
+    present = series.dropna()
+    if present.empty:
+        return "empty (every value blank)"
+    distinct = present.nunique()
+    if distinct == 1:
+        return f"constant (always {_python(present.iloc[0])!r})".replace("'", '"')
+    if _is_datetime(present):
+        return "date or time (derive features from it in clean(), e.g. its month)"
+    nullable = bool(series.isna().any())
+    header = identifier(str(series.name))
+    spec: dict[str, Any]
+    if pd.api.types.is_bool_dtype(present):
+        spec = {"kind": "binary"}
+    elif pd.api.types.is_numeric_dtype(present):
+        integral = _is_integral(present)
+        all_distinct = distinct == len(present) and len(present) >= MIN_ROWS_FOR_ID
+        named_id = header == "id" or header.endswith("_id")
+        if integral and (all_distinct or (named_id and distinct > 0.9 * len(present))):
+            return "id-like (a different value on every row)"
+        values = _sorted_values(present)
+        if integral and values == [0, 1] and not nullable:
+            spec = {"kind": "binary"}
+        elif integral and distinct <= MAX_INTEGER_CODES:
+            spec = {"kind": "categorical", "categories": [int(v) for v in values]}
+        else:
+            kind = "integer" if integral and not nullable else "number"
+            lo, hi = numeric_range(float(present.min()), float(present.max()), kind == "integer")
+            spec = {"kind": kind, "min": lo, "max": hi}
+    else:
+        text = present.astype(str)
+        words = text.str.split().str.len().mean()
+        if distinct > MAX_CATEGORIES or (
+            distinct == len(present) and len(present) >= MIN_ROWS_FOR_ID
+        ):
+            if words >= FREE_TEXT_WORDS:
+                return f"free text ({distinct:,} distinct values)"
+            if distinct > 0.9 * len(present):
+                return "id-like (a different value on every row)"
+            return f"too many categories ({distinct:,} distinct values)"
+        spec = {"kind": "categorical", "categories": sorted(text.unique().tolist())}
+    if nullable:
+        spec["nullable"] = True
+    return spec
+
+
+def _find_target(headers: list[str], target: str) -> str:
+    """The raw header meant by ``target``: itself, or the header whose identifier it is."""
+    if target in headers:
+        return target
+    for header in headers:
+        if identifier(header) == identifier(target):
+            return header
+    shown = ", ".join(map(repr, headers[:12])) + (", ..." if len(headers) > 12 else "")
+    raise ConfigError(f"--target {target!r} is not a column of the data; its columns: {shown}")
+
+
+def _target_classes(series: pd.Series, header: str) -> list[Any]:
+    blanks = int(series.isna().sum())
+    if blanks:
+        raise ConfigError(
+            f"target column {header!r} is blank on {blanks:,} row(s); "
+            "drop or fill those rows first"
+        )
+    classes = _sorted_values(series)
+    if len(classes) != 2:
+        shown = ", ".join(map(repr, classes[:6])) + (", ..." if len(classes) > 6 else "")
+        raise ConfigError(
+            f"target column {header!r} has {len(classes)} distinct value(s) ({shown}); "
+            "nbprod new needs exactly two (a binary classifier)"
+        )
+    return classes
+
+
+def _positive(series: pd.Series, classes: list[Any], positive: str | None, header: str) -> Any:
+    if positive is not None:
+        for value in classes:
+            if str(value) == str(positive):
+                return value
+        raise ConfigError(
+            f"--positive {positive!r} is not a value of target column {header!r}; "
+            f"its values: {', '.join(map(repr, classes))}"
+        )
+    counts = series.map(_python).value_counts()
+    return min(classes, key=lambda v: (counts[v], str(v)))
+
+
+def infer_table(df: pd.DataFrame, target: str, positive: str | None = None) -> Inferred:
+    """The proposed column table of ``df`` with ``target`` as the column to predict."""
+    if df.empty:
+        raise ConfigError("the data has no rows")
+    headers = [str(h) for h in df.columns]
+    df = df.set_axis(headers, axis=1)
+    target_header = _find_target(headers, target)
+    classes = _target_classes(df[target_header], target_header)
+    chosen = _positive(df[target_header], classes, positive, target_header)
+    names = identifiers(headers)
+    columns: dict[str, dict[str, Any]] = {}
+    dropped: dict[str, str] = {}
+    for header in headers:
+        if header == target_header:
+            spec: dict[str, Any] | str = {"kind": "categorical", "categories": classes}
+        else:
+            spec = infer_column(df[header])
+        if isinstance(spec, str):
+            dropped[header] = spec
+            log.info("column %r left out: %s", header, spec)
+            continue
+        if names[header] != header:
+            spec = {"source": header, **spec}
+        columns[names[header]] = spec
+    if len(columns) < 2:
+        raise ConfigError(
+            f"no usable feature column beside the target {target_header!r}: "
+            + "; ".join(f"{h}: {why}" for h, why in dropped.items())
+        )
+    return Inferred(
+        columns=columns,
+        dropped=dropped,
+        target=names[target_header],
+        classes=classes,
+        positive=chosen,
+        positive_given=positive is not None,
+        rows=len(df),
+    )

@@ -1,0 +1,45 @@
+"""Raw headers -> Python identifiers, and a project name -> the names derived from it.
+
+Small pure functions: ``"Annual Income ($)"`` -> ``annual_income``, ``"CustomerID"`` ->
+``customer_id``, ``"2nd Line"`` -> ``c_2nd_line``. Names are unique within one table.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+
+__all__ = ["identifier", "identifiers"]
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_WORD = re.compile(r"[^0-9a-zA-Z]+")
+
+
+def identifier(header: str) -> str:
+    """The snake_case identifier for one header (never empty, never a keyword)."""
+    text = unicodedata.normalize("NFKD", str(header)).encode("ascii", "ignore").decode()
+    text = _CAMEL.sub("_", text)
+    name = _NOT_WORD.sub("_", text).strip("_").lower()
+    if not name:
+        name = "column"
+    if name[0].isdigit():
+        name = f"c_{name}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name = f"{name}_"
+    return name
+
+
+def identifiers(headers: list[str]) -> dict[str, str]:
+    """header -> identifier for every header, in order; a clash gets ``_2``, ``_3``, ..."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for header in headers:
+        base = name = identifier(header)
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        out[header] = name
+    return out

@@ -1,0 +1,191 @@
+"""``nbprod new``: a data file and a target column -> a complete project folder.
+
+:func:`project_files` renders the templates (``templates/project``, package data) with the
+names of one project; :func:`create_project` infers the column table, renders, adds the
+data, the lock file and an nbprod wheel, makes the first git commit and moves the folder
+into place, all or nothing (:mod:`nbprod.scaffold.writer`).
+
+Templates are plain copies of a working project in which ``@@key@@`` marks a name; a file
+``dot-X`` is written as ``.X`` and a ``.tmpl`` suffix is dropped (so the templates are
+neither collected nor linted as the toolkit's own code).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+from importlib.metadata import version
+from pathlib import Path
+
+from ..errors import ConfigError, NbprodError
+from .infer import Inferred, infer_table, read_data
+from .names import identifier
+from .tablefile import render_columns
+from .writer import git_first_commit, write_tree
+
+__all__ = ["Created", "create_project", "project_files", "render", "smoke_rows"]
+
+log = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"@@(\w+)@@")
+#: the smoke variant's stratified sample (the whole file when it is not much larger)
+SMOKE_ROWS = 600
+EXECUTABLE = frozenset({".ci/run"})
+#: the quality gate's floor (held-out ROC AUC) of a new project: better than a coin,
+#: a number for the user to raise (env.yaml)
+GATE_FLOOR = 0.6
+
+
+@dataclass(frozen=True)
+class Created:
+    """What ``nbprod new`` wrote."""
+
+    path: Path
+    name: str
+    table: Inferred
+    committed: bool
+
+
+def _snake(record: str) -> str:
+    """The JSON field of one record, as the service names it: ``Loan`` -> ``loan``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", record).lower()
+
+
+def render(text: str, tokens: dict[str, str], where: str = "template") -> str:
+    """``text`` with every ``@@key@@`` replaced; an unknown key is a template bug."""
+
+    def one(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in tokens:
+            raise NbprodError(f"{where}: unknown placeholder @@{key}@@ (a bug in nbprod new)")
+        return tokens[key]
+
+    return _TOKEN.sub(one, text)
+
+
+def _walk(folder: Traversable, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        name = entry.name
+        if name == "__pycache__":
+            continue
+        if name.startswith("dot-"):
+            name = "." + name[4:]
+        rel = f"{prefix}{name}"
+        if entry.is_dir():
+            out.update(_walk(entry, rel + "/"))
+        else:
+            out[rel.removesuffix(".tmpl")] = entry.read_text(encoding="utf-8")
+    return out
+
+
+def templates() -> dict[str, str]:
+    """Relative path (with placeholders) -> template text, for every file of a project."""
+    return _walk(resources.files(__package__) / "templates" / "project")
+
+
+def lock_file() -> str:
+    """nbprod's own lock file (exact versions tested together), shipped as package data."""
+    return (resources.files(__package__) / "templates" / "requirements.lock.txt").read_text()
+
+
+def smoke_rows(rows: int) -> int:
+    """``sample_rows`` of env.smoke.yaml: a stratified sample, or 0 (every row) if small."""
+    return SMOKE_ROWS if rows > 2 * SMOKE_ROWS else 0
+
+
+def tokens_for(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "title": name.replace("_", " ").capitalize(),
+        "model_name": name,
+        "target": table.target,
+        "positive": str(table.positive),
+        "record": table.record,
+        "request_key": _snake(table.record),
+        "example_fields": ", ".join(f'"{name}": ...' for name in table.features[:3])
+        + (", ..." if len(table.features) > 3 else ""),
+        "raw_file": raw_file,
+        "raw_data": f"data/raw/{raw_file}",
+        "sample_rows": str(smoke_rows(table.rows)),
+        "nbprod_version": version("nbprod"),
+        "wheel": wheel,
+        "gate_floor": str(GATE_FLOOR),
+        "smoke_gate_floor": str(GATE_FLOOR),
+    }
+
+
+def project_files(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[str, str]:
+    """Every rendered text file of the project (not the data, wheel or lock file)."""
+    tokens = tokens_for(name, table, raw_file, wheel)
+    files = {
+        render(rel, tokens, rel): render(text, tokens, rel) for rel, text in templates().items()
+    }
+    files["columns.yaml"] = render_columns(table, raw_file)
+    files["requirements.lock.txt"] = lock_file()
+    return files
+
+
+def project_name(dest: Path, name: str | None) -> str:
+    """The project's package name: ``--name``, else the folder's name as an identifier."""
+    chosen = name if name is not None else identifier(dest.absolute().name)
+    if not chosen.isidentifier() or chosen != identifier(chosen):
+        raise ConfigError(f"--name {chosen!r} is not a lower-case Python identifier; "
+                          f"try --name {identifier(chosen)}")
+    if chosen == "nbprod" or (
+        importlib.util.find_spec(chosen) is not None and chosen not in ("tests",)
+    ):
+        raise ConfigError(f"--name {chosen!r} is already an importable Python module; "
+                          "pick another name")
+    return chosen
+
+
+def _wheel_name() -> str:
+    return f"wheels/nbprod-{version('nbprod')}-py3-none-any.whl"
+
+
+def _add_wheel(folder: Path) -> None:
+    from ..wheel import build_wheel
+
+    built = build_wheel(folder / "wheels")
+    log.info("nbprod wheel: %s", built.name)
+
+
+def create_project(
+    dest: str | Path,
+    data: str | Path,
+    target: str,
+    positive: str | None = None,
+    name: str | None = None,
+    wheel: bool = True,
+) -> Created:
+    """Write the project for ``data`` with ``target`` as the column to predict into ``dest``.
+
+    ``wheel=False`` leaves out the nbprod wheel (the project then installs nbprod from
+    wherever pip finds it). Raises :class:`~nbprod.errors.NbprodError` subclasses for bad
+    input, with nothing written.
+    """
+    from .writer import check_destination
+
+    dest, data = Path(dest), Path(data)
+    check_destination(dest)
+    package = project_name(dest, name)
+    frame = read_data(data)
+    table = infer_table(frame, target, positive)
+    raw_file = data.name
+    files: dict[str, str | Path] = dict(project_files(package, table, raw_file, _wheel_name()))
+    files[f"data/raw/{raw_file}"] = data
+    committed = False
+
+    def finish(folder: Path) -> None:
+        nonlocal committed
+        if wheel:
+            _add_wheel(folder)
+        committed = git_first_commit(folder, f"nbprod new: {package}, predicting {table.target}")
+
+    path = write_tree(dest, files, executable=EXECUTABLE, finish=finish)
+    return Created(path=path, name=package, table=table, committed=committed)

@@ -1,0 +1,49 @@
+"""The proposed column table as the commented ``columns.yaml`` a person reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .infer import Inferred
+
+__all__ = ["render_columns"]
+
+_HEADER = """\
+# columns.yaml: the declared column table, the contract of the data, the pipeline and the API.
+# Written by `nbprod new` from {source}; review it: every kind, category and range here is
+# checked on every build (ingest) and on every request the service answers.
+# kind: binary (0/1) | categorical | integer | number; nullable: true means it may be blank;
+# source: the header in the raw file, when it differs from the name.
+"""
+
+
+_COMMENT_AT = 26
+
+
+def _flow(value: Any) -> str:
+    """One YAML value on one line (flow style)."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9)
+    return text.strip().removesuffix("...").strip()
+
+
+def render_columns(table: Inferred, source: str) -> str:
+    """The text of ``columns.yaml`` for ``table`` inferred from the file named ``source``."""
+    lines = [_HEADER.format(source=source).rstrip("\n")]
+    how = "given with --positive" if table.positive_given else "the minority class; change it here"
+    for key, value, comment in (
+        ("target", table.target, "the column the model predicts"),
+        ("positive", table.positive, f"the positive class ({how})"),
+        ("record", table.record, 'one input record of the API: {"record": {...}}; rename at will'),
+    ):
+        lines.append(f"{key}: {_flow(value)}".ljust(_COMMENT_AT) + f"# {comment}")
+    lines.append("columns:".ljust(_COMMENT_AT)
+                 + "# every column the model uses, the target included, in order")
+    for name, spec in table.columns.items():
+        lines.append(f"  {_flow(name)}: {_flow(spec)}")
+    if table.dropped:
+        lines.append("dropped:".ljust(_COMMENT_AT) + "# raw columns left out, each with the reason")
+        for header, reason in table.dropped.items():
+            lines.append(f"  {_flow(header)}: {_flow(reason)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,164 @@
+"""The column table nbprod new proposes (nbprod.scaffold.infer), on small neutral frames and
+on the three test data sets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from datasets import DATASETS
+
+from nbprod.errors import ConfigError, DataFileError
+from nbprod.scaffold.infer import infer_column, infer_table, numeric_range, read_data
+from nbprod.scaffold.tablefile import render_columns
+
+N = 40
+
+
+def col(values, name="x"):
+    return pd.Series(values)
+
+
+def test_kinds_of_columns():
+    assert infer_column(col([0, 1] * 20)) == {"kind": "binary"}
+    assert infer_column(col([True, False] * 20)) == {"kind": "binary"}
+    assert infer_column(col([3, 7, 12] * 10 + [3] * 10)) == {
+        "kind": "categorical", "categories": [3, 7, 12]}
+    assert infer_column(col(list(range(30)) * 2)) == {"kind": "integer", "min": 0, "max": 100}
+    assert infer_column(col(np.linspace(-3.5, 40.2, N))) == {
+        "kind": "number", "min": -10.0, "max": 100.0}
+    assert infer_column(col(["b", "a", None] * 10)) == {
+        "kind": "categorical", "categories": ["a", "b"], "nullable": True}
+
+
+def test_blank_numbers_are_nullable_numbers():
+    values = [float(v) for v in range(30)] * 2 + [np.nan]
+    assert infer_column(col(values)) == {"kind": "number", "min": 0.0, "max": 100.0,
+                                         "nullable": True}
+
+
+def test_columns_left_out_with_the_reason():
+    assert infer_column(col(range(N))).startswith("id-like")
+    assert infer_column(col([f"K{i:05d}" for i in range(N)])).startswith("id-like")
+    assert infer_column(col(["US"] * N)) == 'constant (always "US")'
+    assert infer_column(col([np.nan] * N)) == "empty (every value blank)"
+    text = [f"customer called about the rate number {i}" for i in range(N)]
+    assert infer_column(col(text)) == f"free text ({N} distinct values)"
+    assert infer_column(col([f"c{i % 60}" for i in range(200)])).startswith("too many categories")
+    dates = ["2024-01-05", "2024-02-11", "2024-03-09"] * 10
+    assert infer_column(col(dates)).startswith("date or time")
+    assert infer_column(col(pd.to_datetime(dates))).startswith("date or time")
+
+
+@pytest.mark.parametrize(("lo", "hi", "integer", "expected"), [
+    (18, 75, True, (0, 200)),
+    (0.01, 0.99, False, (0.0, 2.0)),
+    (-3, 4, True, (-10, 10)),
+    (-5.0, -1.0, False, (-10.0, 0.0)),
+])
+def test_ranges_are_widened_to_round_numbers(lo, hi, integer, expected):
+    assert numeric_range(lo, hi, integer) == expected
+
+
+def frame():
+    return pd.DataFrame({"Risk Score": np.arange(30) % 7, "Outcome": ["no"] * 20 + ["yes"] * 10})
+
+
+def test_target_found_by_header_or_identifier_and_minority_positive():
+    for given in ("Outcome", "outcome"):
+        table = infer_table(frame(), given)
+        assert table.target == "outcome" and table.classes == ["no", "yes"]
+        assert table.positive == "yes" and not table.positive_given
+    table = infer_table(frame(), "Outcome", positive="no")
+    assert table.positive == "no" and table.positive_given
+
+
+def test_integer_target_keeps_integer_classes():
+    df = pd.DataFrame({"a": np.arange(30) % 5 * 1.5, "y": [0, 1, 1] * 10})
+    table = infer_table(df, "y", positive="1")
+    assert table.classes == [0, 1] and table.positive == 1
+    assert table.columns["y"] == {"kind": "categorical", "categories": [0, 1]}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"target": "Churn"}, "--target 'Churn' is not a column of the data; its columns: 'Risk Score'"),
+    ({"target": "Outcome", "positive": "maybe"},
+     "--positive 'maybe' is not a value of target column 'Outcome'; its values: 'no', 'yes'"),
+    ({"target": "Risk Score"}, "target column 'Risk Score' has 7 distinct value(s)"),
+])
+def test_bad_target_is_a_clear_error(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        infer_table(frame(), **kwargs)
+    assert message in str(err.value)
+
+
+def test_target_with_blanks_or_one_value_is_refused():
+    df = frame()
+    df.loc[3, "Outcome"] = None
+    with pytest.raises(ConfigError, match="blank on 1 row"):
+        infer_table(df, "Outcome")
+    with pytest.raises(ConfigError, match="has 1 distinct value"):
+        infer_table(frame().assign(Outcome="no"), "Outcome")
+
+
+def test_no_usable_feature_is_refused():
+    df = pd.DataFrame({"id": range(30), "y": [0, 1] * 15})
+    with pytest.raises(ConfigError, match="no usable feature column"):
+        infer_table(df, "y")
+
+
+def test_read_data_errors_name_the_file(tmp_path):
+    with pytest.raises(DataFileError, match="missing.csv: no such file"):
+        read_data(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataFileError, match="empty.csv: the file is empty"):
+        read_data(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    with pytest.raises(DataFileError, match="header.csv: has a header .2 columns. but no rows"):
+        read_data(tmp_path / "header.csv")
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    with pytest.raises(DataFileError, match=r"data.xlsx: unknown format; name it \*.csv"):
+        read_data(tmp_path / "data.xlsx")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataFileError, match="bad.parquet: cannot be parsed"):
+        read_data(tmp_path / "bad.parquet")
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_the_data_sets_tables(name):
+    ds = DATASETS[name]
+    table = infer_table(ds.frame, ds.target, ds.positive)
+    assert table.positive == ds.expected_positive
+    assert set(table.dropped) == set(ds.dropped)
+    for header, reason in ds.dropped.items():
+        assert table.dropped[header].startswith(reason)
+    for header, field in ds.renamed.items():
+        assert table.columns[field]["source"] == header
+    bad_field, _ = ds.bad_category
+    assert table.columns[bad_field]["kind"] == "categorical"
+    assert table.columns[ds.out_of_range[0]]["kind"] in ("integer", "number")
+    assert any(spec.get("nullable") for spec in table.columns.values())
+    text = render_columns(table, f"{name}.csv")
+    loaded = yaml.safe_load(text)
+    assert loaded["columns"] == table.columns
+    assert loaded["dropped"] == table.dropped
+    assert loaded["target"] == table.target and loaded["positive"] == table.positive
+
+
+def test_the_data_sets_cover_the_cases():
+    tables = {n: infer_table(d.frame, d.target, d.positive) for n, d in DATASETS.items()}
+    kinds = {s["kind"] for t in tables.values() for s in t.columns.values()}
+    assert {"categorical", "integer", "number"} <= kinds
+    reasons = " ".join(r for t in tables.values() for r in t.dropped.values())
+    for reason in ("id-like", "constant", "free text"):
+        assert reason in reasons
+    assert any(isinstance(t.positive, str) for t in tables.values())
+    assert any(t.classes == [0, 1] for t in tables.values())
+    int_codes = [s for t in tables.values() for s in t.columns.values()
+                 if s["kind"] == "categorical" and isinstance(s["categories"][0], int)
+                 and s["categories"] != [0, 1]]
+    assert int_codes
+    nullable = {s["kind"] for t in tables.values() for s in t.columns.values()
+                if s.get("nullable")}
+    assert {"categorical", "number"} <= nullable
+    headers = [h for d in DATASETS.values() for h in d.frame.columns]
+    assert any(" " in h for h in headers) and any(h != h.lower() for h in headers)
