@@ -162,6 +162,7 @@ class Predictor:
         self.threshold = float(threshold)
         self.metadata = dict(metadata or {})
         self.columns = schema.names
+        self._nullable = [f.name for f in schema.features if f.nullable]
         self.classes = list(schema.classes) or ["0", "1"]
 
     @classmethod
@@ -179,6 +180,8 @@ class Predictor:
             data = {c: [getattr(r, c) for r in rows] for c in self.columns}
         else:
             data = {c: [r[c] for r in rows] for c in self.columns}  # type: ignore[index]
+        for c in self._nullable:  # JSON null as the NaN the model was trained with
+            data[c] = [np.nan if v is None else v for v in data[c]]
         return pd.DataFrame(data, columns=self.columns)
 
     def probabilities(self, frame: pd.DataFrame) -> np.ndarray:

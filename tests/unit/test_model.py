@@ -60,3 +60,18 @@ def test_an_unknown_category_is_refused_by_the_model(train, loan_table):
     bad.loc[bad.index[0], "home"] = "castle"
     with pytest.raises(ValueError, match="unknown categor"):
         model.predict_proba(bad)
+
+
+def test_a_served_null_in_a_nullable_category_is_imputed_like_a_training_blank(train, loan_table):
+    """JSON null reaches the predictor as None; a nullable categorical column must score it
+    as the blank the imputer learned, not refuse it as an unknown category."""
+    from nbprod.serving import Predictor
+
+    schema = derive_feature_schema(train, loan_table)
+    X, y = features(train, loan_table), target(train, loan_table)
+    model = build_model(schema, "logistic_regression", {}, seed=0).fit(X, y)
+    row = {"age": 40, "income": None, "home": None, "grade": 2, "has_guarantor": 1}
+    (prediction,) = Predictor(model, schema, "loans:v1").predict([row])
+    blank = X.head(1).astype({"home": object}).assign(age=40, income=np.nan, home=np.nan,
+                                                      grade=2, has_guarantor=1)
+    assert prediction.probability == pytest.approx(model.predict_proba(blank)[0, 1], abs=1e-12)
