@@ -33,6 +33,9 @@ FILE_NAME = "model.skops"
 #: are ours and sha256-checked against accidental damage.
 TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # SimpleImputer keeps the dtype it was fitted on (``_fit_dtype``); skops rebuilds a
+    # dtype from its name, which runs no code (nbprod.modeling imputes nullable columns).
+    "numpy.dtype",
 )
 #: Extra reviewed types an operator trusts, comma-separated.
 TRUSTED_ENV = "NBPROD_TRUSTED_TYPES"

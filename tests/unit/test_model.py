@@ -75,3 +75,14 @@ def test_a_served_null_in_a_nullable_category_is_imputed_like_a_training_blank(t
     blank = X.head(1).astype({"home": object}).assign(age=40, income=np.nan, home=np.nan,
                                                       grade=2, has_guarantor=1)
     assert prediction.probability == pytest.approx(model.predict_proba(blank)[0, 1], abs=1e-12)
+
+
+def test_a_model_imputing_blanks_round_trips_through_the_safe_format(train, loan_table, tmp_path):
+    """The imputers of nullable columns keep numpy dtypes, which the trusted list admits."""
+    from nbprod.artifacts import load_model_file, save_model
+
+    schema = derive_feature_schema(train, loan_table)
+    X, y = features(train, loan_table), target(train, loan_table)
+    model = build_model(schema, "gradient_boosting", {"max_iter": 5}, seed=0).fit(X, y)
+    loaded = load_model_file(save_model(model, tmp_path / "model.skops"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
