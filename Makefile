@@ -91,8 +91,11 @@ clean:  ## remove products (the model store is left alone)
 check: install  ## the notebook contract on the pipeline's notebooks (nbprod check)
 	nbprod check
 
-lint: dev  ## ruff on src/, tests/ and the notebooks
-	ruff check src tests notebooks
+lint: dev  ## ruff on src/, tests/, benchmarks/ and the notebooks
+	ruff check src tests benchmarks notebooks
+
+test-fast: dev  ## the unit and check tiers: the edit-test loop (about a minute)
+	pytest tests/unit tests/check -m 'not engines' --deselect tests/check/test_lab.py
 
 # nbprod.lab injects each pipeline notebook's upstream and product paths (of env.yaml, so
 # after `make run`) when JupyterLab opens it, in memory only, and saves the source without

@@ -43,3 +43,29 @@ def test_every_command_has_help():
     for args in (["--help"], ["summary", "--help"]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+def test_every_command_has_help_that_names_its_options():
+    """`nbprod CMD --help` works for every command and subcommand, and shows its options."""
+    seen = list(_commands(main))
+    assert {("new",), ("check",), ("bento",), ("score",), ("synth",), ("models", "list")} <= set(seen)
+    for path in seen:
+        result = CliRunner().invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage: " in result.output and "--help" in result.output, path
+        command = main
+        for part in path:
+            command = command.commands[part]
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--"):
+                    assert opt in result.output, (path, opt)
