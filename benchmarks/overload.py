@@ -141,7 +141,7 @@ def report(name: str, bound: float, levels: list[tuple[str, Level]]) -> None:
 
 def serve(env: dict, workdir: Path, name: str, max_wait: float) -> tuple:
     port = free_port()
-    proc = start([str(BIN / "bentoml"), "serve", "churn.service:ChurnService", "--host",
+    proc = start([str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host",
                   "127.0.0.1", "--port", str(port)],
                  dict(env, NBPROD_MAX_WAIT=str(max_wait),
                       NBPROD_PREDICTION_LOG_DIR=str(workdir / f"predictions-{name}")),

@@ -73,7 +73,16 @@ def read_inputs(path: str | Path) -> Inputs:
         files = sorted(p for p in path.iterdir() if p.is_file() and JSON_LINES.search(p.name))
         if not files:
             raise DataFileError(path, "holds no JSON-lines file")
-        return pd.concat([load_inputs(f) for f in files], ignore_index=True)
+        parts = [read_inputs(f) for f in files]
+        firsts = [p.first for p in parts if p.first is not None]
+        lasts = [p.last for p in parts if p.last is not None]
+        probs = [p.probabilities for p in parts if p.probabilities is not None]
+        return Inputs(
+            pd.concat([p.frame for p in parts], ignore_index=True),
+            skipped_lines=sum(p.skipped_lines for p in parts),
+            first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
+            probabilities=pd.concat(probs, ignore_index=True) if probs else None,
+        )
     if not path.is_file():
         raise DataFileError(path, "no such file")
     try:

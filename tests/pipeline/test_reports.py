@@ -56,7 +56,8 @@ def test_the_lineage_records_project_relative_paths_and_the_archived_reports(bui
     project, home, reports = built
     registration = json.loads((project / "products-smoke/model/registration.json").read_text())
     meta = bentoml_cli(home, "models", "get", registration["tag"])["metadata"]
-    assert meta["parameters"]["ingest"]["resources_"] == {"raw_data": "data/raw/telco_churn.csv.gz"}
+    assert meta["parameters"]["ingest"]["resources_"] == {
+        "raw_data": "data/raw/telco_churn.csv.gz", "columns": "columns.yaml"}
     assert meta["notebooks"]["train"]["path"] == "products-smoke/reports/train.ipynb"
     # the archived reports are the tidied ones: they match the workspace copies
     lineage = subprocess.run([str(BIN / "nbprod"), "lineage", registration["tag"]], cwd=project,
@@ -115,7 +116,7 @@ def test_no_line_is_cut_off_at_the_right_edge_in_a_browser(built, task, tmp_path
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,1000",
          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     cut, total = map(int, re.search(r'data-cut="(\d+):(\d+)"', dom).groups())
-    assert total > 5 and cut == 0, f"{cut} of {total} <pre> blocks overflow in {task}.html"
+    assert total >= 3 and cut == 0, f"{cut} of {total} <pre> blocks overflow in {task}.html"
 
 
 def test_ploombers_own_html_conversion_is_replaced_not_doubled(built):

@@ -59,7 +59,7 @@ def test_the_command_line_overrides_the_configuration(monkeypatch):
 def test_a_worker_reads_its_listening_socket():
     with socket.socket() as sock:
         sock.bind(("0.0.0.0", 0))
-        argv = ["worker", "churn.service:ChurnService", "--fd", str(sock.fileno())]
+        argv = ["worker", "nbprod.service:ModelService", "--fd", str(sock.fileno())]
         host, source = bind_address(Exposed, argv, {"BENTOML_HOST": "127.0.0.1"})
         assert (host, "fd") == ("0.0.0.0", source.split()[-2].strip("("))
         sock.getsockname()  # the socket itself is still open

@@ -36,13 +36,13 @@ def row(frame, telco_table) -> dict:
     return frame[telco_table.features].astype(object).iloc[0].to_dict()
 
 
-def test_model_tag_from_env_then_registration_file(tmp_path, monkeypatch):
-    registration = tmp_path / "registration.json"
-    registration.write_text(json.dumps({"tag": "telco_churn:abc123"}))
+def test_model_tag_from_env_then_registration_file(tmp_path, monkeypatch, model_name):
+    registration = tmp_path / "registration.json"  # a name nothing in the store promoted
+    registration.write_text(json.dumps({"tag": f"{model_name}:abc123"}))
     monkeypatch.delenv("NBPROD_MODEL_TAG", raising=False)
-    assert model_tag(registration) == "telco_churn:abc123"
-    monkeypatch.setenv("NBPROD_MODEL_TAG", "telco_churn:zzz")
-    assert model_tag(registration) == "telco_churn:zzz"
+    assert model_tag(registration) == f"{model_name}:abc123"
+    monkeypatch.setenv("NBPROD_MODEL_TAG", f"{model_name}:zzz")
+    assert model_tag(registration) == f"{model_name}:zzz"
 
 
 def test_bento_argument_wins(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ SECONDS = 4.0
 def admitting(project):
     env = project.env(NBPROD_API_KEY=API_KEY, NBPROD_MAX_WAIT=str(MAX_WAIT),
                       NBPROD_METRICS_AUTH="1")
-    with bentoml_serve("churn.service:ChurnService", project.path, env) as client:
+    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
         yield client
 
 
