@@ -42,12 +42,26 @@ def in_progress(client: httpx.Client, path: str) -> float:
     return sum(float(value) for value in gauge.findall(client.get("/metrics").text))
 
 
-def wait_in_progress(client: httpx.Client, path: str, count: int, timeout: float = 10) -> None:
-    """Wait until exactly ``count`` requests to ``path`` are inside the service."""
-    deadline = time.monotonic() + timeout
-    while (now := in_progress(client, path)) != count:
-        assert time.monotonic() < deadline, f"{now:g} requests to {path} in progress, not {count}"
-        time.sleep(0.02)
+def hold_slots(client: httpx.Client, path: str, count: int, send, attempts: int = 3) -> list:
+    """Send ``count`` held requests with ``send()`` (which returns a future) until all of them are
+    inside the service at once, and return their futures.
+
+    On a loaded machine the first requests can finish their hold before the last one arrives; that
+    round is waited out and sent again, so a test never starts from slots that were never full.
+    """
+    for _ in range(attempts):
+        held = [send() for _ in range(count)]
+        deadline = time.monotonic() + 10
+        while (now := in_progress(client, path)) < count:
+            if any(future.done() for future in held) or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        else:
+            return held
+        for future in held:
+            future.result()
+    raise AssertionError(f"{count} requests to {path} were never in progress at once "
+                         f"({attempts} rounds; last count {now:g})")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import httpx
 
 from projectkit import BIN, free_port, wait_for_text
 
-from .conftest import API_KEY, LIMITS, wait_in_progress
+from .conftest import API_KEY, LIMITS, hold_slots
 
 JSON = {"content-type": "application/json"}
 OPEN = ("/livez", "/readyz", "/metrics", "/docs.json")
@@ -99,9 +99,9 @@ def test_overload_sheds_with_429_and_health_still_answers(guarded, auth):
     limit, delay_ms = LIMITS["concurrency"], 1200
     slow = {**auth, "x-debug-delay-ms": str(delay_ms)}
     with ThreadPoolExecutor(2 * limit + 3) as pool:
-        busy = [pool.submit(_timed, guarded, "POST", "/metadata", json={}, headers=slow)
-                for _ in range(limit)]
-        wait_in_progress(guarded, "/metadata", limit)  # the first `limit` hold every slot
+        # the first `limit` hold every slot
+        busy = hold_slots(guarded, "/metadata", limit, lambda: pool.submit(
+            _timed, guarded, "POST", "/metadata", json={}, headers=slow))
         excess = [pool.submit(_timed, guarded, "POST", "/metadata", json={}, headers=slow)
                   for _ in range(limit)]
         shed = [f.result() for f in excess]

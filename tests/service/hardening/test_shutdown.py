@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from ..conftest import bentoml_serve
-from .conftest import wait_in_progress
+from .conftest import hold_slots
 
 DELAY_MS = 2000
 
@@ -47,8 +47,8 @@ def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
     env = project.env(NBPROD_DEBUG_DELAY="1")
     with bentoml_serve("nbprod.service:ModelService", project.path, env) as client, \
             ThreadPoolExecutor(16) as pool:
-        accepted = [pool.submit(_post, client, DELAY_MS) for _ in range(8)]
-        wait_in_progress(client, "/metadata", 8)  # all 8 are inside the service, waiting
+        # all 8 are inside the service, waiting
+        accepted = hold_slots(client, "/metadata", 8, lambda: pool.submit(_post, client, DELAY_MS))
         client.proc.send_signal(signal.SIGTERM)
         draining = _until_not_ready(client)
         late = [_post(client, 0) for _ in range(3)]
