@@ -23,8 +23,8 @@ BIN = Path(sys.executable).parent
 PROJECT_FILES = [
     "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "notebooks", "data/raw",
 ]
-#: The reference project's declared inputs (its record's fields), read from columns.yaml.
-FEATURES: list[str] = []
+#: The reference project's shipped raw data.
+RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
 
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 os.environ["PLOOMBER_STATS_ENABLED"] = "false"
@@ -41,13 +41,11 @@ os.environ["XDG_STATE_HOME"] = str(STATE_HOME)
 atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 
-def _features() -> list[str]:
-    from nbprod.columns import ColumnTable
+from nbprod.columns import ColumnTable  # noqa: E402  (after the store is pointed at)
 
-    return ColumnTable.load(ROOT / "columns.yaml").features
-
-
-FEATURES[:] = _features()
+#: The reference project's declared table, and its record's fields.
+TABLE = ColumnTable.load(ROOT / "columns.yaml")
+FEATURES: list[str] = TABLE.features
 
 
 def copy_project(dest: Path) -> Path:
