@@ -16,8 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROJECT_FILES = [
@@ -121,17 +124,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until(predicate: Callable[[], T], timeout: float, message: str | Callable[[], str],
+               interval: float = 0.05) -> T:
+    """The first truthy value of ``predicate()``, called every ``interval`` seconds.
+
+    After ``timeout`` seconds it fails with ``message``: a string, or a function called then,
+    so the failure shows what the wait gave up on (the end of a log, the last count). An
+    assertion inside ``predicate`` (a server that exited) fails at once."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"after {timeout:g} s: {text}")
+        time.sleep(interval)
+    return value
+
+
 def wait_for_text(path: Path, needle: str, timeout: float = 10) -> str:
     """The text of ``path`` once it contains ``needle`` (a server's log catching up with the
     requests it answered); fails after ``timeout`` seconds, showing the end of the file."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = path.read_bytes().decode(errors="replace")  # a line may be half written
-        if needle in text:
-            return text
-        assert time.monotonic() < deadline, f"{needle!r} not in {path} after {timeout} s:\n" \
-            f"{text[-3000:]}"
-        time.sleep(0.05)
+    def text() -> str:
+        return path.read_bytes().decode(errors="replace")  # a line may be half written
+
+    def found() -> str:
+        return t if needle in (t := text()) else ""
+
+    return wait_until(found, timeout, lambda: f"{needle!r} not in {path}:\n{text()[-3000:]}")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
