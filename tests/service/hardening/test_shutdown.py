@@ -12,7 +12,7 @@ import httpx
 from projectkit import wait_until
 
 from ..conftest import bentoml_serve
-from .conftest import hold_slots
+from .conftest import DELAYING, delaying_env, hold_slots
 
 DELAY_MS = 2000
 
@@ -43,8 +43,7 @@ def _until_not_ready(client: httpx.Client, timeout: float = 10) -> str:
 
 
 def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
-    env = project.env(NBPROD_DEBUG_DELAY="1")
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client, \
+    with bentoml_serve(DELAYING, project.path, delaying_env(project.env())) as client, \
             ThreadPoolExecutor(16) as pool:
         # all 8 are inside the service, waiting
         accepted = hold_slots(client, "/metadata", 8, lambda: pool.submit(_post, client, DELAY_MS))
