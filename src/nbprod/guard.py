@@ -257,7 +257,7 @@ class GuardMiddleware:
             if not started:
                 await respond(send, 504, f"no response within {s.timeout:g} s")
         finally:
-            self.admission.done()
+            self.admission.done(verdict)
 
     def _authorized(self, scope: dict) -> bool:
         scheme, _, token = header(scope, b"authorization").partition(b" ")
