@@ -60,8 +60,9 @@ def hold_slots(client: httpx.Client, path: str, count: int, send, attempts: int 
             return held
         for future in held:
             future.result()
+    answers = [future.result()[0] for future in held]
     raise AssertionError(f"{count} requests to {path} were never in progress at once "
-                         f"({attempts} rounds; last count {now:g})")
+                         f"({attempts} rounds; last count {now:g}; last answers {answers})")
 
 
 @pytest.fixture(scope="session")
