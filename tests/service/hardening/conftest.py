@@ -30,6 +30,9 @@ def guarded_env(project, **extra: str) -> dict[str, str]:
         NBPROD_HEADER_TIMEOUT=str(LIMITS["head_timeout"]),
         NBPROD_MAX_WAIT="30",  # admission by the concurrency limit here (test_admission.py)
         NBPROD_DEBUG_DELAY="1",
+        # each /metrics scrape fresh: `in_progress` polls it (the 1 s cache would hide a
+        # moment when every slot is held)
+        NBPROD_METRICS_CACHE="0.001",
         **extra,
     )
 
