@@ -19,6 +19,7 @@ import pandas as pd
 
 from .columns import ColumnTable
 from .errors import ConfigError
+from .model_kinds import BINARY, check_model_kind
 
 KINDS = ("binary", "categorical", "integer", "number")
 
@@ -56,6 +57,12 @@ class FeatureSchema:
     classes: list[str] = field(default_factory=list)
     #: the name of one input record in the API (its OpenAPI schema)
     record: str = "Record"
+    #: what the model predicts: ``binary``, ``multiclass`` or ``regression``
+    #: (:mod:`nbprod.model_kinds`); models stored before the field are binary
+    model_kind: str = BINARY
+
+    def __post_init__(self) -> None:
+        check_model_kind(self.model_kind, "feature schema model_kind")
 
     @property
     def names(self) -> list[str]:
@@ -74,8 +81,10 @@ class FeatureSchema:
     def from_dict(cls, data: dict[str, Any]) -> FeatureSchema:
         try:
             feats = [Feature(**f) for f in data["features"]]
-            return cls(features=feats, target=data["target"], classes=list(data.get("classes", [])),
-                       record=str(data.get("record", "Record")))
+            return cls(features=feats, target=data["target"],
+                       classes=[str(c) for c in data.get("classes", [])],
+                       record=str(data.get("record", "Record")),
+                       model_kind=str(data.get("model_kind", BINARY)))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"not a valid feature schema: {exc}") from None
 
