@@ -43,7 +43,8 @@ def _until_not_ready(client: httpx.Client, timeout: float = 10) -> str:
 
 
 def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
-    with bentoml_serve(DELAYING, project.path, delaying_env(project.env())) as client, \
+    env = delaying_env(project.env(NBPROD_METRICS_CACHE="0.001"))
+    with bentoml_serve(DELAYING, project.path, env) as client, \
             ThreadPoolExecutor(16) as pool:
         # all 8 are inside the service, waiting
         accepted = hold_slots(client, "/metadata", 8, lambda: pool.submit(_post, client, DELAY_MS))
