@@ -124,6 +124,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def forget_bentoml_request_metrics() -> None:
+    """Unregister BentoML's request metrics from this process's Prometheus registry.
+
+    Each ``Service.to_asgi()`` app registers them at start-up; a second app in the same
+    test process would fail with "Duplicated timeseries". Call it before starting one."""
+    from prometheus_client import REGISTRY
+
+    for collector, names in list(REGISTRY._collector_to_names.items()):
+        if any(name.startswith("bentoml_service_") for name in names):
+            REGISTRY.unregister(collector)
+
+
 def wait_until(predicate: Callable[[], T], timeout: float, message: str | Callable[[], str],
                interval: float = 0.05) -> T:
     """The first truthy value of ``predicate()``, called every ``interval`` seconds.

@@ -14,6 +14,7 @@ service looks for it (products/model/registration.json), as `make run` leaves it
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from projectkit import (
     SESSION_STORE,
     build_env,
     copy_project,
+    forget_bentoml_request_metrics,
     free_port,
     ploomber_build,
     stop,
@@ -91,24 +93,37 @@ def customer(project) -> dict:
     return dict(CUSTOMER)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app(project):
     """A client of ``nbprod.service:ModelService`` run in this process on the project's model.
 
     The model is copied into this process's store (BentoML resolves its home once per
-    process) and named by ``$NBPROD_MODEL_TAG``; the service module is imported here, once."""
+    process) and named by ``$NBPROD_MODEL_TAG``; the service module is imported once. The
+    service patches BentoML when it starts (``nbprod.serving``): the patches are undone after
+    the module, so the canaries of ``tests/unit/test_serving.py`` still see BentoML's bugs."""
+    from bentoml._internal.marshal.dispatcher import Optimizer
+    from bentoml._internal.server.http.traffic import TimeoutMiddleware
+
+    from nbprod.serving import REQUEST_ERROR_LOGGER
+
     with warnings.catch_warnings():  # Starlette 1 moves its TestClient to httpx2; httpx works
         warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
         from starlette.testclient import TestClient
 
     name, _, version = project.tag.partition(":")
-    shutil.copytree(project.home / "models" / name / version,
-                    SESSION_STORE / "models" / name / version)
+    stored = SESSION_STORE / "models" / name / version
+    if not stored.exists():
+        shutil.copytree(project.home / "models" / name / version, stored)
+    errors = logging.getLogger(REQUEST_ERROR_LOGGER)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Optimizer, "trigger_refresh", Optimizer.trigger_refresh)
+        patch.setattr(TimeoutMiddleware, "__call__", TimeoutMiddleware.__call__)
+        patch.setattr(errors, "filters", list(errors.filters))
         patch.setenv("NBPROD_MODEL_TAG", project.tag)
         patch.chdir(project.path)  # the service's name comes from the project's bentofile.yaml
         from nbprod.service import ModelService
 
+        forget_bentoml_request_metrics()  # another in-process app may have registered them
         with TestClient(ModelService.to_asgi(), raise_server_exceptions=False) as client:
             yield client
 
