@@ -20,6 +20,7 @@ import pandas as pd
 from .columns import ColumnTable
 from .drift import bin_counts, quantile_edges
 from .errors import ConfigError
+from .model_kinds import BINARY, check_model_kind
 
 KINDS = ("binary", "categorical", "integer", "number")
 
@@ -57,6 +58,12 @@ class FeatureSchema:
     classes: list[str] = field(default_factory=list)
     #: the name of one input record in the API (its OpenAPI schema)
     record: str = "Record"
+    #: what the model predicts: ``binary``, ``multiclass`` or ``regression``
+    #: (:mod:`nbprod.model_kinds`); models stored before the field are binary
+    model_kind: str = BINARY
+
+    def __post_init__(self) -> None:
+        check_model_kind(self.model_kind, "feature schema model_kind")
 
     @property
     def names(self) -> list[str]:
@@ -75,8 +82,10 @@ class FeatureSchema:
     def from_dict(cls, data: dict[str, Any]) -> FeatureSchema:
         try:
             feats = [Feature(**f) for f in data["features"]]
-            return cls(features=feats, target=data["target"], classes=list(data.get("classes", [])),
-                       record=str(data.get("record", "Record")))
+            return cls(features=feats, target=data["target"],
+                       classes=[str(c) for c in data.get("classes", [])],
+                       record=str(data.get("record", "Record")),
+                       model_kind=str(data.get("model_kind", BINARY)))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"not a valid feature schema: {exc}") from None
 

@@ -219,6 +219,7 @@ def test_nbprod_drift_reads_the_prediction_log(project, monitored, tmp_path):
 
     ok = nbprod_drift(project, tmp_path / "clean.jsonl", tmp_path / "clean.html")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"\(predictions\)\s+psi=", ok.stdout), ok.stdout  # beside the inputs
     bad = nbprod_drift(project, tmp_path / "shifted.jsonl", tmp_path / "shifted.html")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "monthly_charges" in bad.stderr and (tmp_path / "shifted.html").stat().st_size > 0
