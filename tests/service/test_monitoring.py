@@ -165,8 +165,18 @@ def test_bad_feedback_is_a_4xx_naming_the_ids(project, monitored):
 
 
 def log_records(logs) -> list[dict]:
-    files = sorted(logs.glob("predictions*.jsonl*"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    """The complete records of the log files now: a line still being written (no newline
+    yet) is not a record yet, and a file rotated away between listing and reading is read
+    under its new name at the next poll."""
+    records = []
+    for f in sorted(logs.glob("predictions*.jsonl*")):
+        try:
+            text = f.read_text()
+        except FileNotFoundError:
+            continue
+        records += [json.loads(line) for line in text.splitlines(keepends=True)
+                    if line.endswith("\n")]
+    return records
 
 
 def test_prediction_log_has_one_record_per_prediction_and_rotates(project, monitored, tmp_path):
