@@ -152,4 +152,6 @@ def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_a
     share = sum(t <= MAX_WAIT for t in served) / len(served)
     assert share >= WITHIN, (clients, share, one[len(one) // 2], served[-20:])
     assert len(health) >= 10 and all(s == 200 for s, _ in health)
-    assert statistics.median(t for _, t in health) < 0.1, sorted(t for _, t in health)
+    # health never queues behind the model: answered in well under an admitted request's time
+    health_p50 = statistics.median(t for _, t in health)
+    assert health_p50 < statistics.median(served) / 2, (health_p50, statistics.median(served))

@@ -115,7 +115,9 @@ def test_overload_sheds_with_429_and_health_still_answers(guarded, auth):
     assert max(t for _, t, _ in shed) < min(t for _, t, _ in served) / 4
     for path, timings in probes.items():
         assert all(status == 200 for status, _ in timings), path
-        assert statistics.median(t for _, t in timings) < 0.1, (path, timings)
+        # not queued behind the held requests: answered in a fraction of their time
+        assert statistics.median(t for _, t in timings) < min(t for _, t, _ in served) / 4, \
+            (path, timings)
     # once the load is gone, the service takes requests again
     assert guarded.post("/metadata", json={}, headers=auth).status_code == 200
 
