@@ -33,8 +33,9 @@ down rather than log lines being dropped or memory growing without bound.
 Settings come from the environment (:meth:`MonitorConfig.from_env`). The Prometheus
 instruments are created once per process, on first use, because BentoML sets the
 multiprocess directory of ``prometheus_client`` in each worker after importing the service.
-With several workers each worker has its own window and memory: feedback must reach the
-worker that answered (one worker, the default, has no such limit).
+With several workers each worker has its own window and memory; ``/feedback`` still matches a
+prediction another worker answered, through the shared log folder
+(:mod:`nbprod.sibling_predictions`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from .drift import has_other_bin, is_flag, reference_features, reference_shares
 from .errors import ConfigError, FeedbackError
 from .prediction_log import PredictionLog, check_log_dir, default_log_dir
 from .settings import positive
+from .sibling_predictions import SiblingPredictions
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +378,9 @@ class Monitor:
             self.log = PredictionLog(self.config.log_dir, self.config.log_max_bytes,
                                      self.config.log_backups, on_lost=lost.inc)
             log.info("prediction log of worker %d: %s", worker, self.log.path)
+        #: the other workers' predictions and the shared ledger of labels (several workers)
+        self.siblings = (SiblingPredictions(self.config.log_dir, self.log.path)
+                         if self.log is not None else None)
         self._histogram = metrics["probability"].labels(model_version)
         metrics["threshold"].labels(model_version).set(self.config.threshold)
         self._gauges: list[tuple[Any, Any]] = []  # per feature (psi, js), made on first update
@@ -485,6 +490,7 @@ class Monitor:
                or isinstance(truth, bool)]
         if bad:
             raise FeedbackError(f"labels must be 0 or 1, got {', '.join(bad)}")
+        self._adopt([rid for rid, _ in labels])
         with self._lock:
             seen: set[str] = set()
             unknown, duplicate = [], []
@@ -498,13 +504,17 @@ class Monitor:
             problems = []
             if unknown:
                 problems.append(
-                    f"unknown request id(s) {unknown} (never answered here, or older than the "
+                    f"unknown request id(s) {unknown} (never answered by this server, or older than the "
                     f"last {self.config.memory} predictions)"
                 )
             if duplicate:
                 problems.append(f"request id(s) labelled already {duplicate}")
             if problems:
                 raise FeedbackError("; ".join(problems) + "; no label was recorded")
+            again = self.siblings.claim(list(seen)) if self.siblings is not None else []
+            if again:
+                raise FeedbackError(f"request id(s) labelled already {again}; no label was "
+                                    f"recorded")
             for rid, truth in labels:
                 proba, predicted, _ = self.memory[rid]
                 self.memory[rid] = (proba, predicted, True)
@@ -515,6 +525,17 @@ class Monitor:
             metrics[name].labels(self.model_version).set(scores[name])
         return {"accepted": len(labels), **scores}
 
+    def _adopt(self, ids: Sequence[str]) -> None:
+        """Remember the predictions of ``ids`` that another worker answered (its log file)."""
+        if self.siblings is None:
+            return
+        with self._lock:
+            missing = [rid for rid in ids if rid not in self.memory]
+        found = self.siblings.find(missing) if missing else {}
+        with self._lock:
+            for rid, (proba, label) in found.items():
+                self.memory.setdefault(rid, (proba, int(label == self.positive_label), False))
+
     def close(self) -> None:
         """Stop the monitor's thread, log what is left and close the log."""
         self._stop.set()
@@ -522,6 +543,8 @@ class Monitor:
         self.flush()
         if self.log is not None:
             self.log.close()
+        if self.siblings is not None:
+            self.siblings.close()
 
 
 def finite_or_none(value: float) -> float | None:
