@@ -85,12 +85,18 @@ def parse_ms(text: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def run_wrk(url: str, body: dict, clients: int, seconds: int, workdir: Path) -> tuple:
+def run_wrk(url: str, body: dict, clients: int, seconds: int, workdir: Path,
+            allow_none: bool = False) -> tuple:
+    """(requests, failed, seconds, p50 ms, p99 ms) of one wrk run; with ``allow_none``, a
+    server too slow to finish any request in the round scores 0 requests (p50 and p99
+    infinite) instead of stopping the benchmark."""
     script = workdir / f"body{abs(hash(url))}.lua"
     script.write_text(LUA % json.dumps(body))
     cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", "--latency",
            "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    if allow_none and " 0 requests in" in out:
+        return 0, 0, float(seconds), float("inf"), float("inf")
     if "Latency Distribution" not in out or " 0 requests in" in out:
         raise SystemExit(f"wrk got no answer from {url}:\n{out}")
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -122,7 +128,8 @@ def stop(*procs: subprocess.Popen) -> None:
 
 
 def measure(name: str, url: str, body: dict, clients: int, seconds: int, workdir: Path) -> Result:
-    total, failed, duration, p50, p99 = run_wrk(url, body, clients, seconds, workdir)
+    total, failed, duration, p50, p99 = run_wrk(url, body, clients, seconds, workdir,
+                                                allow_none=True)
     return Result(name, clients, (total - failed) / duration, p50, p99, total, failed)
 
 
@@ -178,34 +185,44 @@ def servers(names: list[str], tag: str, example: dict, workers: int, workdir: Pa
     """name -> (process, url, body) for every server in ``names``, started; a variant is the
     service with more environment variables."""
     started: dict[str, tuple] = {}
-    for name in names:
-        port = free_port()
-        host = ["--host", "127.0.0.1", "--port", str(port)]
-        base = f"http://127.0.0.1:{port}"
-        log = workdir / f"{name}.log"
-        if name == "bare":
-            cmd = [str(BIN / "uvicorn"), "benchmarks.bare_app:app", *host, "--workers",
-                   str(workers), "--no-access-log", "--log-level", "warning"]
-            proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
-        elif name == "bentoml":
-            cmd = [str(BIN / "bentoml"), "serve", "benchmarks.plain_bento:PlainService", *host]
-            proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
-        elif name == "mlflow":
-            bin_dir = mlflow_env()
-            model = mlflow_model(tag, example, workdir, bin_dir)
-            cmd = [str(bin_dir / "mlflow"), "models", "serve", "-m", str(model), "-h",
-                   "127.0.0.1", "-p", str(port), "-w", str(workers), "--env-manager", "local"]
-            proc = start(cmd, mlflow_environ(), log)
-            url, body = f"{base}/invocations", {"dataframe_records": [example]}
-        else:  # service, unmonitored, a variant
-            cmd = [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", *host]
-            extra = ({"NBPROD_MONITORING": "0"} if name == "unmonitored" else
-                     {"NBPROD_PREDICTION_LOG_DIR": str(workdir / "predictions" / name),
-                      **variants.get(name, {})})
-            proc, url = start(cmd, dict(env, **extra), log), f"{base}/predict_batch"
-            body = {"customers": [example]}
-        started[name] = (proc, url, body)
+    try:
+        for name in names:
+            started[name] = _start(name, tag, example, workers, workdir, env, variants)
+    except BaseException:  # one failed to start: stop the others
+        stop(*(proc for proc, _, _ in started.values()))
+        raise
     return started
+
+
+def _start(name: str, tag: str, example: dict, workers: int, workdir: Path, env: dict,
+           variants: dict[str, dict]) -> tuple:
+    """Start one server; (process, url, body)."""
+    port = free_port()
+    host = ["--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    log = workdir / f"{name}.log"
+    if name == "bare":
+        cmd = [str(BIN / "uvicorn"), "benchmarks.bare_app:app", *host, "--workers",
+               str(workers), "--no-access-log", "--log-level", "warning"]
+        proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
+    elif name == "bentoml":
+        cmd = [str(BIN / "bentoml"), "serve", "benchmarks.plain_bento:PlainService", *host]
+        proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
+    elif name == "mlflow":
+        bin_dir = mlflow_env()
+        model = mlflow_model(tag, example, workdir, bin_dir)
+        cmd = [str(bin_dir / "mlflow"), "models", "serve", "-m", str(model), "-h",
+               "127.0.0.1", "-p", str(port), "-w", str(workers), "--env-manager", "local"]
+        proc = start(cmd, mlflow_environ(), log)
+        url, body = f"{base}/invocations", {"dataframe_records": [example]}
+    else:  # service, unmonitored, a variant
+        cmd = [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", *host]
+        extra = ({"NBPROD_MONITORING": "0"} if name == "unmonitored" else
+                 {"NBPROD_PREDICTION_LOG_DIR": str(workdir / "predictions" / name),
+                  **variants.get(name, {})})
+        proc, url = start(cmd, dict(env, **extra), log), f"{base}/predict_batch"
+        body = {"customers": [example]}
+    return proc, url, body
 
 
 def wait_post(url: str, body: dict, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
@@ -270,8 +287,9 @@ def main() -> int:
     table: list[dict[str, Result]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        running = servers(names, tag, example, args.workers, workdir, env, variants)
+        running: dict[str, tuple] = {}
         try:
+            running.update(servers(names, tag, example, args.workers, workdir, env, variants))
             for name, (proc, url, body) in running.items():
                 wait_post(url, body, proc, workdir / f"{name}.log")
             for _, url, body in running.values():  # warm-up: imports, the batcher's calibration
@@ -302,6 +320,11 @@ def main() -> int:
     if args.monitoring:
         report_monitoring(table)
     return 0
+
+
+def ratio(a: float, b: float) -> str:
+    """``a / b`` to two decimals; "inf" when ``b`` is 0 (a peer that finished no request)."""
+    return "inf" if b == 0 else f"{a / b:.2f}"
 
 
 def labels(table: list[dict[str, Result]]) -> list[str]:
@@ -336,8 +359,8 @@ def report_ratios(table: list[dict[str, Result]], peers: list[str], invert: bool
     for label, level in zip(labels(table), table, strict=True):
         s = level["service"]
         pairs = [(level[p], s) if invert else (s, level[p]) for p in peers]
-        cells = " | ".join(f"{a.ok_rps / b.ok_rps:.2f} | {a.p50_ms / b.p50_ms:.2f} "
-                           f"| {a.p99_ms / b.p99_ms:.2f}" for a, b in pairs)
+        cells = " | ".join(f"{ratio(a.ok_rps, b.ok_rps)} | {ratio(a.p50_ms, b.p50_ms)} "
+                           f"| {ratio(a.p99_ms, b.p99_ms)}" for a, b in pairs)
         fails = " | ".join(f"{level[p].failed}/{level[p].requests}" for p in peers)
         print(f"| {label} | {cells} | {s.failed}/{s.requests} | {fails} |")
 
@@ -351,9 +374,9 @@ def report_targets(table: list[dict[str, Result]], peers: list[str]) -> None:
         s = level["service"]
         if s.clients > 1:
             best = max(others, key=lambda p: level[p].ok_rps)
-            ratio = s.ok_rps / level[best].ok_rps
-            met = ratio >= 3 and s.failed == 0
-            print(f"{label} clients: {ratio:.2f}x the best peer's ok req/s ({best}), "
+            times = s.ok_rps / level[best].ok_rps if level[best].ok_rps else float("inf")
+            met = times >= 3 and s.failed == 0
+            print(f"{label} clients: {times:.2f}x the best peer's ok req/s ({best}), "
                   f"{s.failed} non-200: {'met' if met else 'NOT met'}")
         else:
             best = min(others, key=lambda p: level[p].p50_ms)
