@@ -13,7 +13,7 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
    *before* admission, so a client trickling its body holds no request slot (issue 15,
    item 4);
 3. **admission** (:mod:`nbprod.admission`): a request expected to take longer than
-   ``max_wait`` (requests in progress x measured service time), or past ``max_concurrency``
+   ``max_wait`` (requests in progress x measured time per place), or past ``max_concurrency``
    in progress, gets 429 with ``Retry-After`` at once, without queueing (item 5);
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
    an admitted request's answer says how long it took from admission
@@ -257,7 +257,7 @@ class GuardMiddleware:
             if not started:
                 await respond(send, 504, f"no response within {s.timeout:g} s")
         finally:
-            self.admission.done()
+            self.admission.done(verdict)
 
     def _authorized(self, scope: dict) -> bool:
         scheme, _, token = header(scope, b"authorization").partition(b" ")

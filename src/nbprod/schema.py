@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .columns import ColumnTable
+from .drift import bin_counts, quantile_edges
 from .errors import ConfigError
+from .model_kinds import BINARY, check_model_kind
 
 KINDS = ("binary", "categorical", "integer", "number")
 
@@ -56,6 +58,12 @@ class FeatureSchema:
     classes: list[str] = field(default_factory=list)
     #: the name of one input record in the API (its OpenAPI schema)
     record: str = "Record"
+    #: what the model predicts: ``binary``, ``multiclass`` or ``regression``
+    #: (:mod:`nbprod.model_kinds`); models stored before the field are binary
+    model_kind: str = BINARY
+
+    def __post_init__(self) -> None:
+        check_model_kind(self.model_kind, "feature schema model_kind")
 
     @property
     def names(self) -> list[str]:
@@ -74,8 +82,10 @@ class FeatureSchema:
     def from_dict(cls, data: dict[str, Any]) -> FeatureSchema:
         try:
             feats = [Feature(**f) for f in data["features"]]
-            return cls(features=feats, target=data["target"], classes=list(data.get("classes", [])),
-                       record=str(data.get("record", "Record")))
+            return cls(features=feats, target=data["target"],
+                       classes=[str(c) for c in data.get("classes", [])],
+                       record=str(data.get("record", "Record")),
+                       model_kind=str(data.get("model_kind", BINARY)))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"not a valid feature schema: {exc}") from None
 
@@ -138,18 +148,18 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
     """Per-feature statistics of the training frame, for drift detection later.
 
     Categorical and binary features: the share of each category. Numeric features:
-    decile bin edges, the share in each bin, and mean, std, min, max.
+    decile bin edges, the share in each bin, and mean, std, min, max. The values are binned
+    as drift bins them later (:func:`nbprod.drift.binner`).
     """
     stats: dict[str, Any] = {}
     for feat in schema.features:
         col = frame[feat.name]
         if feat.is_numeric:
             values = col.dropna().astype("float64")
-            edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
-            counts, _ = np.histogram(values, bins=edges)
+            ref = {"type": "numeric", "bin_edges": quantile_edges(values.to_numpy(), bins)}
+            counts = bin_counts(values.to_numpy(), ref)
             stats[feat.name] = {
-                "type": "numeric",
-                "bin_edges": [float(e) for e in edges],
+                **ref,
                 "frequencies": [float(c) / max(len(values), 1) for c in counts],
                 "mean": float(values.mean()),
                 "std": float(values.std(ddof=0)),
@@ -158,11 +168,14 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
                 "missing": float(col.isna().mean()),
             }
         else:
-            shares = col.astype("string").value_counts(normalize=True, dropna=True)
-            cats = feat.categories or [str(v) for v in (0, 1)]
+            cats = [str(c) for c in feat.categories or (0, 1)]
+            ref = {"type": "categorical", "frequencies": dict.fromkeys(cats, 0.0)}
+            counts = bin_counts(col.tolist(), ref)
+            total = max(float(counts.sum()), 1.0)
             stats[feat.name] = {
                 "type": "categorical",
-                "frequencies": {str(c): float(shares.get(str(c), 0.0)) for c in cats},
+                "frequencies": {c: float(n) / total for c, n in zip(cats, counts[:len(cats)],
+                                                                    strict=True)},
                 "missing": float(col.isna().mean()),
             }
     stats["_rows"] = int(len(frame))

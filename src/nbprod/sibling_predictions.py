@@ -6,8 +6,7 @@ server write their prediction logs into one folder (one file per worker,
 :func:`nbprod.prediction_log.instance_name`); :class:`SiblingPredictions` works from there:
 
 - :meth:`SiblingPredictions.find` reads the other workers' log files (newest first, rotated
-  ones included) for request ids this worker does not know, and returns their probability and
-  label. A prediction reaches its worker's file within the monitor's interval (0.2 s), so a
+  ones included) for request ids this worker does not know, and returns their records. A prediction reaches its worker's file within the monitor's interval (0.2 s), so a
   label sent sooner than that to another worker is still unknown there;
 - :meth:`SiblingPredictions.claim` records labelled request ids in a small SQLite ledger in
   the same folder (``feedback.sqlite``, one transaction per ``/feedback`` call), so an id
@@ -47,15 +46,15 @@ class SiblingPredictions:
                  if p.is_file() and not p.name.startswith(own)]
         return sorted(found, key=_mtime, reverse=True)
 
-    def find(self, ids: Iterable[str]) -> dict[str, tuple[float, str]]:
-        """request id -> (probability, label) for those of ``ids`` in a sibling's log."""
+    def find(self, ids: Iterable[str]) -> dict[str, dict]:
+        """request id -> its log record, for those of ``ids`` in a sibling's log."""
         wanted = set(ids)
-        found: dict[str, tuple[float, str]] = {}
+        found: dict[str, dict] = {}
         for path in self.files():
             if not wanted:
                 break
             for rid, record in _records(path, wanted):
-                found[rid] = (float(record["probability"]), str(record["label"]))
+                found[rid] = record
                 wanted.discard(rid)
         return found
 

@@ -165,8 +165,18 @@ def test_bad_feedback_is_a_4xx_naming_the_ids(project, monitored):
 
 
 def log_records(logs) -> list[dict]:
-    files = sorted(logs.glob("predictions*.jsonl*"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    """The complete records of the log files now: a line still being written (no newline
+    yet) is not a record yet, and a file rotated away between listing and reading is read
+    under its new name at the next poll."""
+    records = []
+    for f in sorted(logs.glob("predictions*.jsonl*")):
+        try:
+            text = f.read_text()
+        except FileNotFoundError:
+            continue
+        records += [json.loads(line) for line in text.splitlines(keepends=True)
+                    if line.endswith("\n")]
+    return records
 
 
 def test_prediction_log_has_one_record_per_prediction_and_rotates(project, monitored, tmp_path):
@@ -219,6 +229,7 @@ def test_nbprod_drift_reads_the_prediction_log(project, monitored, tmp_path):
 
     ok = nbprod_drift(project, tmp_path / "clean.jsonl", tmp_path / "clean.html")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"\(predictions\)\s+psi=", ok.stdout), ok.stdout  # beside the inputs
     bad = nbprod_drift(project, tmp_path / "shifted.jsonl", tmp_path / "shifted.html")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "monthly_charges" in bad.stderr and (tmp_path / "shifted.html").stat().st_size > 0

@@ -53,6 +53,22 @@ def test_round_trip_through_json(schema, tmp_path):
     assert ": null" not in (tmp_path / "s.json").read_text()
 
 
+def test_the_model_kind_round_trips_and_is_binary_when_absent(schema):
+    assert schema.model_kind == "binary"
+    stored = schema.to_dict()
+    assert stored["model_kind"] == "binary"
+    del stored["model_kind"]
+    assert FeatureSchema.from_dict(stored).model_kind == "binary"
+    stored.update(model_kind="multiclass", classes=["a", "b", 3])
+    multi = FeatureSchema.from_dict(stored)
+    assert (multi.model_kind, multi.classes) == ("multiclass", ["a", "b", "3"])
+    assert FeatureSchema.from_dict(multi.to_dict()) == multi
+    reg = FeatureSchema.from_dict({**stored, "model_kind": "regression", "classes": []})
+    assert (reg.model_kind, reg.classes) == ("regression", [])
+    with pytest.raises(ConfigError, match="model_kind: 'ordinal' is not one of"):
+        FeatureSchema.from_dict({**stored, "model_kind": "ordinal"})
+
+
 def test_a_broken_schema_file_is_a_clear_error():
     with pytest.raises(ConfigError, match="not a valid feature schema"):
         FeatureSchema.from_dict({"features": [{"kind": "number"}], "target": "y"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nbprod.errors import FeedbackError
@@ -42,7 +44,7 @@ def test_find_reads_rotated_files_and_skips_its_own_and_torn_lines(tmp_path):
     (tmp_path / "predictions-x.jsonl.1").write_text(line + line[:20])
     (tmp_path / "predictions-own.jsonl").write_text(line.replace("0.7", "0.1"))
     siblings = SiblingPredictions(tmp_path, tmp_path / "predictions-own.jsonl")
-    assert siblings.find([rid, "f" * 32]) == {rid: (0.7, "Yes")}
+    assert siblings.find([rid, "f" * 32]) == {rid: json.loads(line)}
     assert siblings.claim([rid]) == [] and siblings.claim([rid, "f" * 32]) == [rid]
     assert siblings.claim(["f" * 32]) == []  # the refused call marked nothing
     siblings.close()

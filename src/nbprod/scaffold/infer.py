@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..data import read_table
 from ..errors import ConfigError, DataFileError
+from .leaks import target_leak
 from .names import identifier, identifiers
 
 __all__ = ["Inferred", "infer_column", "infer_table", "numeric_range", "read_data"]
@@ -225,7 +226,8 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None) -> I
         if header == target_header:
             spec: dict[str, Any] | str = {"kind": "categorical", "categories": classes}
         else:
-            spec = infer_column(df[header])
+            spec = target_leak(df[header], df[target_header], classifier=True) or \
+                infer_column(df[header])
         if isinstance(spec, str):
             dropped[header] = spec
             log.info("column %r left out: %s", header, spec)
