@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ from nbprod.live_scores import live_scores
 from nbprod.monitor_config import MonitorConfig
 from nbprod.monitoring import Monitor, finite_or_none
 from nbprod.window_drift import WindowDrift
+from projectkit import wait_until
 
 ROWS = [{"plan": "a", "charge": 10.0}, {"plan": "b", "charge": 20.0}, {"plan": "a", "charge": 30.0}]
 
@@ -95,10 +95,8 @@ def test_the_monitor_thread_logs_without_being_asked_and_survives_a_bad_row(
     m.record([{"plan": "a"}], [0.5], ["Yes"])  # no "charge": the drift window cannot bin it
     (rid,) = m.record(ROWS[:1], [0.7], ["Yes"])
     log_file = m.log.path
-    deadline = time.monotonic() + 10
-    while rid not in (log_file.read_text() if log_file.exists() else ""):
-        assert time.monotonic() < deadline, "the monitor's thread wrote nothing in 10 s"
-        time.sleep(0.05)
+    wait_until(lambda: log_file.exists() and rid in log_file.read_text(), 10,
+               "the monitor's thread wrote nothing")
     m.flush()  # returns once the thread's current pass (which logs its failure) is over
     assert "monitoring failed" in caplog.text and "charge" in caplog.text
     (later,) = m.record(ROWS[1:2], [0.2], ["No"])
