@@ -131,7 +131,7 @@ serve: bento  ## serve the production model's bento on http://$(HOST):$(PORT)
 serve-dev: install  ## serve the service from the source (reloads on change)
 	bentoml serve nbprod.service:ModelService --host $(HOST) --port $(PORT) --reload
 
-bench-serve: install  ## load benchmark: the service vs a bare Starlette app (needs wrk)
+bench-serve: install  ## load benchmark: the service vs mlflow models serve, a plain BentoML service, a bare app (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/serve.py
 
@@ -153,4 +153,4 @@ fuzz: dev  ## the full fuzz run (~1,600 requests) of the guarded service
 bench-monitoring: install  ## serving benchmark with and without monitoring (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/monitoring.py
-	$(BIN)/python benchmarks/serve.py --monitoring --clients 1,32,1
+	$(BIN)/python benchmarks/serve.py --monitoring --peers bare --clients 1,32,1

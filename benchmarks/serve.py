@@ -1,26 +1,37 @@
-"""Load benchmark: the BentoML churn service against a bare Starlette app, in one run.
+"""Load benchmark: the nbprod service against the servers a user would pick instead, in one run.
 
     make bench-serve            # after `make run`; or: python benchmarks/serve.py --help
 
-Starts, on loopback and with the same number of worker processes,
-(a) the BentoML service (``bentoml serve nbprod.service:ModelService``) and
-(b) ``benchmarks/bare_app.py`` on uvicorn (parses the same JSON, one ``predict_proba`` per
-request), both serving the same registered model. Each is loaded with wrk at 1, 32 and 128
-concurrent connections, then 1 again right after the burst, one customer per request, in
-interleaved rounds. The script prints req/s (successful responses only), p50, p99 and the
-non-200 count of each, and the ratios service/bare. Only ratios measured in the same run
-mean anything on a shared machine.
+Starts, on loopback, with one worker process each (``--workers``), all serving the same
+registered model:
 
-With ``--monitoring`` (``make bench-monitoring``) a third server runs the same service with
-``NBPROD_MONITORING=0`` (no prediction log, drift gauges, histogram or feedback memory), and a
-second table gives the monitored/unmonitored ratios: the cost of monitoring.
+- **service**: ``bentoml serve nbprod.service:ModelService``, one customer per request to
+  ``/predict_batch`` (adaptive batching merges concurrent requests into one model call);
+- **bentoml**: ``benchmarks/plain_bento.py``, the model served the way BentoML's
+  scikit-learn example does (``/predict``, BentoML's defaults, no batching, no checks);
+- **mlflow**: the same fitted pipeline saved as an MLflow model and served by
+  ``mlflow models serve --env-manager local`` from its own virtual environment
+  (``.venv-mlflow``, created on first use from ``benchmarks/mlflow-requirements.txt``; nothing
+  is downloaded once it exists), with MLflow's request format (``dataframe_records``);
+- **bare**: ``benchmarks/bare_app.py`` on uvicorn (parses the JSON, one ``predict_proba``
+  per request), the floor of what serving one row can cost.
+
+Each is loaded with wrk at 1, 32 and 128 concurrent connections, then 1 again right after the
+burst, in interleaved rounds. The script prints ok req/s (200 answers only), p50, p99 and the
+non-200 count of each server, then the service's ratios to every peer and the targets. Only
+ratios measured in the same run mean anything on a shared machine.
+
+With ``--monitoring`` (``make bench-monitoring``) the same service also runs with
+``NBPROD_MONITORING=0`` and a second table gives the monitored/unmonitored ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -35,6 +46,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+MLFLOW_ENV = ROOT / ".venv-mlflow"
+MLFLOW_REQUIREMENTS = ROOT / "benchmarks" / "mlflow-requirements.txt"
+PEERS = ("bare", "bentoml", "mlflow")
 
 LUA = """
 wrk.method = "POST"
@@ -60,21 +74,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with code {proc.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} not ready after {timeout} s")
-
-
 def customer(tag: str) -> dict:
     from nbprod.registry import feature_schema
 
@@ -86,12 +85,18 @@ def parse_ms(text: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def run_wrk(url: str, body: dict, clients: int, seconds: int, workdir: Path) -> tuple:
-    script = workdir / f"body{clients}.lua"
+def run_wrk(url: str, body: dict, clients: int, seconds: int, workdir: Path,
+            allow_none: bool = False) -> tuple:
+    """(requests, failed, seconds, p50 ms, p99 ms) of one wrk run; with ``allow_none``, a
+    server too slow to finish any request in the round scores 0 requests (p50 and p99
+    infinite) instead of stopping the benchmark."""
+    script = workdir / f"body{abs(hash(url))}.lua"
     script.write_text(LUA % json.dumps(body))
     cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", "--latency",
            "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    if allow_none and " 0 requests in" in out:
+        return 0, 0, float(seconds), float("inf"), float("inf")
     if "Latency Distribution" not in out or " 0 requests in" in out:
         raise SystemExit(f"wrk got no answer from {url}:\n{out}")
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -123,7 +128,8 @@ def stop(*procs: subprocess.Popen) -> None:
 
 
 def measure(name: str, url: str, body: dict, clients: int, seconds: int, workdir: Path) -> Result:
-    total, failed, duration, p50, p99 = run_wrk(url, body, clients, seconds, workdir)
+    total, failed, duration, p50, p99 = run_wrk(url, body, clients, seconds, workdir,
+                                                allow_none=True)
     return Result(name, clients, (total - failed) / duration, p50, p99, total, failed)
 
 
@@ -139,6 +145,104 @@ def median(results: list[Result]) -> Result:
     )
 
 
+def mlflow_env() -> Path:
+    """The MLflow environment's ``bin`` folder, created from the pinned requirements if missing
+    or out of date (a stamp holds the requirements' hash)."""
+    digest = hashlib.sha256(MLFLOW_REQUIREMENTS.read_bytes()).hexdigest()
+    stamp, bin_dir = MLFLOW_ENV / ".requirements.sha256", MLFLOW_ENV / "bin"
+    if stamp.is_file() and stamp.read_text() == digest:
+        return bin_dir
+    print(f"creating {MLFLOW_ENV.name} from {MLFLOW_REQUIREMENTS.name} (once)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(MLFLOW_ENV)], check=True)
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet",
+                    "-r", str(MLFLOW_REQUIREMENTS)], check=True)
+    stamp.write_text(digest)
+    return bin_dir
+
+
+def mlflow_model(tag: str, example: dict, workdir: Path, bin_dir: Path) -> Path:
+    """The served model saved as an MLflow model (its pyfunc calls ``predict_proba``)."""
+    from nbprod.registry import load_model
+
+    (workdir / "model.pkl").write_bytes(pickle.dumps(load_model(tag)))
+    (workdir / "example.json").write_text(json.dumps(example))
+    out = workdir / "mlflow_model"
+    subprocess.run([str(bin_dir / "python"), str(ROOT / "benchmarks" / "mlflow_model.py"),
+                    str(workdir / "model.pkl"), str(workdir / "example.json"), str(out)],
+                   check=True, env=mlflow_environ())
+    return out
+
+
+def mlflow_environ() -> dict:
+    """No telemetry, no tracking server: MLflow stays on this machine."""
+    return dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
+                MLFLOW_TRACKING_URI="file:///dev/null",  # it starts its own uvicorn by name:
+                PATH=f"{MLFLOW_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}")
+
+
+def servers(names: list[str], tag: str, example: dict, workers: int, workdir: Path,
+            env: dict, variants: dict[str, dict]) -> dict[str, tuple]:
+    """name -> (process, url, body) for every server in ``names``, started; a variant is the
+    service with more environment variables."""
+    started: dict[str, tuple] = {}
+    try:
+        for name in names:
+            started[name] = _start(name, tag, example, workers, workdir, env, variants)
+    except BaseException:  # one failed to start: stop the others
+        stop(*(proc for proc, _, _ in started.values()))
+        raise
+    return started
+
+
+def _start(name: str, tag: str, example: dict, workers: int, workdir: Path, env: dict,
+           variants: dict[str, dict]) -> tuple:
+    """Start one server; (process, url, body)."""
+    port = free_port()
+    host = ["--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    log = workdir / f"{name}.log"
+    if name == "bare":
+        cmd = [str(BIN / "uvicorn"), "benchmarks.bare_app:app", *host, "--workers",
+               str(workers), "--no-access-log", "--log-level", "warning"]
+        proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
+    elif name == "bentoml":
+        cmd = [str(BIN / "bentoml"), "serve", "benchmarks.plain_bento:PlainService", *host]
+        proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
+    elif name == "mlflow":
+        bin_dir = mlflow_env()
+        model = mlflow_model(tag, example, workdir, bin_dir)
+        cmd = [str(bin_dir / "mlflow"), "models", "serve", "-m", str(model), "-h",
+               "127.0.0.1", "-p", str(port), "-w", str(workers), "--env-manager", "local"]
+        proc = start(cmd, mlflow_environ(), log)
+        url, body = f"{base}/invocations", {"dataframe_records": [example]}
+    else:  # service, unmonitored, a variant
+        cmd = [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", *host]
+        extra = ({"NBPROD_MONITORING": "0"} if name == "unmonitored" else
+                 {"NBPROD_PREDICTION_LOG_DIR": str(workdir / "predictions" / name),
+                  **variants.get(name, {})})
+        proc, url = start(cmd, dict(env, **extra), log), f"{base}/predict_batch"
+        body = {"customers": [example]}
+    return proc, url, body
+
+
+def wait_post(url: str, body: dict, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    """Wait until ``url`` answers ``body`` with a 200."""
+    deadline = time.monotonic() + timeout
+    data = json.dumps(body).encode()
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{log.stem} exited with code {proc.returncode}:\n{log.read_text()}")
+        try:
+            req = urllib.request.Request(url, data=data,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{url} ({log.stem}) not ready after {timeout} s:\n{log.read_text()}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=1, help="worker processes of each server")
@@ -146,11 +250,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per level (median kept)")
     parser.add_argument("--clients", default="1,32,128,1",
                         help="concurrency levels, in order (the last 1: right after the burst)")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help=f"servers to compare the service with, among {', '.join(PEERS)}")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     parser.add_argument("--monitoring", action="store_true",
                         help="also serve the service with NBPROD_MONITORING=0 and print the "
                              "cost of monitoring (prediction log, drift, histogram)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=V,...",
+                        help="also serve the service with these environment variables (e.g. "
+                             "w2:NBPROD_WORKERS=2) and print its ratios to the service")
     args = parser.parse_args()
+    variants = {v.partition(":")[0]: dict(kv.split("=", 1) for kv in
+                                          v.partition(":")[2].split(",") if kv)
+                for v in args.variant}
+    peers = [p for p in args.peers.split(",") if p]
+    if not set(peers) <= set(PEERS):
+        raise SystemExit(f"--peers: unknown {sorted(set(peers) - set(PEERS))}; use {PEERS}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers on kill too
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench-serve does it)")
@@ -165,108 +280,121 @@ def main() -> int:
     example = customer(tag)
     env = dict(os.environ, NBPROD_MODEL_TAG=tag, NBPROD_WORKERS=str(args.workers),
                BENTOML_DO_NOT_TRACK="true", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    names = ["service", *peers, *variants] + (["unmonitored"] if args.monitoring else [])
     print(f"model {tag}, {args.workers} worker(s) each, {os.cpu_count()} CPUs, wrk -t1, "
-          f"{args.rounds} interleaved rounds of {args.seconds} s per level (medians)")
+          f"{args.rounds} interleaved rounds of {args.seconds} s per level (medians); "
+          f"load average {os.getloadavg()[0]:.1f} before start", flush=True)
+    table: list[dict[str, Result]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        bare_port, service_port = free_port(), free_port()
-        bare = start(
-            [str(BIN / "uvicorn"), "benchmarks.bare_app:app", "--host", "127.0.0.1",
-             "--port", str(bare_port), "--workers", str(args.workers), "--no-access-log",
-             "--log-level", "warning"],
-            env, workdir / "bare.log",
-        )
-        service = start(
-            [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host", "127.0.0.1",
-             "--port", str(service_port)],
-            dict(env, NBPROD_PREDICTION_LOG_DIR=str(workdir / "predictions")),
-            workdir / "service.log",
-        )
-        targets = {
-            "bare": (f"http://127.0.0.1:{bare_port}/predict", {"customer": example}),
-            "service": (f"http://127.0.0.1:{service_port}/predict_batch", {"customers": [example]}),
-        }
-        servers = [bare, service]
-        if args.monitoring:
-            off_port = free_port()
-            servers.append(start(
-                [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host",
-                 "127.0.0.1", "--port", str(off_port)],
-                dict(env, NBPROD_MONITORING="0"), workdir / "unmonitored.log",
-            ))
-            targets["unmonitored"] = (f"http://127.0.0.1:{off_port}/predict_batch",
-                                      {"customers": [example]})
+        running: dict[str, tuple] = {}
         try:
-            _wait_post(*targets["bare"], bare)
-            for name in targets:
-                if name != "bare":
-                    wait_ready(targets[name][0].replace("/predict_batch", "/readyz"),
-                               servers[list(targets).index(name)])
-            for url, body in targets.values():  # warm-up: imports, the batcher's calibration
+            running.update(servers(names, tag, example, args.workers, workdir, env, variants))
+            for name, (proc, url, body) in running.items():
+                wait_post(url, body, proc, workdir / f"{name}.log")
+            for _, url, body in running.values():  # warm-up: imports, the batcher's calibration
                 run_wrk(url, body, 8, 3, workdir)
-            rows, monitored = [], []
             for clients in levels:
-                rounds: dict[str, list[Result]] = {name: [] for name in targets}
+                rounds: dict[str, list[Result]] = {name: [] for name in names}
                 for i in range(args.rounds):
-                    order = list(targets) if i % 2 == 0 else list(reversed(targets))
+                    order = names if i % 2 == 0 else list(reversed(names))
                     for name in order:
-                        url, body = targets[name]
+                        _, url, body = running[name]
                         rounds[name].append(
                             measure(name, url, body, clients, args.seconds, workdir)
                         )
-                for name, results in rounds.items():
-                    r = median(results)
-                    print(f"  {name:8s} {clients:4d} clients  {r.ok_rps:8.1f} ok req/s  "
+                level = {name: median(results) for name, results in rounds.items()}
+                for r in level.values():
+                    print(f"  {r.target:11s} {clients:4d} clients  {r.ok_rps:8.1f} ok req/s  "
                           f"p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  "
                           f"non-200 {r.failed}/{r.requests}", flush=True)
-                rows.append((median(rounds["bare"]), median(rounds["service"])))
-                if args.monitoring:
-                    monitored.append((median(rounds["unmonitored"]), median(rounds["service"])))
+                table.append(level)
         finally:
-            stop(*servers)
-    report(rows)
+            stop(*(proc for proc, _, _ in running.values()))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    report(table, ["service", *peers, *variants])
+    report_ratios(table, peers)
+    report_targets(table, peers)
+    if variants:
+        report_ratios(table, list(variants), invert=True)
     if args.monitoring:
-        report_monitoring(monitored)
+        report_monitoring(table)
     return 0
 
 
-def _wait_post(url: str, body: dict, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    data = json.dumps(body).encode()
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with code {proc.returncode}")
-        try:
-            req = urllib.request.Request(
-                url, data=data, headers={"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(req, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} not ready after {timeout} s")
+def ratio(a: float, b: float) -> str:
+    """``a / b`` to two decimals; "inf" when ``b`` is 0 (a peer that finished no request)."""
+    return "inf" if b == 0 else f"{a / b:.2f}"
 
 
-def report(rows: list[tuple[Result, Result]]) -> None:
-    print("\n| clients | bare ok req/s | service ok req/s | ratio | bare p50 | service p50 | "
-          "p50 diff | bare p99 | service p99 | p99 ratio | service non-200 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    seen: set[int] = set()
-    for bare, svc in rows:
-        label = f"{bare.clients} (after {max(seen)})" if bare.clients in seen else bare.clients
-        seen.add(bare.clients)
-        print(f"| {label} | {bare.ok_rps:.0f} | {svc.ok_rps:.0f} | "
-              f"{svc.ok_rps / bare.ok_rps:.2f}x | {bare.p50_ms:.1f} ms | {svc.p50_ms:.1f} ms | "
-              f"{svc.p50_ms - bare.p50_ms:+.1f} ms | {bare.p99_ms:.1f} ms | {svc.p99_ms:.1f} ms | "
-              f"{svc.p99_ms / bare.p99_ms:.2f} | {svc.failed}/{svc.requests} |")
+def labels(table: list[dict[str, Result]]) -> list[str]:
+    """Row labels: the number of clients, "1 (after 128)" for a level seen before."""
+    seen: list[int] = []
+    out = []
+    for level in table:
+        clients = next(iter(level.values())).clients
+        out.append(f"{clients} (after {max(seen)})" if clients in seen else str(clients))
+        seen.append(clients)
+    return out
 
 
-def report_monitoring(rows: list[tuple[Result, Result]]) -> None:
+def report(table: list[dict[str, Result]], names: list[str]) -> None:
+    print("\n| clients | server | ok req/s | p50 | p99 | non-200 |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label, level in zip(labels(table), table, strict=True):
+        for name in names:
+            r = level[name]
+            print(f"| {label} | {name} | {r.ok_rps:.0f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms "
+                  f"| {r.failed}/{r.requests} |")
+
+
+def report_ratios(table: list[dict[str, Result]], peers: list[str], invert: bool = False) -> None:
+    """The service's figures divided by each peer's (> 1 req/s: faster; < 1 p50/p99: faster);
+    ``invert``: each variant's divided by the service's."""
+    head = " | ".join(f"req/s x {p} | p50 x {p} | p99 x {p}" for p in peers)
+    if invert:
+        head = " | ".join(f"{p} req/s x service | p50 | p99" for p in peers)
+    print(f"\n| clients | {head} | service non-200 | {' | '.join(f'{p} non-200' for p in peers)} |")
+    print("|---|" + "---:|" * (3 * len(peers) + 1 + len(peers)))
+    for label, level in zip(labels(table), table, strict=True):
+        s = level["service"]
+        pairs = [(level[p], s) if invert else (s, level[p]) for p in peers]
+        cells = " | ".join(f"{ratio(a.ok_rps, b.ok_rps)} | {ratio(a.p50_ms, b.p50_ms)} "
+                           f"| {ratio(a.p99_ms, b.p99_ms)}" for a, b in pairs)
+        fails = " | ".join(f"{level[p].failed}/{level[p].requests}" for p in peers)
+        print(f"| {label} | {cells} | {s.failed}/{s.requests} | {fails} |")
+
+
+def report_targets(table: list[dict[str, Result]], peers: list[str]) -> None:
+    """Under load: 3x the best peer's ok req/s, every answer a 200. One client: p50 at most
+    1.2x the bare app's and no worse than the best peer's."""
+    others = [p for p in peers if p != "bare"] or peers
+    print()
+    for label, level in zip(labels(table), table, strict=True):
+        s = level["service"]
+        if s.clients > 1:
+            best = max(others, key=lambda p: level[p].ok_rps)
+            times = s.ok_rps / level[best].ok_rps if level[best].ok_rps else float("inf")
+            met = times >= 3 and s.failed == 0
+            print(f"{label} clients: {times:.2f}x the best peer's ok req/s ({best}), "
+                  f"{s.failed} non-200: {'met' if met else 'NOT met'}")
+        else:
+            best = min(others, key=lambda p: level[p].p50_ms)
+            parts = [f"p50 {s.p50_ms / level[best].p50_ms:.2f}x the best peer's ({best})"]
+            met = s.p50_ms <= level[best].p50_ms
+            if "bare" in level:
+                parts.append(f"{s.p50_ms / level['bare'].p50_ms:.2f}x the bare app's")
+                met = met and s.p50_ms <= 1.2 * level["bare"].p50_ms
+            print(f"{label} client: {', '.join(parts)}: {'met' if met else 'NOT met'}")
+
+
+def report_monitoring(table: list[dict[str, Result]]) -> None:
     print("\n| clients | unmonitored ok req/s | monitored ok req/s | ratio | unmonitored p50 | "
           "monitored p50 | p50 ratio | unmonitored p99 | monitored p99 | p99 ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for off, on in rows:
-        print(f"| {off.clients} | {off.ok_rps:.0f} | {on.ok_rps:.0f} | {on.ok_rps / off.ok_rps:.2f}x | "
+    for label, level in zip(labels(table), table, strict=True):
+        off, on = level["unmonitored"], level["service"]
+        print(f"| {label} | {off.ok_rps:.0f} | {on.ok_rps:.0f} | {on.ok_rps / off.ok_rps:.2f}x | "
               f"{off.p50_ms:.1f} ms | {on.p50_ms:.1f} ms | {on.p50_ms / off.p50_ms:.2f} | "
               f"{off.p99_ms:.1f} ms | {on.p99_ms:.1f} ms | {on.p99_ms / off.p99_ms:.2f} |")
 

@@ -33,8 +33,9 @@ down rather than log lines being dropped or memory growing without bound.
 Settings come from the environment (:meth:`nbprod.monitor_config.MonitorConfig.from_env`),
 the Prometheus metrics from :mod:`nbprod.instruments`, the live scores and the feedback
 label from :mod:`nbprod.live_scores`.
-With several workers each worker has its own window and memory: feedback must reach the
-worker that answered (one worker, the default, has no such limit).
+With several workers each worker has its own window and memory; ``/feedback`` still matches a
+prediction another worker answered, through the shared log folder
+(:mod:`nbprod.sibling_predictions`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from .live_scores import SCORES, check_labels, kind_scores
 from .model_kinds import BINARY, MULTICLASS, check_model_kind
 from .monitor_config import MonitorConfig
 from .prediction_log import PredictionLog
+from .sibling_predictions import SiblingPredictions
 from .window_drift import WindowDrift
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,9 @@ class Monitor:
             self.log = PredictionLog(self.config.log_dir, self.config.log_max_bytes,
                                      self.config.log_backups, on_lost=lost.inc)
             log.info("prediction log of worker %d: %s", worker, self.log.path)
+        #: the other workers' predictions and the shared ledger of labels (several workers)
+        self.siblings = (SiblingPredictions(self.config.log_dir, self.log.path)
+                         if self.log is not None else None)
         self._histogram = metrics["probability"].labels(model_version)
         metrics["threshold"].labels(model_version).set(self.config.threshold)
         self._gauges: list[tuple[Any, Any]] = []  # per feature (psi, js), made on first update
@@ -262,6 +267,7 @@ class Monitor:
         :class:`FeedbackError` naming them, and nothing is recorded.
         """
         check_labels(self.kind, self.classes, labels)
+        self._adopt([rid for rid, _ in labels])
         with self._lock:
             seen: set[str] = set()
             unknown, duplicate = [], []
@@ -275,13 +281,17 @@ class Monitor:
             problems = []
             if unknown:
                 problems.append(
-                    f"unknown request id(s) {unknown} (never answered here, or older than the "
+                    f"unknown request id(s) {unknown} (never answered by this server, or older than the "
                     f"last {self.config.memory} predictions)"
                 )
             if duplicate:
                 problems.append(f"request id(s) labelled already {duplicate}")
             if problems:
                 raise FeedbackError("; ".join(problems) + "; no label was recorded")
+            again = self.siblings.claim(list(seen)) if self.siblings is not None else []
+            if again:
+                raise FeedbackError(f"request id(s) labelled already {again}; no label was "
+                                    f"recorded")
             for rid, truth in labels:
                 score, predicted, _ = self.memory[rid]
                 self.memory[rid] = (score, predicted, True)
@@ -293,6 +303,25 @@ class Monitor:
             metrics[name].labels(self.model_version).set(scores[name])
         return {"accepted": len(labels), **scores}
 
+    def _adopt(self, ids: Sequence[str]) -> None:
+        """Remember the predictions of ``ids`` that another worker answered (its log file)."""
+        if self.siblings is None:
+            return
+        with self._lock:
+            missing = [rid for rid in ids if rid not in self.memory]
+        found = self.siblings.find(missing) if missing else {}
+        with self._lock:
+            for rid, record in found.items():
+                self.memory.setdefault(rid, self._remembered(record))
+
+    def _remembered(self, record: Mapping[str, Any]) -> tuple:
+        """A logged prediction as the feedback memory holds it (as :meth:`record` does)."""
+        if self.kind == BINARY:
+            return (record["probability"], int(record["label"] == self.positive_label), False)
+        if self.kind == MULTICLASS:
+            return (0.0, record["label"], False)
+        return (record["prediction"], record["prediction"], False)
+
     def close(self) -> None:
         """Stop the monitor's thread, log what is left and close the log."""
         self._stop.set()
@@ -300,6 +329,8 @@ class Monitor:
         self.flush()
         if self.log is not None:
             self.log.close()
+        if self.siblings is not None:
+            self.siblings.close()
 
 
 def finite_or_none(value: float) -> float | None:
