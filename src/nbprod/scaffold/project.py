@@ -162,6 +162,7 @@ def create_project(
     positive: str | None = None,
     name: str | None = None,
     wheel: bool = True,
+    kind: str | None = None,
 ) -> Created:
     """Write the project for ``data`` with ``target`` as the column to predict into ``dest``.
 
@@ -175,7 +176,7 @@ def create_project(
     check_destination(dest)
     package = project_name(dest, name)
     frame = read_data(data)
-    table = infer_table(frame, target, positive)
+    table = infer_table(frame, target, positive, kind)
     raw_file = data.name
     files: dict[str, str | Path] = dict(project_files(package, table, raw_file, _wheel_name()))
     files[f"data/raw/{raw_file}"] = data
