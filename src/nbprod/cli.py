@@ -474,9 +474,11 @@ def score(
             result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
                                 keep=list(keep), progress=bar.advance,
                                 on_start=lambda: bar.start(total))
+        counted = (f"{result.positives:,} at or above {result.threshold}"
+                   if result.kind == "binary" else f"{result.kind} predictions")
         click.echo(
             f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
-            f"{result.positives:,} at or above {result.threshold} -> {result.output}"
+            f"{counted} -> {result.output}"
         )
         return
     from .dataset_scoring import score_dataset

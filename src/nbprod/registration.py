@@ -32,6 +32,7 @@ from .lineage import (
     relative_to,
     sha256_file,
 )
+from .model_kinds import BINARY
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ def register_run(
     policy = GatePolicy.from_dict(gate)
     metrics = json.loads(Path(where["metrics"]).read_text())
     metadata = lineage(upstream, data or {}, root, metrics, gate, where["schema"], where["reference"])
-    if predictions is not None:  # the served probabilities' drift is judged against these
+    kind = metadata["feature_schema"].get("model_kind", BINARY)
+    if predictions is not None and kind == BINARY:  # the served probabilities' drift
         from .drift import prediction_reference
 
         metadata["prediction_reference"] = prediction_reference(predictions)

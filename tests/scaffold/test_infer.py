@@ -193,3 +193,25 @@ def test_the_data_sets_cover_the_cases():
     assert {"categorical", "number"} <= nullable
     headers = [h for d in DATASETS.values() for h in d.frame.columns]
     assert any(" " in h for h in headers) and any(h != h.lower() for h in headers)
+
+
+@pytest.mark.parametrize("name", ["wine", "diabetes"])
+def test_the_files_of_every_kind_parse(name):
+    """The notebooks are JSON and the YAML files YAML for a multiclass and a regression
+    project; the parameters follow the kind."""
+    import json
+
+    from datasets import KIND_DATASETS
+
+    from nbprod.scaffold.project import project_files
+
+    ds, kind, metric = KIND_DATASETS[name]
+    files = project_files(name, infer_table(ds.frame, ds.target), f"{name}.csv", "w.whl")
+    notebooks = {rel: json.loads(text) for rel, text in files.items() if rel.endswith(".ipynb")}
+    assert len(notebooks) == 6
+    for rel in ("env.yaml", "env.smoke.yaml", "columns.yaml", "bentofile.yaml", "pipeline.yaml"):
+        yaml.safe_load(files[rel])
+    env = yaml.safe_load(files["env.yaml"])
+    assert env["gate"]["metric"] == metric and yaml.safe_load(files["columns.yaml"])["kind"] == kind
+    register = "".join(notebooks["notebooks/register.ipynb"]["cells"][1]["source"])
+    assert f'gate = {{"metric": "{metric}"' in register

@@ -192,3 +192,29 @@ def test_the_evaluation_of_each_kind(fitted, tmp_path):
     wanted = ("Confusion matrix", "ROC curve per class") if t.kind == "multiclass" else (
         "Predicted against actual", "Residuals")
     assert all(any(title.startswith(w) for title in titles) for w in wanted), titles
+
+
+def test_batch_scoring_writes_the_columns_of_each_kind(fitted, tmp_path):
+    from nbprod.batch import score_chunks, score_summary
+
+    t, model, train, test = fitted
+    schema = derive_feature_schema(train, t)
+    source = tmp_path / "in.parquet"
+    test[t.features].to_parquet(source, index=False)
+    result = score_chunks(model, schema, "m:1", source, tmp_path / "out.parquet", chunk_rows=25)
+    out = pd.read_parquet(result.output)
+    assert list(out.columns) == ["row", *prediction_columns(t.kind, t.classes), "model"]
+    assert result.kind == t.kind and result.chunks == 3 and list(out["row"]) == list(range(60))
+    evaluated = evaluate(model, test, t).predictions
+    for name in prediction_columns(t.kind, t.classes):
+        if name == "label":
+            assert (out[name] == evaluated[name]).all()
+        else:
+            assert np.allclose(out[name], evaluated[name], rtol=0, atol=1e-12)
+    summary_ = score_summary(result)
+    assert summary_.loc[0, "rows"] == 60
+    if t.kind == "multiclass":
+        counts = {c.removeprefix("predicted "): v for c, v in summary_.iloc[0].items() if c != "rows"}
+        assert counts == out["label"].value_counts().to_dict()
+    else:
+        assert summary_.loc[0, "mean"] == pytest.approx(out["prediction"].mean(), abs=1e-4)

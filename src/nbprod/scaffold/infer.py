@@ -64,6 +64,8 @@ class Inferred:
     kind: str = BINARY
     kind_reason: str = "two values"
     kind_given: bool = False
+    #: the standard deviation of a regression target (the scale of its gate's tolerances)
+    target_std: float | None = None
 
     @property
     def features(self) -> list[str]:
@@ -321,4 +323,6 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
         kind=chosen_kind,
         kind_reason=reason,
         kind_given=kind is not None,
+        target_std=(float(pd.to_numeric(df[target_header]).std(ddof=0))
+                    if chosen_kind == REGRESSION else None),
     )
