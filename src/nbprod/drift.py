@@ -19,6 +19,8 @@ settings, ``fit`` learns from the reference and returns ``self``, learned state 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,7 @@ def bin_labels(ref: dict[str, Any]) -> list[str]:
     """
     if ref["type"] == "numeric":
         edges = ref["bin_edges"]
-        if len(edges) == 2:
+        if len(edges) <= 2:
             return ["all values"]
         inner = [f"[{edges[i]:.4g}, {edges[i + 1]:.4g})" for i in range(1, len(edges) - 2)]
         return [f"< {edges[1]:.4g}", *inner, f">= {edges[-2]:.4g}"]
@@ -80,34 +82,74 @@ def bin_labels(ref: dict[str, Any]) -> list[str]:
 
 
 def reference_shares(ref: dict[str, Any]) -> np.ndarray:
+    """The training share of each bin of ``ref`` (0 for a category's ``other`` bin)."""
     if ref["type"] == "numeric":
         return np.asarray(ref["frequencies"], dtype="float64")
     extra = [0.0] if has_other_bin(ref) else []
     return np.asarray([*ref["frequencies"].values(), *extra], dtype="float64")
 
 
-def current_shares(values: pd.Series, ref: dict[str, Any]) -> np.ndarray:
-    """Share of ``values`` in each bin of ``ref`` (missing values are left out)."""
-    values = values.dropna()
-    if len(values) == 0:
-        return np.zeros(len(bin_labels(ref)))
+def quantile_edges(values: np.ndarray, bins: int = 10) -> list[float]:
+    """Bin edges at the quantiles of ``values`` (equal ones merged): the numeric bins of a
+    reference."""
+    return [float(e) for e in np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))]
+
+
+def binner(ref: Mapping[str, Any]) -> Callable[[Sequence[Any]], np.ndarray]:
+    """The function mapping values to the index of their bin in ``ref`` (-1: not counted).
+
+    The one binning of drift: the training reference, ``nbprod drift`` and the service's
+    live window all count values through it. Numbers: the outer bins are open-ended, an
+    inner edge starts its bin; a value that is not a number is not counted. Categories:
+    compared as text, unknown ones in ``other``. A 0/1 flag also reads ``1.0`` and ``True``
+    as 1, and does not count a value other than 0 or 1. Missing values are not counted.
+    """
     if ref["type"] == "numeric":
-        edges = np.asarray(ref["bin_edges"], dtype="float64").copy()
-        edges[0], edges[-1] = -np.inf, np.inf
-        counts, _ = np.histogram(pd.to_numeric(values, errors="coerce").dropna(), bins=edges)
-        return counts / max(counts.sum(), 1)
-    cats = list(ref["frequencies"])
-    if is_flag(ref):  # 0, 1, 0.0, True, "1": the same two values, read as numbers
-        as_str = pd.to_numeric(values.astype("string"), errors="coerce").dropna()
-        as_str = as_str[as_str.isin([0, 1])].astype(int).astype("string")
-    else:
-        as_str = values.astype("string")
-    counts = as_str.value_counts()
-    known = np.asarray([counts.get(c, 0) for c in cats], dtype="float64")
-    if not has_other_bin(ref):
-        return known / max(known.sum(), 1)
-    other = len(as_str) - known.sum()
-    return np.append(known, other) / len(as_str)
+        inner = np.asarray(ref["bin_edges"][1:-1], dtype="float64")
+
+        def numeric(values: Sequence[Any]) -> np.ndarray:
+            try:
+                x = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            except (TypeError, ValueError):  # text among the numbers: read what parses
+                x = pd.to_numeric(pd.Series(list(values), dtype=object),
+                                  errors="coerce").to_numpy("float64")
+            return np.where(np.isnan(x), -1, np.searchsorted(inner, x, side="right"))
+
+        return numeric
+    index = {str(c): i for i, c in enumerate(ref["frequencies"])}
+    if is_flag(ref):
+        index.update({alias: index[k] for k in ("0", "1")
+                      for alias in (f"{float(k)}", str(bool(int(k))))})
+    other = len(index) if has_other_bin(ref) else -1
+
+    def categorical(values: Sequence[Any]) -> np.ndarray:
+        return np.array([-1 if _missing(v) else index.get(str(v), other) for v in values],
+                        dtype=np.int64)
+
+    return categorical
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def bin_counts(values: Sequence[Any], ref: Mapping[str, Any]) -> np.ndarray:
+    """How many of ``values`` fall in each bin of ``ref`` (see :func:`binner`)."""
+    bins = binner(ref)(values)
+    return np.bincount(bins[bins >= 0], minlength=bin_number(ref)).astype("float64")
+
+
+def bin_number(ref: Mapping[str, Any]) -> int:
+    """How many bins ``ref`` has."""
+    if ref["type"] == "numeric":
+        return max(len(ref["bin_edges"]) - 1, 1)
+    return len(ref["frequencies"]) + int(has_other_bin(ref))
+
+
+def current_shares(values: pd.Series, ref: dict[str, Any]) -> np.ndarray:
+    """Share of ``values`` in each bin of ``ref`` (values not counted are left out)."""
+    counts = bin_counts(list(values), ref)
+    return counts / max(counts.sum(), 1)
 
 
 class DriftDetector:

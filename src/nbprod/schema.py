@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import ColumnTable
+from .drift import bin_counts, quantile_edges
 from .errors import ConfigError
 from .model_kinds import BINARY, check_model_kind
 
@@ -148,18 +149,18 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
     """Per-feature statistics of the training frame, for drift detection later.
 
     Categorical and binary features: the share of each category. Numeric features:
-    decile bin edges, the share in each bin, and mean, std, min, max.
+    decile bin edges, the share in each bin, and mean, std, min, max. The values are binned
+    as drift bins them later (:func:`nbprod.drift.binner`).
     """
     stats: dict[str, Any] = {}
     for feat in schema.features:
         col = frame[feat.name]
         if feat.is_numeric:
             values = col.dropna().astype("float64")
-            edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
-            counts, _ = np.histogram(values, bins=edges)
+            ref = {"type": "numeric", "bin_edges": quantile_edges(values.to_numpy(), bins)}
+            counts = bin_counts(values.to_numpy(), ref)
             stats[feat.name] = {
-                "type": "numeric",
-                "bin_edges": [float(e) for e in edges],
+                **ref,
                 "frequencies": [float(c) / max(len(values), 1) for c in counts],
                 "mean": float(values.mean()),
                 "std": float(values.std(ddof=0)),
@@ -168,11 +169,14 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
                 "missing": float(col.isna().mean()),
             }
         else:
-            shares = col.astype("string").value_counts(normalize=True, dropna=True)
-            cats = feat.categories or [str(v) for v in (0, 1)]
+            cats = [str(c) for c in feat.categories or (0, 1)]
+            ref = {"type": "categorical", "frequencies": dict.fromkeys(cats, 0.0)}
+            counts = bin_counts(col.tolist(), ref)
+            total = max(float(counts.sum()), 1.0)
             stats[feat.name] = {
                 "type": "categorical",
-                "frequencies": {str(c): float(shares.get(str(c), 0.0)) for c in cats},
+                "frequencies": {c: float(n) / total for c, n in zip(cats, counts[:len(cats)],
+                                                                    strict=True)},
                 "missing": float(col.isna().mean()),
             }
     stats["_rows"] = int(len(frame))

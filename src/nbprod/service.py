@@ -48,7 +48,9 @@ from pydantic import Field
 from .errors import FeedbackError, PredictionError
 from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
-from .monitoring import Monitor, MonitorConfig, finite_or_none, label_model
+from .live_scores import label_model
+from .monitor_config import MonitorConfig
+from .monitoring import Monitor, finite_or_none
 from .registry import feature_schema, verify_servable
 from .serving import (
     Prediction,

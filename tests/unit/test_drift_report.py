@@ -19,7 +19,7 @@ from nbprod.drift import (
     reference_shares,
 )
 from nbprod.drift_report import bar_figure, read_inputs
-from nbprod.monitoring import WindowDrift
+from nbprod.window_drift import WindowDrift
 
 LONG = "Bank transfer (automatic, with a much longer description than fits)"
 REFERENCE = {

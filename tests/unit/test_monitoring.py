@@ -1,4 +1,4 @@
-"""nbprod.monitoring in-process: settings, statistics, feedback rules, log rotation, gauges."""
+"""The in-service monitor in-process: settings, statistics, feedback rules, log rotation, gauges."""
 
 from __future__ import annotations
 
@@ -14,13 +14,10 @@ from sklearn.metrics import roc_auc_score
 
 from nbprod.drift import DriftDetector
 from nbprod.errors import ConfigError, FeedbackError
-from nbprod.monitoring import (
-    Monitor,
-    MonitorConfig,
-    WindowDrift,
-    finite_or_none,
-    live_scores,
-)
+from nbprod.live_scores import live_scores
+from nbprod.monitor_config import MonitorConfig
+from nbprod.monitoring import Monitor, finite_or_none
+from nbprod.window_drift import WindowDrift
 
 ROWS = [{"plan": "a", "charge": 10.0}, {"plan": "b", "charge": 20.0}, {"plan": "a", "charge": 30.0}]
 

@@ -27,6 +27,7 @@ import pandas as pd
 from ..data import read_table
 from ..errors import ConfigError, DataFileError, TargetError
 from ..model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
+from .leaks import target_leak
 from .names import identifier, identifiers
 
 __all__ = ["Inferred", "infer_column", "infer_kind", "infer_table", "numeric_range", "read_data"]
@@ -299,7 +300,8 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
         if header == target_header:
             spec: dict[str, Any] | str = target_spec
         else:
-            spec = infer_column(df[header])
+            spec = target_leak(df[header], df[target_header], classifier=chosen_kind != REGRESSION) or \
+                infer_column(df[header])
         if isinstance(spec, str):
             dropped[header] = spec
             log.info("column %r left out: %s", header, spec)

@@ -30,6 +30,9 @@ def guarded_env(project, **extra: str) -> dict[str, str]:
         NBPROD_HEADER_TIMEOUT=str(LIMITS["head_timeout"]),
         NBPROD_MAX_WAIT="30",  # admission by the concurrency limit here (test_admission.py)
         NBPROD_DEBUG_DELAY="1",
+        # each /metrics scrape fresh: `in_progress` polls it (the 1 s cache would hide a
+        # moment when every slot is held)
+        NBPROD_METRICS_CACHE="0.001",
         **extra,
     )
 
@@ -60,8 +63,9 @@ def hold_slots(client: httpx.Client, path: str, count: int, send, attempts: int 
             return held
         for future in held:
             future.result()
+    answers = [future.result()[0] for future in held]
     raise AssertionError(f"{count} requests to {path} were never in progress at once "
-                         f"({attempts} rounds; last count {now:g})")
+                         f"({attempts} rounds; last count {now:g}; last answers {answers})")
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def _until_not_ready(client: httpx.Client, timeout: float = 10) -> str:
 
 
 def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
-    env = project.env(NBPROD_DEBUG_DELAY="1")
+    env = project.env(NBPROD_DEBUG_DELAY="1", NBPROD_METRICS_CACHE="0.001")
     with bentoml_serve("nbprod.service:ModelService", project.path, env) as client, \
             ThreadPoolExecutor(16) as pool:
         # all 8 are inside the service, waiting
