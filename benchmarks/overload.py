@@ -14,8 +14,11 @@ clients the bound admits (``bound / service time``). Then, for each server, ``1x
 keep-alive connections that resend as soon as they are answered (a 429 too: the worst case),
 each request with a 30 s client timeout, and a prober asking ``/livez`` and ``/readyz`` every
 50 ms. It prints, per level: answers 200 / 429 / other / client timeouts, the share of 200s
-answered within the bound, their p50 and p99, and the health p50s. Only the comparison of
-the two servers in one run means anything on a shared machine.
+answered within the bound as the client saw them (from sending to the last byte) and as the
+server did (``Server-Timing``, from admission to answer), p50 and p99, the load generator's
+own event-loop lag (a share of every client time the server cannot see), the health p50s,
+and last the two servers' ratios. Only the comparison of the two servers in one run means
+anything on a shared machine.
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ TIMEOUT = 30.0
 @dataclass
 class Level:
     clients: int
-    ok: list[float] = field(default_factory=list)
+    ok: list[float] = field(default_factory=list)  # client time of each 200
+    served: list[float] = field(default_factory=list)  # the server's own time of each 200
     refused: int = 0
     other: int = 0
     timeouts: int = 0
     health: dict[str, list[float]] = field(default_factory=lambda: {"/livez": [], "/readyz": []})
+    lag: list[float] = field(default_factory=list)  # the load generator's own event-loop delay
 
 
 def request(path: str, body: bytes | None = None) -> bytes:
@@ -56,19 +61,22 @@ def request(path: str, body: bytes | None = None) -> bytes:
 
 
 async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                   raw: bytes) -> tuple[int, bool]:
-    """Send one request, read its answer: (status, the server closes the connection)."""
+                   raw: bytes) -> tuple[int, bool, float]:
+    """Send one request, read its answer: (status, the server closes the connection, the
+    server's time from admission to answer in ``Server-Timing``, or NaN)."""
     writer.write(raw)
     status = int((await reader.readline()).split()[1])
-    length, close = 0, False
+    length, close, served = 0, False, math.nan
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
         if name.lower() == "content-length":
             length = int(value)
         elif name.lower() == "connection" and "close" in value.lower():
             close = True
+        elif name.lower() == "server-timing" and "dur=" in value:
+            served = float(value.partition("dur=")[2].split(";")[0]) / 1000
     await reader.readexactly(length)
-    return status, close
+    return status, close, served
 
 
 async def client(port: int, raw: bytes, until: float, level: Level) -> None:
@@ -78,7 +86,7 @@ async def client(port: int, raw: bytes, until: float, level: Level) -> None:
             if conn is None:
                 conn = await asyncio.open_connection("127.0.0.1", port)
             start_ = time.perf_counter()
-            status, close = await asyncio.wait_for(exchange(*conn, raw), TIMEOUT)
+            status, close, served = await asyncio.wait_for(exchange(*conn, raw), TIMEOUT)
             elapsed = time.perf_counter() - start_
         except TimeoutError:
             level.timeouts += 1
@@ -88,6 +96,7 @@ async def client(port: int, raw: bytes, until: float, level: Level) -> None:
             status, close = 0, True
         if status == 200:
             level.ok.append(elapsed)
+            level.served.append(served)
         elif status == 429:
             level.refused += 1
         elif status:
@@ -104,18 +113,27 @@ async def prober(port: int, until: float, level: Level) -> None:
     while time.monotonic() < until:
         for path in level.health:
             start_ = time.perf_counter()
-            status, _ = await exchange(*conn, request(path))
+            status, _, _ = await exchange(*conn, request(path))
             if status == 200:
                 level.health[path].append(time.perf_counter() - start_)
         await asyncio.sleep(0.05)
     conn[1].close()
 
 
+async def lag(until: float, level: Level) -> None:
+    """How late this process's event loop wakes from a 10 ms sleep: the clients' own queueing,
+    part of every client time and none of the server's."""
+    while time.monotonic() < until:
+        start_ = time.perf_counter()
+        await asyncio.sleep(0.01)
+        level.lag.append(time.perf_counter() - start_ - 0.01)
+
+
 async def load(port: int, body: bytes, clients: int, seconds: float) -> Level:
     level = Level(clients)
     until = time.monotonic() + seconds
     raw = request("/predict", body)
-    await asyncio.gather(prober(port, until, level),
+    await asyncio.gather(prober(port, until, level), lag(until, level),
                          *(client(port, raw, until, level) for _ in range(clients)))
     return level
 
@@ -124,19 +142,33 @@ def pct(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] if values else math.nan
 
 
+def within(values: list[float], bound: float) -> float:
+    return sum(t <= bound for t in values) / len(values) if values else math.nan
+
+
 def report(name: str, bound: float, levels: list[tuple[str, Level]]) -> None:
     print(f"\n{name}")
-    print("| load | clients | 200 | 429 | other | client timeouts | 200 within bound | "
-          "200 p50 | 200 p99 | /livez p50 | /readyz p50 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| load | clients | 200 | 429 | other | client timeouts | 200 within bound (client) | "
+          "(server) | client p50 | client p99 | server p99 | client loop lag p99 | /livez p50 | "
+          "/readyz p50 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, lv in levels:
-        within = sum(t <= bound for t in lv.ok) / len(lv.ok) if lv.ok else math.nan
         print(f"| {label} | {lv.clients} | {len(lv.ok)} | {lv.refused} | {lv.other} | "
-              f"{lv.timeouts} | {within:.1%} | {pct(lv.ok, .5) * 1e3:.0f} ms | "
-              f"{pct(lv.ok, .99) * 1e3:.0f} ms | "
+              f"{lv.timeouts} | {within(lv.ok, bound):.1%} | {within(lv.served, bound):.1%} | "
+              f"{pct(lv.ok, .5) * 1e3:.0f} ms | {pct(lv.ok, .99) * 1e3:.0f} ms | "
+              f"{pct(lv.served, .99) * 1e3:.0f} ms | {pct(lv.lag, .99) * 1e3:.0f} ms | "
               f"{statistics.median(lv.health['/livez'] or [math.nan]) * 1e3:.0f} ms | "
               f"{statistics.median(lv.health['/readyz'] or [math.nan]) * 1e3:.0f} ms |",
               flush=True)
+
+
+def ratios(bound: list[tuple[str, Level]], slots: list[tuple[str, Level]]) -> None:
+    print("\nwait bound / slots only, same run")
+    print("| load | 200 answered | client p50 | client p99 |")
+    print("|---|---|---|---|")
+    for (label, b), (_, s) in zip(bound, slots, strict=True):
+        print(f"| {label} | {len(b.ok) / max(1, len(s.ok)):.2f} | "
+              f"{pct(b.ok, .5) / pct(s.ok, .5):.2f} | {pct(b.ok, .99) / pct(s.ok, .99):.2f} |")
 
 
 def serve(env: dict, workdir: Path, name: str, max_wait: float) -> tuple:
@@ -156,6 +188,8 @@ def main() -> int:
                         help="NBPROD_MAX_WAIT of the wait-bound server, seconds")
     parser.add_argument("--seconds", type=float, default=10, help="duration of one level")
     parser.add_argument("--levels", default="1,2,4", help="multiples of the admitted clients")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the slots-only server (a quicker run, no comparison)")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
@@ -184,6 +218,8 @@ def main() -> int:
         finally:
             stop(proc)
         report(f"wait bound (NBPROD_MAX_WAIT={args.bound:g})", args.bound, bound_levels)
+        if args.no_baseline:
+            return 0
         proc, port = serve(env, workdir, "slots", 1e6)
         try:
             asyncio.run(load(port, body, 2, 3))
@@ -192,6 +228,7 @@ def main() -> int:
         finally:
             stop(proc)
         report("slots only (256 request slots, no wait bound)", args.bound, slot_levels)
+        ratios(bound_levels, slot_levels)
     return 0
 
 

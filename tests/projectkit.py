@@ -16,15 +16,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROJECT_FILES = [
     "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "notebooks", "data/raw",
 ]
-#: The reference project's declared inputs (its record's fields), read from columns.yaml.
-FEATURES: list[str] = []
+#: The reference project's shipped raw data.
+RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
 
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 os.environ["PLOOMBER_STATS_ENABLED"] = "false"
@@ -41,13 +44,11 @@ os.environ["XDG_STATE_HOME"] = str(STATE_HOME)
 atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 
-def _features() -> list[str]:
-    from nbprod.columns import ColumnTable
+from nbprod.columns import ColumnTable  # noqa: E402  (after the store is pointed at)
 
-    return ColumnTable.load(ROOT / "columns.yaml").features
-
-
-FEATURES[:] = _features()
+#: The reference project's declared table, and its record's fields.
+TABLE = ColumnTable.load(ROOT / "columns.yaml")
+FEATURES: list[str] = TABLE.features
 
 
 def copy_project(dest: Path) -> Path:
@@ -123,17 +124,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def forget_bentoml_request_metrics() -> None:
+    """Unregister BentoML's request metrics from this process's Prometheus registry.
+
+    Each ``Service.to_asgi()`` app registers them at start-up; a second app in the same
+    test process would fail with "Duplicated timeseries". Call it before starting one."""
+    from prometheus_client import REGISTRY
+
+    for collector, names in list(REGISTRY._collector_to_names.items()):
+        if any(name.startswith("bentoml_service_") for name in names):
+            REGISTRY.unregister(collector)
+
+
+def wait_until(predicate: Callable[[], T], timeout: float, message: str | Callable[[], str],
+               interval: float = 0.05) -> T:
+    """The first truthy value of ``predicate()``, called every ``interval`` seconds.
+
+    After ``timeout`` seconds it fails with ``message``: a string, or a function called then,
+    so the failure shows what the wait gave up on (the end of a log, the last count). An
+    assertion inside ``predicate`` (a server that exited) fails at once."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"after {timeout:g} s: {text}")
+        time.sleep(interval)
+    return value
+
+
 def wait_for_text(path: Path, needle: str, timeout: float = 10) -> str:
     """The text of ``path`` once it contains ``needle`` (a server's log catching up with the
     requests it answered); fails after ``timeout`` seconds, showing the end of the file."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = path.read_bytes().decode(errors="replace")  # a line may be half written
-        if needle in text:
-            return text
-        assert time.monotonic() < deadline, f"{needle!r} not in {path} after {timeout} s:\n" \
-            f"{text[-3000:]}"
-        time.sleep(0.05)
+    def text() -> str:
+        return path.read_bytes().decode(errors="replace")  # a line may be half written
+
+    def found() -> str:
+        return t if needle in (t := text()) else ""
+
+    return wait_until(found, timeout, lambda: f"{needle!r} not in {path}:\n{text()[-3000:]}")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:

@@ -22,6 +22,18 @@ LOAN = {
 }
 
 
+#: The example input of every tier: one valid record of the reference project (features only),
+#: as a client sends it to the service.
+CUSTOMER = {
+    "female": 0, "senior_citizen": 0, "partner": 1, "dependents": 0, "tenure": 5,
+    "phone_service": 1, "multiple_lines": "No", "internet_service": "DSL",
+    "online_security": "Yes", "online_backup": "No", "device_protection": "No",
+    "tech_support": "No internet service", "streaming_tv": "No", "streaming_movies": "Yes",
+    "contract": "One year", "paperless_billing": 1, "payment_method": "Mailed check",
+    "monthly_charges": 50.5, "total_charges": 250.0,
+}
+
+
 def loan_rows(n: int = 6) -> pd.DataFrame:
     """``n`` valid raw loan rows (raw headers), alternating good/bad, with a few blanks."""
     rng = np.random.default_rng(n)

@@ -287,7 +287,7 @@ def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min
 def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
            output: Path) -> list[str]:
     """Score, print and write the report; the drifted features."""
-    from .drift import PREDICTION_REFERENCE, DriftDetector
+    from .drift import PREDICTION_REFERENCE, DriftDetector, prediction_drift
     from .drift_report import read_inputs, render
     from .registry import get_model
 
@@ -304,6 +304,11 @@ def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
     for feature, row in scores.sort_values("psi", ascending=False).iterrows():
         mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
         click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
+    ref = model.info.metadata.get(PREDICTION_REFERENCE)
+    if ref and inputs.predictions is not None:  # the served predictions against the evaluation's
+        row = prediction_drift(ref, inputs.predictions, threshold, min_rows)
+        mark = "shifted" if row.drifted else "ok"
+        click.echo(f"{'(predictions)':<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
     click.echo(f"report: {output}")
     return scores.index[scores["drifted"]].tolist()
 

@@ -191,27 +191,66 @@ class DriftDetector:
         return pd.DataFrame(rows).set_index("feature")
 
 
-#: Key of the evaluation's probability histogram in a registered model's metadata.
+#: Key of the evaluation's prediction distribution in a registered model's metadata.
 PREDICTION_REFERENCE = "prediction_reference"
+#: The name under which the predictions are binned beside the features.
+PREDICTION = "prediction"
 
 
-def prediction_reference(probabilities: Any, bins: int = 10) -> dict[str, Any]:
-    """The histogram of held-out predicted probabilities, to store in a model's metadata.
+def prediction_drift(reference: dict[str, Any], predictions: pd.Series, threshold: float = 0.2,
+                     min_rows: int = 50) -> pd.Series:
+    """PSI, Jensen-Shannon distance, rows and drifted of served ``predictions`` against the
+    evaluation's (:func:`prediction_reference`), as for a feature."""
+    ref = {"type": "numeric", **reference}  # references stored before "type" are numeric
+    detector = DriftDetector(threshold, min_rows).fit({PREDICTION: ref})
+    return detector.score(pd.DataFrame({PREDICTION: predictions})).loc[PREDICTION]
 
-    ``probabilities`` are the positive-class probabilities on the evaluation rows (an array,
-    a Series, or the path of the evaluate step's ``test_predictions.parquet``, whose
-    ``probability`` column is read). Equal-width bins over [0, 1]; JSON-ready::
+
+def prediction_reference(predictions: Any, bins: int = 10, kind: str | None = None,
+                         classes: Sequence[str] = ()) -> dict[str, Any]:
+    """The distribution of the evaluation's predictions, to store in a model's metadata.
+
+    A reference in the form of a feature's (see :func:`binner`), so the served predictions'
+    drift is scored as the inputs' is, by kind:
+
+    - binary: the positive-class probabilities in equal-width bins over [0, 1];
+    - multiclass: the share of each predicted class (the ``label`` column);
+    - regression: the predicted values in bins at their deciles.
+
+    ``predictions`` is the path of the evaluate step's ``test_predictions.parquet`` (the
+    kind is read from its columns: ``probability``, ``label``, ``prediction``), or the
+    values themselves with ``kind`` (binary when not given). JSON-ready::
 
         metadata["prediction_reference"] = prediction_reference(upstream["evaluate"]["predictions"])
     """
-    if isinstance(probabilities, str | Path):
-        probabilities = pd.read_parquet(probabilities, columns=["probability"])["probability"]
-    p = pd.to_numeric(pd.Series(probabilities), errors="coerce").dropna().to_numpy("float64")
+    if isinstance(predictions, str | Path):
+        columns = pd.read_parquet(predictions).columns
+        kind = ("binary" if "probability" in columns else
+                "multiclass" if "label" in columns else "regression")
+        column = {"binary": "probability", "multiclass": "label", "regression": "prediction"}
+        if column[kind] not in columns:
+            raise ConfigError(f"{predictions}: no probability, label or prediction column")
+        if kind == "multiclass" and not classes:
+            classes = [c.partition(":")[2] for c in columns if c.startswith("probability:")]
+        predictions = pd.read_parquet(predictions, columns=[column[kind]])[column[kind]]
+    kind = kind or "binary"
+    if kind == "multiclass":
+        labels = pd.Series(predictions).dropna().astype(str)
+        if len(labels) == 0:
+            raise ConfigError("prediction_reference needs at least one prediction")
+        shares = labels.value_counts(normalize=True)
+        names = list(classes) or sorted(shares.index)
+        return {"type": "categorical", "frequencies": {c: float(shares.get(c, 0.0)) for c in names},
+                "rows": int(len(labels))}
+    p = pd.to_numeric(pd.Series(predictions), errors="coerce").dropna().to_numpy("float64")
     if len(p) == 0:
-        raise ConfigError("prediction_reference needs at least one probability")
-    if (p < 0).any() or (p > 1).any():
-        raise ConfigError("prediction_reference: probabilities must lie in [0, 1]")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    counts, _ = np.histogram(p, bins=edges)
-    return {"bin_edges": [float(e) for e in edges],
+        raise ConfigError("prediction_reference needs at least one prediction")
+    if kind == "regression":
+        edges = quantile_edges(p, bins)
+    else:
+        if (p < 0).any() or (p > 1).any():
+            raise ConfigError("prediction_reference: probabilities must lie in [0, 1]")
+        edges = [float(e) for e in np.linspace(0.0, 1.0, bins + 1)]
+    counts = bin_counts(p, {"type": "numeric", "bin_edges": edges})
+    return {"type": "numeric", "bin_edges": edges,
             "frequencies": [float(c) / len(p) for c in counts], "rows": int(len(p))}

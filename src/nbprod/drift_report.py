@@ -41,6 +41,9 @@ class Inputs:
     first: datetime | None = None  # time range of the records' ``timestamp``
     last: datetime | None = None
     probabilities: pd.Series | None = None  # a prediction log's ``probability``
+    #: what a prediction log's predictions drift in: the probability (binary), the class
+    #: (multiclass, a line with ``probabilities``) or the value (regression, ``prediction``)
+    predictions: pd.Series | None = None
 
     def span(self) -> str:
         """The rows covered, in words."""
@@ -77,11 +80,13 @@ def read_inputs(path: str | Path) -> Inputs:
         firsts = [p.first for p in parts if p.first is not None]
         lasts = [p.last for p in parts if p.last is not None]
         probs = [p.probabilities for p in parts if p.probabilities is not None]
+        preds = [p.predictions for p in parts if p.predictions is not None]
         return Inputs(
             pd.concat([p.frame for p in parts], ignore_index=True),
             skipped_lines=sum(p.skipped_lines for p in parts),
             first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
             probabilities=pd.concat(probs, ignore_index=True) if probs else None,
+            predictions=pd.concat(preds, ignore_index=True) if preds else None,
         )
     if not path.is_file():
         raise DataFileError(path, "no such file")
@@ -123,7 +128,17 @@ def _json_lines(path: Path) -> Inputs:
     return Inputs(frame, skipped,
                   stamps.min().to_pydatetime() if len(stamps) else None,
                   stamps.max().to_pydatetime() if len(stamps) else None,
-                  probabilities)
+                  probabilities, _predictions(records) if logged else None)
+
+
+def _predictions(records: list[dict]) -> pd.Series | None:
+    """The logged predictions, by the kind the lines show (see :attr:`Inputs.predictions`)."""
+    for key in ("probability", "prediction"):
+        if all(key in r for r in records):
+            return pd.to_numeric(pd.Series([r[key] for r in records]), errors="coerce")
+    if all("probabilities" in r and "label" in r for r in records):
+        return pd.Series([r["label"] for r in records], dtype=object)
+    return None
 
 
 def _lines(path: Path) -> list[str]:

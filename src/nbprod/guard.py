@@ -13,7 +13,7 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
    *before* admission, so a client trickling its body holds no request slot (issue 15,
    item 4);
 3. **admission** (:mod:`nbprod.admission`): a request expected to take longer than
-   ``max_wait`` (requests in progress x measured service time), or past ``max_concurrency``
+   ``max_wait`` (requests in progress x measured time per place), or past ``max_concurrency``
    in progress, gets 429 with ``Retry-After`` at once, without queueing (item 5);
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
    an admitted request's answer says how long it took from admission
@@ -59,10 +59,6 @@ BODY_TIMEOUT_ENV = "NBPROD_BODY_TIMEOUT"
 HEAD_TIMEOUT_ENV = "NBPROD_HEADER_TIMEOUT"
 METRICS_AUTH_ENV = "NBPROD_METRICS_AUTH"
 METRICS_CACHE_ENV = "NBPROD_METRICS_CACHE"
-#: Test knob: when "1", the header ``x-debug-delay-ms`` makes a guarded request wait that long
-#: (inside its admission and time limit). Off unless this variable is set.
-DELAY_ENV = "NBPROD_DEBUG_DELAY"
-DELAY_HEADER = b"x-debug-delay-ms"
 
 #: Routes that stay open (no key, no limits): health, metrics, the docs page and its assets.
 OPEN_PATHS = frozenset(
@@ -86,7 +82,6 @@ class GuardSettings:
     head_timeout: float = 10.0
     metrics_auth: bool = False
     metrics_cache: float = 1.0
-    debug_delay: bool = False
 
 
 def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
@@ -103,7 +98,6 @@ def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
         head_timeout=env_positive(HEAD_TIMEOUT_ENV, float, d.head_timeout, env),
         metrics_auth=env.get(METRICS_AUTH_ENV, "").strip().lower() in ("1", "true", "on"),
         metrics_cache=env_positive(METRICS_CACHE_ENV, float, d.metrics_cache, env),
-        debug_delay=env.get(DELAY_ENV, "") == "1",
     )
 
 
@@ -257,7 +251,7 @@ class GuardMiddleware:
             if not started:
                 await respond(send, 504, f"no response within {s.timeout:g} s")
         finally:
-            self.admission.done()
+            self.admission.done(verdict)
 
     def _authorized(self, scope: dict) -> bool:
         scheme, _, token = header(scope, b"authorization").partition(b" ")
@@ -265,8 +259,6 @@ class GuardMiddleware:
         return scheme.lower() == b"bearer" and hmac.compare_digest(digest, self.key_digest or b"")
 
     async def _serve(self, scope: dict, body: bytes, receive: Any, send: Any) -> None:
-        if self.settings.debug_delay and (delay := header(scope, DELAY_HEADER)).isdigit():
-            await asyncio.sleep(int(delay) / 1000)
         replayed = False
 
         async def replay() -> dict:

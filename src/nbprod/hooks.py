@@ -24,8 +24,70 @@ def on_render(dag: Any) -> None:
     """Runs once per `ploomber build` / `status` / `plot` / `nb`, before any task executes."""
     kernel_like_display()
     enforce_contract(dag)
-    invalidate_outdated(dag)
+    one_build_at_a_time(dag)  # and, once it holds the lock, invalidate_outdated
     reports.attach(dag)  # each notebook's report tidied as its task succeeds
+
+
+def one_build_at_a_time(dag: Any) -> None:
+    """Make the DAG's executor hold the project's build lock while it runs the tasks.
+
+    Only a build executes (`ploomber status`, `plot` and JupyterLab render and never wait).
+    A build that had to wait for another build of the same project folder reads its
+    products' status again before it runs anything, so what the other build made is not
+    made twice (unless it was given ``--force``).
+    """
+    if not isinstance(dag.executor, OneBuildAtATime):
+        spec = _entry_point(sys.argv) or find_spec()
+        project = spec.parent if spec is not None else Path.cwd()
+        force = any(arg in ("-f", "--force") for arg in sys.argv[1:])
+        dag.executor = OneBuildAtATime(dag.executor, project, force)
+
+
+def find_spec() -> Path | None:
+    from .check import find_pipeline
+
+    return find_pipeline(Path.cwd())
+
+
+class OneBuildAtATime:
+    """A DAG executor run holding the build lock of ``project`` (:func:`nbprod.storelock.
+    build_lock`); a module-level class, since Ploomber pickles the DAG for subprocesses."""
+
+    def __init__(self, executor: Any, project: Path, force: bool = False) -> None:
+        self.executor = executor
+        self.project = project
+        self.force = force
+
+    def __call__(self, dag: Any, show_progress: bool = True) -> Any:
+        from .storelock import build_lock
+
+        purpose = "ploomber build" if Path(sys.argv[0]).name == "ploomber" else "a DAG build"
+        with build_lock(self.project, purpose + (" --force" if self.force else "")) as waited:
+            if waited and not self.force:
+                skipped = refresh_status(dag)
+                if skipped:
+                    log.warning("up to date after the other build: %s", ", ".join(skipped))
+            invalidate_outdated(dag)
+            return self.executor(dag=dag, show_progress=show_progress)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.executor!r})"
+
+
+def refresh_status(dag: Any) -> list[str]:
+    """Render every task's status again from its products' metadata on disk (another
+    process may have built them since the DAG was rendered); the tasks now up to date."""
+    from ploomber.constants import TaskStatus
+
+    pending = (TaskStatus.WaitingExecution, TaskStatus.WaitingUpstream)
+    before = {name for name in dag if dag[name].exec_status in pending}
+    outdated_by_code = getattr(getattr(dag, "_params", None), "outdated_by_code", True)
+    for name in dag:  # in topological order: a task's status needs its upstream's
+        task = dag[name]
+        task.product.metadata.clear()
+        task.exec_status = TaskStatus.WaitingRender
+        task.render(outdated_by_code=outdated_by_code)
+    return sorted(name for name in before if dag[name].exec_status not in pending)
 
 
 def enforce_contract(dag: Any) -> None:
@@ -64,7 +126,8 @@ def _entry_point(argv: list[str]) -> Path | None:
 
 
 def invalidate_outdated(dag) -> list[str]:
-    """Forget the recorded metadata of every task that is about to run.
+    """Forget the recorded metadata of every task that is about to run (a build calls it
+    once it holds the project's build lock, just before the first task).
 
     Ploomber writes a product's metadata only after its task succeeds, but it keeps
     the metadata of the previous run until then. A build killed in the middle of a

@@ -48,6 +48,18 @@ def instruments() -> dict[str, Any]:
         "log_lost": Counter("nbprod_prediction_log_lost_lines",
                             "Prediction log lines that could not be written (a full disk, "
                             "a vanished folder)", ("model_version",)),
+        "macro_f1": gauge("nbprod_live_macro_f1",
+                          "Macro-F1 of the labelled recent predictions of a multiclass model"),
+        "rmse": gauge("nbprod_live_rmse",
+                      "Root mean squared error of the labelled recent predictions (regression)"),
+        "mae": gauge("nbprod_live_mae",
+                     "Mean absolute error of the labelled recent predictions (regression)"),
+        "prediction_psi": gauge("nbprod_prediction_drift_psi",
+                                "Population stability index of the recent predictions against "
+                                "the evaluation's"),
+        "prediction_js": gauge("nbprod_prediction_drift_js_distance",
+                               "Jensen-Shannon distance (base 2) of the recent predictions "
+                               "against the evaluation's"),
         "labelled": gauge("nbprod_live_labelled_rows",
                           "Labelled predictions the live accuracy gauges cover"),
     }

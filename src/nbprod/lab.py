@@ -157,8 +157,7 @@ def render_notebook_tasks(pipeline: Path) -> dict[Path, LabTask]:
 
     with contextlib.chdir(pipeline.parent):
         dag = DAGSpec(str(pipeline)).to_dag()
-        # not force=True: that marks every task outdated, and the on_render hook
-        # (nbprod.hooks.invalidate_outdated) would forget the whole last build
+        # not force=True: that would mark every task outdated
         dag.render(show_progress=False)
     out = {}
     for name in dag:

@@ -54,10 +54,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .drift import reference_features
+from .drift import PREDICTION, reference_features
 from .errors import FeedbackError
 from .instruments import instruments
-from .live_scores import live_scores
+from .live_scores import SCORES, check_labels, kind_scores
+from .model_kinds import BINARY, MULTICLASS, check_model_kind
 from .monitor_config import MonitorConfig
 from .prediction_log import PredictionLog
 from .window_drift import WindowDrift
@@ -80,10 +81,21 @@ class Monitor:
         positive_label: str,
         config: MonitorConfig | None = None,
         worker: int = 0,
+        kind: str = BINARY,
+        classes: Sequence[str] = (),
+        prediction_reference: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or MonitorConfig()
         self.model_version = model_version
         self.positive_label = positive_label
+        self.kind, self.classes = check_model_kind(kind), list(classes)
+        # the served predictions against the evaluation's (nbprod.drift.prediction_reference)
+        self.prediction_window: WindowDrift | None = None
+        if prediction_reference:
+            reference = {"type": "numeric", **prediction_reference}  # stored before "type"
+            self.prediction_window = WindowDrift({PREDICTION: reference},
+                                                 self.config.window, self.config.threshold,
+                                                 self.config.min_rows)
         self.window: WindowDrift | None = None
         if reference_features(reference_statistics):
             self.window = WindowDrift(reference_statistics, self.config.window,
@@ -91,10 +103,12 @@ class Monitor:
         else:
             log.warning("model %s has no reference_statistics: no drift gauges", model_version)
         self._pending: list[dict[str, Any]] = []  # rows not yet in the drift gauges
-        # request id -> (probability, predicted 0/1, labelled): tuples of atomic values, which
+        self._pending_outcomes: list[Any] = []  # and their predictions
+        # request id -> (probability, predicted 0/1, labelled) for a binary model, (0.0, class,
+        # labelled) or (value, value, labelled) for the others: tuples of atomic values, which
         # the garbage collector stops tracking, so a full memory adds nothing to its scans
-        self.memory: OrderedDict[str, tuple[float, int, bool]] = OrderedDict()
-        self.labelled: deque[tuple[float, int, int]] = deque(maxlen=self.config.feedback_window)
+        self.memory: OrderedDict[str, tuple[Any, Any, bool]] = OrderedDict()
+        self.labelled: deque[tuple[Any, Any, Any]] = deque(maxlen=self.config.feedback_window)
         self._lock = threading.Lock()
         self._key, self._counter = os.urandom(32), itertools.count()
         self.log: PredictionLog | None = None
@@ -121,23 +135,35 @@ class Monitor:
         return [hashlib.blake2b(next(counter).to_bytes(8, "little"), key=key,
                                 digest_size=16).hexdigest() for _ in range(n)]
 
-    def record(self, rows: Sequence[BaseModel | Mapping[str, Any]], probabilities: Sequence[float],
-               labels: Sequence[str]) -> list[str]:
+    def record(self, rows: Sequence[BaseModel | Mapping[str, Any]], scores: Sequence[Any],
+               labels: Sequence[Any] | None = None) -> list[str]:
         """Log and remember one model call; returns a new request id per row.
 
+        By model kind, ``scores`` are the positive-class probabilities (binary), each row's
+        class probabilities in the order of ``classes`` (multiclass) or the predicted values
+        (regression); ``labels`` the predicted classes (none for regression).
         ``rows`` must not change afterwards: the monitor's thread reads them later.
         """
         ids = self.request_ids(len(rows))
-        for p in probabilities:
-            self._histogram.observe(p)
+        kind = self.kind
+        if labels is None:
+            labels = [None] * len(rows)
+        if kind == BINARY:
+            for p in scores:
+                self._histogram.observe(p)
         positive = self.positive_label
         with self._lock:
             memory = self.memory
-            for rid, p, label in zip(ids, probabilities, labels, strict=True):
-                memory[rid] = (p, int(label == positive), False)
+            for rid, p, label in zip(ids, scores, labels, strict=True):
+                if kind == BINARY:
+                    memory[rid] = (p, int(label == positive), False)
+                elif kind == MULTICLASS:
+                    memory[rid] = (0.0, label, False)
+                else:
+                    memory[rid] = (p, p, False)
             while len(memory) > self.config.memory:
                 memory.popitem(last=False)
-        self._calls.append((rows, ids, probabilities, labels, time.time()))
+        self._calls.append((rows, ids, scores, labels, time.time()))
         if len(self._calls) > self.BACKLOG:  # the thread is behind: this request helps
             self.flush()
         return ids
@@ -163,25 +189,50 @@ class Monitor:
     def _digest(self, calls: list[tuple]) -> None:
         rows: list[dict[str, Any]] = []
         lines: list[str] = []
-        for call_rows, ids, probabilities, labels, timestamp in calls:
+        outcomes: list[Any] = []
+        for call_rows, ids, scores, labels, timestamp in calls:
             plain = [dict(r.__dict__) if isinstance(r, BaseModel) else dict(r) for r in call_rows]
             rows.extend(plain)
+            outcomes.extend(labels if self.kind == MULTICLASS else scores)
             if self.log is not None:
                 when = datetime.fromtimestamp(timestamp, UTC).isoformat()
                 lines.extend(
                     json.dumps({"request_id": rid, "timestamp": when,
                                 "model_version": self.model_version, "inputs": row,
-                                "probability": p, "label": label})
-                    for rid, row, p, label in zip(ids, plain, probabilities, labels, strict=True)
+                                **self._logged(p, label)})
+                    for rid, row, p, label in zip(ids, plain, scores, labels, strict=True)
                 )
         if lines:
             self.log.write(lines)  # type: ignore[union-attr]
-        if self.window is None:
+        if self.window is None and self.prediction_window is None:
             return
         self._pending.extend(rows)
+        self._pending_outcomes.extend(outcomes)
         if len(self._pending) >= self.config.update_every:
-            due, self._pending = self._pending, []  # taken first: a failure loses only these
-            self._update_drift(due)
+            # taken first: a failure loses only these
+            due, self._pending = self._pending, []
+            due_outcomes, self._pending_outcomes = self._pending_outcomes, []
+            if self.window is not None:
+                self._update_drift(due)
+            if self.prediction_window is not None:
+                self._update_prediction_drift(due_outcomes)
+
+    def _logged(self, score: Any, label: Any) -> dict[str, Any]:
+        """A prediction as its log line holds it (the fields of the service's answer)."""
+        if self.kind == BINARY:
+            return {"probability": score, "label": label}
+        if self.kind == MULTICLASS:
+            return {"label": label, "probabilities": dict(zip(self.classes, score, strict=True))}
+        return {"prediction": score}
+
+    def _update_prediction_drift(self, outcomes: list[Any]) -> None:
+        """Slide the prediction window over ``outcomes``, set its gauges."""
+        assert self.prediction_window is not None
+        self.prediction_window.add([{PREDICTION: x} for x in outcomes])
+        psi, js, _ = self.prediction_window.statistics()
+        metrics = instruments()
+        metrics["prediction_psi"].labels(self.model_version).set(psi[0])
+        metrics["prediction_js"].labels(self.model_version).set(js[0])
 
     def _update_drift(self, rows: list[dict[str, Any]]) -> None:
         """Slide the window over ``rows``, set the gauges."""
@@ -202,17 +253,15 @@ class Monitor:
         metrics["window_rows"].labels(self.model_version).set(len(self.window))
         metrics["updates"].labels(self.model_version).inc()
 
-    def feedback(self, labels: Sequence[tuple[str, int]]) -> dict[str, float]:
-        """Match true labels (0/1) to earlier request ids; update the live accuracy gauges.
+    def feedback(self, labels: Sequence[tuple[str, Any]]) -> dict[str, float]:
+        """Match true labels to earlier request ids; update the live performance gauges.
 
-        All or nothing: unknown (or forgotten) ids, ids labelled before or twice in
-        ``labels``, and labels other than 0/1 raise :class:`FeedbackError` naming them, and
-        nothing is recorded.
+        The labels of the model's kind (:func:`nbprod.live_scores.check_labels`: 0/1, a
+        class, a finite number). All or nothing: unknown (or forgotten) ids, ids labelled
+        before or twice in ``labels``, and labels of the wrong kind raise
+        :class:`FeedbackError` naming them, and nothing is recorded.
         """
-        bad = [f"{rid!r}: {truth!r}" for rid, truth in labels if truth not in (0, 1)
-               or isinstance(truth, bool)]
-        if bad:
-            raise FeedbackError(f"labels must be 0 or 1, got {', '.join(bad)}")
+        check_labels(self.kind, self.classes, labels)
         with self._lock:
             seen: set[str] = set()
             unknown, duplicate = [], []
@@ -234,12 +283,13 @@ class Monitor:
             if problems:
                 raise FeedbackError("; ".join(problems) + "; no label was recorded")
             for rid, truth in labels:
-                proba, predicted, _ = self.memory[rid]
-                self.memory[rid] = (proba, predicted, True)
-                self.labelled.append((proba, predicted, int(truth)))
-            scores = live_scores(list(self.labelled))
+                score, predicted, _ = self.memory[rid]
+                self.memory[rid] = (score, predicted, True)
+                self.labelled.append((score, predicted,
+                                      int(truth) if self.kind == BINARY else truth))
+            scores = kind_scores(self.kind, list(self.labelled))
         metrics = instruments()
-        for name in ("accuracy", "roc_auc", "calibration_gap", "labelled"):
+        for name in (*SCORES[self.kind], "labelled"):
             metrics[name].labels(self.model_version).set(scores[name])
         return {"accepted": len(labels), **scores}
 

@@ -19,12 +19,15 @@ model the service serves:
 Endpoints (all POST, JSON in and out; ``/docs`` shows the generated schemas), for a record
 called ``Customer``:
 
-- ``/predict`` ``{"customer": {...}}``: probability, label at the threshold, model version;
+- ``/predict`` ``{"customer": {...}}``: the answer of the model's kind (:mod:`nbprod.answers`:
+  probability and label at the threshold; the class and each class's probability; the
+  predicted value and its interval), the model version and a request id;
 - ``/predict_batch`` ``{"customers": [...]}``: 1 to ``MAX_BATCH_SIZE`` records, one
   prediction each. Adaptive batching merges concurrent requests into one model call, so
   under load send single records here too;
 - ``/metadata``: the model version, its held-out metrics and its lineage;
-- ``/feedback``: true labels of earlier predictions, for the live accuracy.
+- ``/feedback``: true labels of earlier predictions (0/1, a class, a number), for the live
+  performance (:mod:`nbprod.live_scores`).
 
 Tuning for load (see BENCHMARKS.md): a long ``max_latency_ms`` so the batcher queues
 requests instead of answering 503, greedy dispatch (no learned wait), no access log, one
@@ -45,15 +48,17 @@ import bentoml
 from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
+from .answers import answer_model, outcome
+from .drift import PREDICTION_REFERENCE
 from .errors import FeedbackError, PredictionError
 from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
-from .live_scores import label_model
+from .live_scores import feedback_label_model
+from .model_kinds import BINARY, MULTICLASS
 from .monitor_config import MonitorConfig
 from .monitoring import Monitor, finite_or_none
 from .registry import feature_schema, verify_servable
 from .serving import (
-    Prediction,
     Predictor,
     ServingMiddleware,
     greedy_batching,
@@ -78,7 +83,9 @@ MODEL_TAG = model_tag(argument=getattr(ARGUMENTS, "model_tag", None))
 verify_servable(MODEL_TAG)  # a broken stored model stops `bentoml serve` with one line, before workers
 SCHEMA = feature_schema(MODEL_TAG)
 Record = input_model(SCHEMA, SCHEMA.record)
-Label = label_model(SCHEMA.target)
+Label = feedback_label_model(SCHEMA)
+#: One answer of /predict, by the model's kind (nbprod.answers)
+Prediction = answer_model(SCHEMA)
 
 
 def service_name(argument: str | None, model: str, bentofile: Path = Path("bentofile.yaml")) -> str:
@@ -138,12 +145,13 @@ def _value(args: tuple, kwargs: dict) -> Any:
     return args[0] if args else next(iter(kwargs.values()))
 
 
-def _predict_one(self: Any, *args: Any, **kwargs: Any) -> Prediction:
-    """The probability of the positive class for one record, its label, the model version."""
+def _predict_one(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """The model's answer for one record (by kind: probability and label, class
+    probabilities, or the predicted value), the model version and a request id."""
     return self._predict([_value(args, kwargs)])[0]
 
 
-def _predict_batch(self: Any, *args: Any, **kwargs: Any) -> list[Prediction]:
+def _predict_batch(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
     """One prediction per record, in order (concurrent requests share a model call)."""
     return self._predict(_value(args, kwargs))
 
@@ -174,7 +182,8 @@ class ModelService:
 
     predict = bentoml.api(_named(_predict_one, "predict", ONE, Record, Prediction))
     predict_batch = bentoml.api(
-        _named(_predict_batch, "predict_batch", MANY, RecordBatch, list[Prediction]),
+        _named(_predict_batch, "predict_batch", MANY, RecordBatch,
+               list[Prediction]),  # type: ignore[valid-type]
         batchable=True, max_batch_size=MAX_BATCH_SIZE, max_latency_ms=MAX_LATENCY_MS,
     )
 
@@ -202,7 +211,10 @@ class ModelService:
             return None
         return Monitor(
             predictor.tag, predictor.metadata.get("reference_statistics") or {},
-            predictor.classes[-1], config, worker=bentoml.server_context.worker_index or 0,
+            predictor.classes[-1] if predictor.classes else "", config,
+            worker=bentoml.server_context.worker_index or 0, kind=predictor.kind,
+            classes=predictor.classes,
+            prediction_reference=predictor.metadata.get(PREDICTION_REFERENCE),
         )
 
     @bentoml.on_shutdown
@@ -210,15 +222,21 @@ class ModelService:
         if self.monitor is not None:
             self.monitor.close()
 
-    def _predict(self, rows: list[Any]) -> list[Prediction]:
+    def _predict(self, rows: list[Any]) -> list[Any]:
         try:
             predictions = self.predictor.predict(rows)
         except PredictionError as exc:
             raise InvalidArgument(str(exc)) from None
         if self.monitor is not None:
-            ids = self.monitor.record(
-                rows, [p.probability for p in predictions], [p.label for p in predictions]
-            )
+            kind = self.predictor.kind
+            if kind == BINARY:
+                scores, labels = [p.probability for p in predictions], [p.label for p in predictions]
+            elif kind == MULTICLASS:
+                scores = [list(p.probabilities.__dict__.values()) for p in predictions]
+                labels = [p.label for p in predictions]
+            else:
+                scores, labels = [outcome(kind, p) for p in predictions], None
+            ids = self.monitor.record(rows, scores, labels)
             for prediction, rid in zip(predictions, ids, strict=True):
                 prediction.request_id = rid
         return predictions

@@ -7,7 +7,8 @@ The BentoML service (``nbprod.service``) is thin; what it needs comes from here:
   with the model (names, kinds, categories, ranges, nullability, an example), so the
   OpenAPI page documents the real features and bad input is a 400 naming the field;
 - :class:`Predictor`: the model, its schema and threshold, and a lean rows -> frame ->
-  probabilities path (one DataFrame per batch, columns in schema order);
+  answers path (one DataFrame per batch, columns in schema order; the answer per model
+  kind is :mod:`nbprod.answers`);
 - :func:`greedy_batching`: BentoML's batcher without its self-inflating wait;
 - :func:`released_timeouts`: BentoML's request timeout without its per-request memory hold;
 - :func:`quiet_client_errors`: a client's mistake logged as one warning line, not an error
@@ -32,8 +33,17 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from .answers import (
+    Prediction,
+    answer_model,
+    class_columns,
+    gives_interval,
+    multiclass_answers,
+    regression_answers,
+)
 from .asgi import header, respond
 from .errors import ModelStoreError, PredictionError
+from .model_kinds import BINARY, MULTICLASS
 from .schema import Feature, FeatureSchema
 
 log = logging.getLogger(__name__)
@@ -133,18 +143,6 @@ def input_model(schema: FeatureSchema, name: str = "Features") -> type[BaseModel
     return create_model(name, __config__=config, **fields)  # type: ignore[call-overload]
 
 
-class Prediction(BaseModel):
-    """The model's answer for one row."""
-
-    probability: float = Field(description="probability of the positive class")
-    label: str = Field(description="the predicted class at the model's threshold")
-    threshold: float = Field(description="probability at or above which the label is positive")
-    model_version: str = Field(description="tag of the model that answered (name:version)")
-    request_id: str | None = Field(
-        default=None, description="id of this prediction, to send its true label to /feedback"
-    )
-
-
 class Predictor:
     """A loaded model with what serving it needs: its schema, threshold and version."""
 
@@ -163,7 +161,11 @@ class Predictor:
         self.metadata = dict(metadata or {})
         self.columns = schema.names
         self._nullable = [f.name for f in schema.features if f.nullable]
-        self.classes = list(schema.classes) or ["0", "1"]
+        self.kind = schema.model_kind
+        self.classes = list(schema.classes) or (["0", "1"] if self.kind == BINARY else [])
+        #: the pydantic type of one answer (:mod:`nbprod.answers`)
+        self.answer = answer_model(schema)
+        self._interval = self.kind not in (BINARY, MULTICLASS) and gives_interval(model)
 
     @classmethod
     def from_store(cls, tag: str) -> Predictor:
@@ -184,26 +186,51 @@ class Predictor:
             data[c] = [np.nan if v is None else v for v in data[c]]
         return pd.DataFrame(data, columns=self.columns)
 
-    def probabilities(self, frame: pd.DataFrame) -> np.ndarray:
-        """P(positive class) for each row; a model failure becomes :class:`PredictionError`."""
+    def _call(self, method: str, frame: pd.DataFrame, **kwargs: Any) -> Any:
+        """The model's ``method`` on ``frame``; its failure becomes :class:`PredictionError`."""
         try:
-            proba = np.asarray(self.model.predict_proba(frame))[:, 1]
+            return getattr(self.model, method)(frame, **kwargs)
         except Exception as exc:  # the model's own errors, whatever their type
             raise PredictionError(
                 f"model {self.tag} could not score the input: {type(exc).__name__}: {exc}"
             ) from exc
-        if not np.all(np.isfinite(proba)):
-            bad = int(np.flatnonzero(~np.isfinite(proba))[0])
-            raise PredictionError(
-                f"model {self.tag} returned a non-finite probability for row {bad}"
-            )
-        return proba
 
-    def predict(self, rows: Sequence[BaseModel | dict[str, Any]]) -> list[Prediction]:
-        """Score ``rows`` in one model call."""
+    def _finite(self, values: np.ndarray, what: str) -> np.ndarray:
+        if not np.all(np.isfinite(values)):
+            bad = int(np.flatnonzero(~np.isfinite(values).reshape(len(values), -1).all(1))[0])
+            raise PredictionError(f"model {self.tag} returned a non-finite {what} for row {bad}")
+        return values
+
+    def probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(positive class) for each row; a model failure becomes :class:`PredictionError`."""
+        proba = np.asarray(self._call("predict_proba", frame))[:, 1]
+        return self._finite(proba, "probability")
+
+    def class_probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(class) per row, one column per class in the order of the schema's ``classes``."""
+        proba = np.asarray(self._call("predict_proba", frame), dtype="float64")
+        return self._finite(proba[:, class_columns(self.model, self.classes)], "probability")
+
+    def values(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """The predicted values, and their standard deviations when the model gives them."""
+        if self._interval:
+            mean, std = self._call("predict", frame, return_std=True)
+            return (self._finite(np.asarray(mean, dtype="float64").ravel(), "prediction"),
+                    self._finite(np.asarray(std, dtype="float64").ravel(), "deviation"))
+        values = np.asarray(self._call("predict", frame), dtype="float64").ravel()
+        return self._finite(values, "prediction"), None
+
+    def predict(self, rows: Sequence[BaseModel | dict[str, Any]]) -> list[Any]:
+        """Score ``rows`` in one model call: one answer of :attr:`answer`'s type per row."""
         if not rows:
             return []
-        proba = self.probabilities(self.frame(rows))
+        frame = self.frame(rows)
+        if self.kind == MULTICLASS:
+            return multiclass_answers(self.answer, self.classes,
+                                      self.class_probabilities(frame), self.tag)
+        if self.kind != BINARY:
+            return regression_answers(self.answer, *self.values(frame), self.tag)
+        proba = self.probabilities(frame)
         negative, positive = self.classes[0], self.classes[-1]
         return [
             Prediction.model_construct(
@@ -220,7 +247,9 @@ class Predictor:
         meta = self.metadata
         return {
             "model_version": self.tag,
-            "threshold": self.threshold,
+            "model_kind": self.kind,
+            **({"classes": self.classes} if self.kind == MULTICLASS else {}),
+            **({"threshold": self.threshold} if self.kind == BINARY else {}),
             "features": self.columns,
             "metrics": meta.get("metrics", {}),
             "lineage": {

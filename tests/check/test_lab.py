@@ -15,7 +15,6 @@ import contextlib
 import json
 import secrets
 import subprocess
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ import websocket
 
 from nbprod.lab import SERVER_FLAGS
 from nbprod.lineage import git_info
-from projectkit import BIN, PROJECT_FILES, ROOT, build_env, free_port, smoke_build, stop
+from projectkit import BIN, PROJECT_FILES, ROOT, build_env, free_port, smoke_build, stop, wait_until
 
 pytestmark = pytest.mark.pipeline
 
@@ -63,16 +62,14 @@ def jupyter_lab(root: Path, env: dict[str, str], scratch: Path, flags=tuple(LAB_
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
+        def ready() -> bool:
             assert proc.poll() is None, (scratch / "jupyter.log").read_text()
             try:
-                if requests.get(f"{url}/api/status", params={"token": token}, timeout=5).ok:
-                    break
+                return requests.get(f"{url}/api/status", params={"token": token}, timeout=5).ok
             except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, (scratch / "jupyter.log").read_text()
-            time.sleep(0.3)
+                return False
+
+        wait_until(ready, 90, lambda: (scratch / "jupyter.log").read_text(), interval=0.3)
         yield url, token
     finally:
         stop(proc)

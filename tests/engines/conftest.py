@@ -9,5 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parents[1] / "scale"))
+from scale.conftest import real, registered, trained
+
 sys.path.append(str(Path(__file__).resolve().parent))
+
+__all__ = ["real", "registered", "trained"]  # the scale tier's fixtures, used here

@@ -13,7 +13,6 @@ from nbprod import BatchInputError, ConfigError, DataFileError
 from nbprod.batch import score_file
 from nbprod.cli import main
 from nbprod.dataset_scoring import partitions, score_dataset
-from scale_fixtures import real, registered, trained  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.engines
 
@@ -31,7 +30,7 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def dataset(real, tmp_path_factory):  # noqa: F811
+def dataset(real, tmp_path_factory):
     """A hive-partitioned Parquet data set of real customers (19,001 rows, 5 files)."""
     root = tmp_path_factory.mktemp("dataset") / "customers"
     for i, (name, rows) in enumerate(PARTS.items()):
@@ -41,7 +40,7 @@ def dataset(real, tmp_path_factory):  # noqa: F811
 
 
 def test_the_cluster_scores_every_partition_as_local_scoring_does(
-    cluster, dataset, registered, tmp_path,  # noqa: F811
+    cluster, dataset, registered, tmp_path,
 ):
     seen: list[int] = []
     result = score_dataset(registered, dataset, tmp_path / "scores", scheduler=cluster,
@@ -67,7 +66,7 @@ def test_the_cluster_scores_every_partition_as_local_scoring_does(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.parquet", "scores"]
 
 
-def test_a_bad_row_is_the_local_error_and_nothing_is_left(cluster, dataset, registered, tmp_path):  # noqa: F811
+def test_a_bad_row_is_the_local_error_and_nothing_is_left(cluster, dataset, registered, tmp_path):
     bad = tmp_path / "bad"
     for name in PARTS:
         (bad / name).parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +86,7 @@ def test_a_bad_row_is_the_local_error_and_nothing_is_left(cluster, dataset, regi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"], "a partial output was left"
 
 
-def test_the_score_command_on_the_scheduler_and_here(cluster, dataset, registered, tmp_path):  # noqa: F811
+def test_the_score_command_on_the_scheduler_and_here(cluster, dataset, registered, tmp_path):
     address = cluster.scheduler.address
     result = CliRunner().invoke(main, ["score", str(dataset), str(tmp_path / "dask"),
                                        "--model", registered, "--scheduler", address])
@@ -105,7 +104,7 @@ def test_the_score_command_on_the_scheduler_and_here(cluster, dataset, registere
     assert again.exit_code == 1 and "already exists" in again.output
 
 
-def test_bad_data_sets_and_schedulers_are_one_clear_error(dataset, registered, tmp_path):  # noqa: F811
+def test_bad_data_sets_and_schedulers_are_one_clear_error(dataset, registered, tmp_path):
     with pytest.raises(DataFileError, match="no such file, folder or glob match"):
         partitions(tmp_path / "absent")
     (tmp_path / "empty").mkdir()

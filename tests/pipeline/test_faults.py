@@ -8,12 +8,19 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
 import nbformat
 import pytest
 
-from projectkit import BIN, build_env, models_in, ploomber_build, smoke_build, tasks_that_ran
+from projectkit import (
+    BIN,
+    build_env,
+    models_in,
+    ploomber_build,
+    smoke_build,
+    tasks_that_ran,
+    wait_until,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -80,10 +87,11 @@ def test_a_build_killed_mid_task_is_not_taken_for_complete(built):
         [str(BIN / "ploomber"), "build", "--force"], cwd=project, env=build_env(home),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    deadline = time.monotonic() + 120
-    while marker.stat().st_mtime_ns == started:  # ingest done: features is running now
-        assert proc.poll() is None and time.monotonic() < deadline, "build ended before the kill"
-        time.sleep(0.02)
+    def features_running() -> bool:  # ingest done: features is running now
+        assert proc.poll() is None, "build ended before the kill"
+        return marker.stat().st_mtime_ns != started
+
+    wait_until(features_running, 120, "the ingest task never finished", interval=0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
 

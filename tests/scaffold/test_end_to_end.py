@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import yaml
 from datasets import DATASETS, DataSet
 from service.conftest import bentoml_serve
 
-from projectkit import BIN, bentoml_cli, build_env
+from projectkit import BIN, bentoml_cli, build_env, wait_until
 
 pytestmark = pytest.mark.pipeline
 WINDOW = 40
@@ -129,10 +128,11 @@ def test_a_bad_value_is_a_4xx_naming_the_field(client, generated, which):
 def test_metrics_have_the_drift_gauges(client, generated):
     for i in range(WINDOW):
         assert predict(client, generated, generated.row(i)).status_code == 200
-    deadline = time.monotonic() + 30
-    while 'nbprod_drift_psi{' not in (text := client.get("/metrics").text):
-        assert time.monotonic() < deadline, text[-2000:]
-        time.sleep(0.2)
+    def drift_page() -> str:
+        page = client.get("/metrics").text
+        return page if "nbprod_drift_psi{" in page else ""
+
+    text = wait_until(drift_page, 30, lambda: client.get("/metrics").text[-2000:], interval=0.2)
     for name in generated.spec["columns"]:
         if name != generated.spec["target"]:
             assert f'feature="{name}"' in text, name

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,8 +17,9 @@ import psutil
 import pytest
 import yaml
 from datasets import DATASETS
+from service.conftest import answers
 
-from projectkit import BIN, free_port
+from projectkit import BIN, free_port, wait_until
 
 pytestmark = [
     pytest.mark.fresh_env,
@@ -61,15 +61,11 @@ def test_make_run_make_test_make_serve_on_a_fresh_venv(tmp_path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        deadline = time.monotonic() + 180
-        while True:
+        def ready() -> bool:
             assert make.poll() is None, make.stdout.read()
-            assert time.monotonic() < deadline, "make serve: not ready"
-            try:
-                if client.get("/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
+            return answers(client, "/readyz")
+
+        wait_until(ready, 180, "make serve: /readyz never answered 200", interval=0.3)
         spec = yaml.safe_load((project / "columns.yaml").read_text())
         features = [c for c in spec["columns"] if c != spec["target"]]
         raw = ds.frame[[spec["columns"][c].get("source", c) for c in features]].dropna()

@@ -15,11 +15,10 @@ from click.testing import CliRunner
 from nbprod import BatchInputError, ConfigError, DataFileError
 from nbprod.batch import read_chunks, score_chunks, score_file
 from nbprod.cli import main
-from projectkit import FEATURES
-from scale_fixtures import RAW, TABLE, real, registered, to_score, trained  # noqa: F401  (fixtures)
+from projectkit import FEATURES, RAW, TABLE
 
 
-def test_every_row_is_scored_as_the_model_scores_the_whole_frame(registered, trained, to_score, tmp_path):  # noqa: F811
+def test_every_row_is_scored_as_the_model_scores_the_whole_frame(registered, trained, to_score, tmp_path):
     model, _ = trained
     parquet, _ = to_score
     seen = []
@@ -37,7 +36,7 @@ def test_every_row_is_scored_as_the_model_scores_the_whole_frame(registered, tra
     assert pq.read_schema(result.output).metadata[b"nbprod.model"] == registered.encode()
 
 
-def test_csv_in_csv_out_gives_the_same_predictions(registered, to_score, tmp_path):  # noqa: F811
+def test_csv_in_csv_out_gives_the_same_predictions(registered, to_score, tmp_path):
     parquet, csv = to_score
     a = score_file(registered, parquet, tmp_path / "a.parquet", chunk_rows=8_000)
     b = score_file(registered, csv, tmp_path / "b.csv.gz", chunk_rows=5_000, keep=["churn"],
@@ -49,10 +48,9 @@ def test_csv_in_csv_out_gives_the_same_predictions(registered, to_score, tmp_pat
     assert set(csv_out["churn"]) == {"Yes", "No"}
 
 
-def test_memory_follows_the_chunk_not_the_file(registered, real, tmp_path):  # noqa: F811
+def test_memory_follows_the_chunk_not_the_file(registered, real, tmp_path):
     """Peak allocations while scoring 4x more rows in the same chunks stay the same."""
     from nbprod import feature_schema, load_model, synth
-    from scale_fixtures import TABLE
 
     model, schema = load_model(registered), feature_schema(registered)
     small = synth.write(real, TABLE, tmp_path / "small.parquet", 10_000, seed=1, chunk_rows=2_000)
@@ -72,7 +70,7 @@ def test_memory_follows_the_chunk_not_the_file(registered, real, tmp_path):  # n
     assert max(len(f) for f in read_chunks(large, FEATURES, 3_000)) == 3_000
 
 
-def test_bad_rows_are_named_by_row_column_and_value(registered, real, tmp_path):  # noqa: F811
+def test_bad_rows_are_named_by_row_column_and_value(registered, real, tmp_path):
     rows = real.sample(12_000, replace=True, random_state=0).reset_index(drop=True)
     rows["payment_method"] = rows["payment_method"].astype(str)
     rows.loc[10_500, "payment_method"] = "Bitcoin"
@@ -91,7 +89,7 @@ def test_bad_rows_are_named_by_row_column_and_value(registered, real, tmp_path):
     assert not out.exists(), "a partial output was left behind"
 
 
-def test_a_non_numeric_csv_value_and_a_missing_column(registered, real, tmp_path):  # noqa: F811
+def test_a_non_numeric_csv_value_and_a_missing_column(registered, real, tmp_path):
     rows = real.head(50).copy()
     rows["tenure"] = rows["tenure"].astype(str)
     rows.loc[7, "tenure"] = "twelve"
@@ -107,7 +105,7 @@ def test_a_non_numeric_csv_value_and_a_missing_column(registered, real, tmp_path
         score_file(registered, tmp_path / "no-contract.parquet", tmp_path / "o.json")
 
 
-def test_the_score_command(registered, to_score, tmp_path):  # noqa: F811
+def test_the_score_command(registered, to_score, tmp_path):
     parquet, _ = to_score
     out = tmp_path / "scores.parquet"
     result = CliRunner().invoke(main, ["score", str(parquet), str(out), "--model", registered,
@@ -129,7 +127,7 @@ def test_the_synth_command(tmp_path):
     assert len(pd.read_parquet(out)) == 2_500
 
 
-def test_the_score_command_shows_progress_from_the_start_with_rate_and_eta(registered, to_score, tmp_path):  # noqa: F811
+def test_the_score_command_shows_progress_from_the_start_with_rate_and_eta(registered, to_score, tmp_path):
     """On a real terminal (a pty), the first thing drawn says what is starting, before the
     slow imports and the model load; the bar then shows rows/s and the time left."""
     import os
@@ -172,7 +170,7 @@ def test_the_score_command_shows_progress_from_the_start_with_rate_and_eta(regis
     assert "20,000/20,000" in text or "20000/20000" in text
 
 
-def test_score_without_model_uses_the_production_version(registered, trained, to_score,  # noqa: F811
+def test_score_without_model_uses_the_production_version(registered, trained, to_score,
                                                         tmp_path, monkeypatch):
     from nbprod import register_model
     from nbprod.lifecycle import production, promote

@@ -10,10 +10,10 @@ import churn
 from nbprod import ConfigError, synth
 from nbprod.data import read_table
 from nbprod.validation import compact, validate
-from scale_fixtures import TABLE, real  # noqa: F401  (fixture)
+from projectkit import TABLE
 
 
-def test_rows_pass_the_declared_table_and_keep_the_dependencies(real):  # noqa: F811
+def test_rows_pass_the_declared_table_and_keep_the_dependencies(real):
     rows = synth.synthesize(real, TABLE, 30_000, np.random.default_rng(0))
     validate(rows, TABLE, churn.RULES, source="synthetic")
     no_internet = rows["internet_service"] == "No"
@@ -24,7 +24,7 @@ def test_rows_pass_the_declared_table_and_keep_the_dependencies(real):  # noqa: 
     assert (rows.loc[rows["tenure"] == 0, "total_charges"] == 0.0).all()
 
 
-def test_numbers_move_within_the_declared_range_and_the_mix_stays_real(real):  # noqa: F811
+def test_numbers_move_within_the_declared_range_and_the_mix_stays_real(real):
     rows = synth.synthesize(real, TABLE, 50_000, np.random.default_rng(1))
     assert rows["monthly_charges"].nunique() > real["monthly_charges"].nunique()  # not a copy
     assert rows["tenure"].between(0, 120).all() and rows["tenure"].dtype == "int64"
@@ -38,7 +38,7 @@ def test_numbers_move_within_the_declared_range_and_the_mix_stays_real(real):  #
     assert by_contract["Month-to-month"] > 3 * by_contract["Two year"]
 
 
-def test_same_seed_same_file_and_chunks_add_up(real, tmp_path):  # noqa: F811
+def test_same_seed_same_file_and_chunks_add_up(real, tmp_path):
     a = synth.write(real, TABLE, tmp_path / "a.parquet", 12_345, seed=7, chunk_rows=5_000)
     b = synth.write(real, TABLE, tmp_path / "b.parquet", 12_345, seed=7, chunk_rows=5_000)
     c = synth.write(real, TABLE, tmp_path / "c.parquet", 12_345, seed=8, chunk_rows=5_000)
@@ -65,12 +65,12 @@ def test_same_seed_same_file_and_chunks_add_up(real, tmp_path):  # noqa: F811
         (lambda frame, tmp: synth.write(frame, TABLE, tmp / "x.csv", 5, chunk_rows=0), "chunk_rows"),
     ],
 )
-def test_bad_requests_are_config_errors(real, tmp_path, call, message):  # noqa: F811
+def test_bad_requests_are_config_errors(real, tmp_path, call, message):
     with pytest.raises(ConfigError, match=message):
         call(real, tmp_path)
 
 
-def test_compact_dtypes_keep_every_value(real):  # noqa: F811
+def test_compact_dtypes_keep_every_value(real):
     small = compact(real, TABLE)
     assert small.memory_usage(deep=True).sum() < real.memory_usage(deep=True).sum() / 4
     assert small["contract"].dtype == "category" and small["female"].dtype == "int8"

@@ -1,17 +1,24 @@
-"""One smoke-trained project for the service tests, and real `bentoml serve` processes on it.
+"""One smoke-trained project for the service tests, served two ways.
 
 The project is a temporary copy (pipeline, notebooks, data, bentofile, src) whose smoke build
 registers a model in a temporary BENTOML_HOME; its registration file is put where the
 service looks for it (products/model/registration.json), as `make run` leaves it.
+
+- ``app``: the service's ASGI app in this process (``Service.to_asgi()`` with Starlette's
+  ``TestClient``, as BentoML's testing guide does): no server, no port, ``pytest --pdb``
+  stops inside the service. The tier for what a request gets back (``tests/service/inprocess``).
+- ``server``, ``bento`` and ``bentoml_serve``: a real `bentoml serve` on a free loopback
+  port, for what only a served process shows: its log, its workers, its sockets, signals.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
-import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +26,28 @@ import httpx
 import pandas as pd
 import pytest
 
-from projectkit import BIN, FEATURES, ROOT, build_env, copy_project, free_port, ploomber_build, stop
+from projectkit import (
+    BIN,
+    FEATURES,
+    ROOT,
+    SESSION_STORE,
+    build_env,
+    copy_project,
+    forget_bentoml_request_metrics,
+    free_port,
+    ploomber_build,
+    stop,
+    wait_until,
+)
+from tables import CUSTOMER
+
+
+def answers(client: httpx.Client, path: str) -> bool:
+    """Whether ``GET path`` is 200 now (False while the server does not take connections)."""
+    try:
+        return client.get(path).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 class Project:
@@ -60,8 +88,44 @@ def project(tmp_path_factory) -> Project:
 
 @pytest.fixture(scope="session")
 def customer(project) -> dict:
-    """One held-out customer (features only), as a client sends it (tests do not modify it)."""
-    return project.test_rows()[0][0]
+    """The example input every tier sends (``tables.CUSTOMER``; tests do not modify it)."""
+    assert set(CUSTOMER) == set(FEATURES), "the example input has every field, no other"
+    return dict(CUSTOMER)
+
+
+@pytest.fixture(scope="module")
+def app(project):
+    """A client of ``nbprod.service:ModelService`` run in this process on the project's model.
+
+    The model is copied into this process's store (BentoML resolves its home once per
+    process) and named by ``$NBPROD_MODEL_TAG``; the service module is imported once. The
+    service patches BentoML when it starts (``nbprod.serving``): the patches are undone after
+    the module, so the canaries of ``tests/unit/test_serving.py`` still see BentoML's bugs."""
+    from bentoml._internal.marshal.dispatcher import Optimizer
+    from bentoml._internal.server.http.traffic import TimeoutMiddleware
+
+    from nbprod.serving import REQUEST_ERROR_LOGGER
+
+    with warnings.catch_warnings():  # Starlette 1 moves its TestClient to httpx2; httpx works
+        warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+        from starlette.testclient import TestClient
+
+    name, _, version = project.tag.partition(":")
+    stored = SESSION_STORE / "models" / name / version
+    if not stored.exists():
+        shutil.copytree(project.home / "models" / name / version, stored)
+    errors = logging.getLogger(REQUEST_ERROR_LOGGER)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Optimizer, "trigger_refresh", Optimizer.trigger_refresh)
+        patch.setattr(TimeoutMiddleware, "__call__", TimeoutMiddleware.__call__)
+        patch.setattr(errors, "filters", list(errors.filters))
+        patch.setenv("NBPROD_MODEL_TAG", project.tag)
+        patch.chdir(project.path)  # the service's name comes from the project's bentofile.yaml
+        from nbprod.service import ModelService
+
+        forget_bentoml_request_metrics()  # another in-process app may have registered them
+        with TestClient(ModelService.to_asgi(), raise_server_exceptions=False) as client:
+            yield client
 
 
 @contextmanager
@@ -78,17 +142,12 @@ def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    def ready() -> bool:
+        assert proc.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
+        return answers(client, "/readyz")
+
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert proc.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"not ready:\n{log.read_text()[-3000:]}"
-            try:
-                if client.get("/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+        wait_until(ready, timeout, lambda: f"not ready:\n{log.read_text()[-3000:]}", interval=0.3)
         client.log = log  # type: ignore[attr-defined]
         client.proc = proc  # type: ignore[attr-defined]
         yield client

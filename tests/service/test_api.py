@@ -1,4 +1,7 @@
-"""The churn API served from the source by a real `bentoml serve`, over real HTTP."""
+"""The churn API served from the source by a real `bentoml serve`, over real HTTP.
+
+What a request gets back is tested in this process (``tests/service/inprocess``); here, what
+only the served process shows: its health routes, the batcher, the Python client, its log."""
 
 from __future__ import annotations
 
@@ -9,29 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 import bentoml
 import pytest
 
-from nbprod.columns import ColumnTable
-from projectkit import FEATURES, ROOT, wait_for_text
+from projectkit import FEATURES, wait_for_text
 
-MAX_BATCH_SIZE = 256  # nbprod.service.MAX_BATCH_SIZE's default
+from .inputs import bad_cases
+
 
 def test_health_and_metrics_endpoints_stay(server):
     for path in ("/livez", "/readyz", "/metrics"):
         assert server.get(path).status_code == 200, path
     assert "bentoml_service_request" in server.get("/metrics").text
-
-
-def test_openapi_documents_the_real_features(server, project):
-    spec = server.get("/docs.json").json()
-    customer = spec["components"]["schemas"]["Customer"]
-    props = customer["properties"]
-    assert list(props) == FEATURES and customer["required"] == FEATURES
-    assert customer["additionalProperties"] is False
-    assert props["contract"]["enum"] == list(ColumnTable.load(ROOT / "columns.yaml").column("contract").categories)
-    assert props["tenure"]["type"] == "integer"
-    assert (props["tenure"]["minimum"], props["tenure"]["maximum"]) == (0, 120)
-    assert props["female"]["enum"] == [0, 1]
-    assert set(customer["example"]) == set(FEATURES)
-    assert {"/predict", "/predict_batch", "/metadata"} <= set(spec["paths"])
 
 
 def test_predict_one_customer(server, project, customer):
@@ -79,48 +68,17 @@ def test_python_client_example(server, customer):
     assert [m["probability"] for m in many] == pytest.approx([one["probability"]] * 2, abs=1e-9)
 
 
-def _bad_cases(good: dict) -> dict[str, tuple]:
-    """name -> (path, body: bytes or JSON, text the error must contain[, content type])."""
-    def with_(**changes):
-        return {"customer": {**good, **changes}}
-
-    def raw(key: str, literal: str) -> bytes:  # JSON that json.dumps will not write
-        text = json.dumps(with_(**{key: 0.0}))
-        return text.replace(f'"{key}": 0.0', f'"{key}": {literal}').encode()
-
-    missing = {k: v for k, v in good.items() if k != "tenure"}
-    too_many = [good] * (MAX_BATCH_SIZE + 1)
-    return {
-        "missing field": ("/predict", {"customer": missing}, "tenure"),
-        "extra field": ("/predict", with_(shoe_size=42), "shoe_size"),
-        "wrong type": ("/predict", with_(tenure="twelve"), "tenure"),
-        "number as string": ("/predict", with_(monthly_charges="20.5"), "monthly_charges"),
-        "boolean flag": ("/predict", with_(partner=True), "partner"),
-        "flag not 0/1": ("/predict", with_(partner=2), "partner"),
-        "unknown category": ("/predict", with_(contract="Lifetime"), "contract"),
-        "null": ("/predict", with_(internet_service=None), "internet_service"),
-        "NaN": ("/predict", raw("monthly_charges", "NaN"), "monthly_charges"),
-        "Infinity": ("/predict", raw("total_charges", "Infinity"), "total_charges"),
-        "negative": ("/predict", with_(monthly_charges=-1.0), "monthly_charges"),
-        "out of range": ("/predict", with_(tenure=1000), "tenure"),
-        "customer not an object": ("/predict", {"customer": [1, 2]}, "customer"),
-        "bad row in a batch": ("/predict_batch", {"customers": [good, {**good, "tenure": -1}]},
-                               "tenure"),
-        "empty batch": ("/predict_batch", {"customers": []}, "customers"),
-        "batch over the limit": ("/predict_batch", {"customers": too_many}, "customers"),
-        "malformed JSON": ("/predict", b'{"customer": {"tenure": 1,', "JSON"),
-        "empty body": ("/predict", b"", "customer"),
-        "wrong content type": ("/predict", json.dumps({"customer": good}).encode(),
-                               "Content-Type", "text/plain"),
-        "form content type": ("/predict_batch", b"customers=1", "Content-Type",
-                              "application/x-www-form-urlencoded"),
-    }
+#: One bad input per concern, sent to the served process (every case: the in-process tier).
+SERVED_CASES = ("missing field", "wrong type", "NaN", "bad row in a batch", "malformed JSON",
+                "wrong content type", "JSON in latin-1")
 
 
-def test_every_bad_input_is_a_4xx_naming_the_problem_and_the_server_survives(server, customer):
+def test_bad_inputs_are_a_4xx_logged_as_one_line_and_the_server_survives(server, customer):
     start = server.log.stat().st_size  # what this test's requests log comes after
     failures = []
-    for name, (path, body, needle, *ctype) in _bad_cases(customer).items():
+    cases = bad_cases(customer)
+    for name in SERVED_CASES:
+        path, body, needle, *ctype = cases[name]
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers = {"Content-Type": ctype[0] if ctype else "application/json"}
         resp = server.post(path, content=content, headers=headers)

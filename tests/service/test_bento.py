@@ -67,6 +67,18 @@ def test_the_built_bento_served_by_its_tag_matches_the_evaluation(project, bento
     assert version == project.tag
 
 
+def test_a_served_bento_has_no_delay_knob(project, bento, tmp_path):
+    """The tests' ``x-debug-delay-ms`` (tests/service/delaying.py) is not in nbprod: a bento
+    served with the variable that once switched it on ignores the header. A 1 s time limit
+    turns an honoured 3 s delay into a 504."""
+    env = project.env(NBPROD_DEBUG_DELAY="1", NBPROD_REQUEST_TIMEOUT="1")
+    with bentoml_serve(bento, tmp_path, env) as client:
+        answers = [client.post("/metadata", json={}, headers={"x-debug-delay-ms": "3000"})
+                   for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert all(a.json()["model_version"] == project.tag for a in answers)
+
+
 def test_a_project_under_a_hidden_folder_builds_its_bento(project, tmp_path):
     """BentoML 1.4.40 refuses a bentofile whose absolute path has a part starting with "."
     (the bug, shown by plain `bentoml build`); `nbprod bento` builds from a staged copy."""

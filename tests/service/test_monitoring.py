@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from projectkit import BIN, FEATURES
+from projectkit import BIN, FEATURES, wait_until
 
 from .conftest import bentoml_serve
 
@@ -66,10 +65,11 @@ def drift_after(client, rows: list[dict]) -> dict[str, float]:
     """Send ``rows`` (one window) and wait for the drift update; per-feature PSI and JS."""
     before = scrape(client).get(("nbprod_drift_updates_total", ""), 0.0)
     predict(client, rows)
-    deadline = time.monotonic() + 30
-    while (metrics := scrape(client)).get(("nbprod_drift_updates_total", ""), 0.0) <= before:
-        assert time.monotonic() < deadline, "the drift gauges were not updated"
-        time.sleep(0.2)
+    def updated() -> dict:
+        metrics = scrape(client)
+        return metrics if metrics.get(("nbprod_drift_updates_total", ""), 0.0) > before else {}
+
+    metrics = wait_until(updated, 30, "the drift gauges were not updated", interval=0.2)
     assert metrics[("nbprod_drift_window_rows", "")] == WINDOW
     return {
         **{f"psi:{k[1]}": v for k, v in metrics.items() if k[0] == "nbprod_drift_psi"},
@@ -165,8 +165,18 @@ def test_bad_feedback_is_a_4xx_naming_the_ids(project, monitored):
 
 
 def log_records(logs) -> list[dict]:
-    files = sorted(logs.glob("predictions*.jsonl*"))
-    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    """The complete records of the log files now: a line still being written (no newline
+    yet) is not a record yet, and a file rotated away between listing and reading is read
+    under its new name at the next poll."""
+    records = []
+    for f in sorted(logs.glob("predictions*.jsonl*")):
+        try:
+            text = f.read_text()
+        except FileNotFoundError:
+            continue
+        records += [json.loads(line) for line in text.splitlines(keepends=True)
+                    if line.endswith("\n")]
+    return records
 
 
 def test_prediction_log_has_one_record_per_prediction_and_rotates(project, monitored, tmp_path):
@@ -174,10 +184,10 @@ def test_prediction_log_has_one_record_per_prediction_and_rotates(project, monit
     predict(monitored, rows)
     one = monitored.post("/predict", json={"customer": rows[0]}).json()
     monitored.answered[one["request_id"]] = one
-    deadline = time.monotonic() + 20
-    while len(records := log_records(monitored.logs)) < len(monitored.answered):
-        assert time.monotonic() < deadline, f"{len(records)} records for {len(monitored.answered)}"
-        time.sleep(0.2)
+    wait_until(lambda: len(log_records(monitored.logs)) >= len(monitored.answered), 20,
+               lambda: f"{len(log_records(monitored.logs))} records for {len(monitored.answered)}",
+               interval=0.2)
+    records = log_records(monitored.logs)
     assert len(records) == len(monitored.answered)
     by_id = {r["request_id"]: r for r in records}
     assert by_id.keys() == monitored.answered.keys()
@@ -208,10 +218,8 @@ def test_nbprod_drift_reads_the_prediction_log(project, monitored, tmp_path):
     clean = {a["request_id"] for a in predict(monitored, rows)}
     shifted = [{**r, "monthly_charges": round(r["monthly_charges"] * 1.3, 2)} for r in rows]
     moved = {a["request_id"] for a in predict(monitored, shifted)}
-    deadline = time.monotonic() + 20
-    while not (clean | moved) <= {r["request_id"] for r in log_records(monitored.logs)}:
-        assert time.monotonic() < deadline, "predictions missing from the log"
-        time.sleep(0.2)
+    wait_until(lambda: (clean | moved) <= {r["request_id"] for r in log_records(monitored.logs)},
+               20, "predictions missing from the log", interval=0.2)
     records = log_records(monitored.logs)
     for name, ids in (("clean", clean), ("shifted", moved)):
         lines = [json.dumps(r) for r in records if r["request_id"] in ids]
@@ -219,6 +227,7 @@ def test_nbprod_drift_reads_the_prediction_log(project, monitored, tmp_path):
 
     ok = nbprod_drift(project, tmp_path / "clean.jsonl", tmp_path / "clean.html")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert re.search(r"\(predictions\)\s+psi=", ok.stdout), ok.stdout  # beside the inputs
     bad = nbprod_drift(project, tmp_path / "shifted.jsonl", tmp_path / "shifted.html")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "monthly_charges" in bad.stderr and (tmp_path / "shifted.html").stat().st_size > 0

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from nbprod.columns import ColumnTable
-from tables import LOAN, loan_rows
+from tables import CUSTOMER, LOAN, loan_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,32 +28,9 @@ def loan_frame():
 
 
 def good_frame(n: int = 4) -> pd.DataFrame:
-    rows = []
-    for i in range(n):
-        rows.append(
-            {
-                "churn": "Yes" if i % 2 else "No",
-                "female": i % 2,
-                "senior_citizen": 0,
-                "partner": 1,
-                "dependents": 0,
-                "tenure": 5 + i,
-                "phone_service": 1,
-                "multiple_lines": "No",
-                "internet_service": "DSL",
-                "online_security": "Yes",
-                "online_backup": "No",
-                "device_protection": "No",
-                "tech_support": "No internet service",
-                "streaming_tv": "No",
-                "streaming_movies": "Yes",
-                "contract": "One year",
-                "paperless_billing": 1,
-                "payment_method": "Mailed check",
-                "monthly_charges": 50.5,
-                "total_charges": 250.0 + i,
-            }
-        )
+    """``n`` rows of the example input (``tables.CUSTOMER``), varied, alternating churn."""
+    rows = [{**CUSTOMER, "churn": "Yes" if i % 2 else "No", "female": i % 2, "tenure": 5 + i,
+             "total_charges": 250.0 + i} for i in range(n)]
     return pd.DataFrame(rows)
 
 

@@ -1,4 +1,4 @@
-"""nbprod.admission with a hand-driven clock: the measured service time and the rule."""
+"""nbprod.admission with a hand-driven clock: the measured time per place and the rule."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ class Clock:
 def serve(admission: Admission, clock: Clock, n: int, each: float) -> None:
     """``n`` requests one after another, ``each`` seconds apiece."""
     for _ in range(n):
-        assert admission.admit().admitted
+        verdict = admission.admit()
+        assert verdict.admitted
         clock.now += each
-        admission.done()
+        admission.done(verdict)
 
 
 def test_admits_everything_up_to_the_cap_before_it_has_measured():
@@ -26,19 +27,33 @@ def test_admits_everything_up_to_the_cap_before_it_has_measured():
     assert [admission.admit().admitted for _ in range(4)] == [True, True, True, False]
 
 
-def test_the_service_time_is_busy_time_per_completion():
+def test_the_time_per_place_is_a_request_s_time_over_its_place_in_the_queue():
     clock = Clock()
     admission = Admission(max_wait=1.0, max_concurrency=1000, clock=clock)
     serve(admission, clock, 16, 0.01)
     assert abs(admission.service_time - 0.01) < 1e-12
-    # four at a time, each batch of four done in 0.01 s: 0.0025 s per request
-    for _ in range(8):
-        for _ in range(4):
-            admission.admit()
-        clock.now += 0.01
-        for _ in range(4):
-            admission.done()
-    assert admission.service_time < 0.01 * 0.5
+    # four at a time, all four answered 0.04 s after admission: places 1 to 4
+    for _ in range(32):
+        verdicts = [admission.admit() for _ in range(4)]
+        assert [v.ahead for v in verdicts] == [0, 1, 2, 3]
+        clock.now += 0.04
+        for verdict in verdicts:
+            admission.done(verdict)
+    assert abs(admission.service_time - 0.04) < 1e-12  # the first place's: the highest
+
+
+def test_the_estimate_is_a_high_quantile_not_the_mean():
+    """One request in ten takes five times as long: a mean (0.014 s) would admit requests
+    that the slow ones make late; the high quantile (0.05 s) does not."""
+    clock = Clock()
+    admission = Admission(max_wait=1.01, max_concurrency=1000, clock=clock)
+    for i in range(120):
+        serve(admission, clock, 1, 0.05 if i % 10 == 0 else 0.01)
+    assert abs(admission.service_time - 0.05) < 1e-9
+    admitted = 0
+    while admission.admit().admitted:
+        admitted += 1
+    assert admitted == 20  # 20 x 0.05 s: even if every one is slow, within the bound
 
 
 def test_refuses_past_the_expected_wait_with_retry_after():
@@ -50,7 +65,7 @@ def test_refuses_past_the_expected_wait_with_retry_after():
     assert all(v.expected <= 0.55 for v in verdicts[:5])
     assert verdicts[-1].retry_after == 1  # (5 + 1) x 0.1 - 0.55, rounded up
     clock.now += 0.1
-    admission.done()
+    admission.done(verdicts[0])
     assert admission.admit().admitted  # one left: room for one
 
 
@@ -59,9 +74,10 @@ def test_an_idle_worker_takes_a_request_so_an_inflated_estimate_comes_down():
     admission = Admission(max_wait=0.5, max_concurrency=1000, clock=clock)
     serve(admission, clock, 1, 5.0)  # one very slow request: 5 s per request
     assert admission.service_time == 5.0
-    assert admission.admit().admitted  # idle: taken
+    taken = admission.admit()
+    assert taken.admitted  # idle: taken
     assert not admission.admit().admitted  # busy and 2 x 5 s > 0.5 s
     clock.now += 0.01
-    admission.done()
-    serve(admission, clock, 160, 0.01)  # ten samples: the slow one has faded
+    admission.done(taken)
+    serve(admission, clock, Admission.WINDOW, 0.01)  # a window later the slow one is gone
     assert admission.service_time < 0.02

@@ -11,6 +11,7 @@ import uvicorn
 
 from nbprod import connections
 from nbprod.connections import http09
+from projectkit import wait_until
 
 
 async def app(scope, receive, send):
@@ -28,10 +29,7 @@ def port():
     server = uvicorn.Server(uvicorn.Config(app, http="h11", log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(lambda: server.started, 10, "uvicorn did not start", interval=0.01)
     yield sock.getsockname()[1]
     server.should_exit = True
     thread.join(5)
@@ -69,7 +67,7 @@ def test_http09_gets_400_at_once(port):
 def test_a_whole_request_is_untouched_and_counted(port):
     answer, _ = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and b"\r\nok\r\n" in answer
-    deadline = time.monotonic() + 5
-    while connections.open_connections():  # the server closes its side a moment later
-        assert time.monotonic() < deadline, "a closed connection is still counted"
-        time.sleep(0.01)
+    # the server closes its side a moment later
+    wait_until(lambda: not connections.open_connections(), 5,
+               lambda: f"a closed connection is still counted: {connections.open_connections()}",
+               interval=0.01)

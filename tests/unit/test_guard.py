@@ -11,10 +11,8 @@ from nbprod.guard import GuardSettings, guard_settings, is_open
 def test_settings_default_and_from_the_environment():
     assert guard_settings({}) == GuardSettings()
     s = guard_settings({"NBPROD_API_KEY": " k ", "NBPROD_MAX_BODY_BYTES": "10",
-                        "NBPROD_MAX_CONCURRENCY": "3", "NBPROD_REQUEST_TIMEOUT": "0.5",
-                        "NBPROD_DEBUG_DELAY": "1"})
-    assert (s.api_key, s.max_body_bytes, s.max_concurrency, s.timeout, s.debug_delay) == (
-        "k", 10, 3, 0.5, True)
+                        "NBPROD_MAX_CONCURRENCY": "3", "NBPROD_REQUEST_TIMEOUT": "0.5"})
+    assert (s.api_key, s.max_body_bytes, s.max_concurrency, s.timeout) == ("k", 10, 3, 0.5)
 
 
 @pytest.mark.parametrize("name,value", [("NBPROD_MAX_BODY_BYTES", "1MB"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ from nbprod.live_scores import live_scores
 from nbprod.monitor_config import MonitorConfig
 from nbprod.monitoring import Monitor, finite_or_none
 from nbprod.window_drift import WindowDrift
+from projectkit import wait_until
 
 ROWS = [{"plan": "a", "charge": 10.0}, {"plan": "b", "charge": 20.0}, {"plan": "a", "charge": 30.0}]
 
@@ -95,10 +95,8 @@ def test_the_monitor_thread_logs_without_being_asked_and_survives_a_bad_row(
     m.record([{"plan": "a"}], [0.5], ["Yes"])  # no "charge": the drift window cannot bin it
     (rid,) = m.record(ROWS[:1], [0.7], ["Yes"])
     log_file = m.log.path
-    deadline = time.monotonic() + 10
-    while rid not in (log_file.read_text() if log_file.exists() else ""):
-        assert time.monotonic() < deadline, "the monitor's thread wrote nothing in 10 s"
-        time.sleep(0.05)
+    wait_until(lambda: log_file.exists() and rid in log_file.read_text(), 10,
+               "the monitor's thread wrote nothing")
     m.flush()  # returns once the thread's current pass (which logs its failure) is over
     assert "monitoring failed" in caplog.text and "charge" in caplog.text
     (later,) = m.record(ROWS[1:2], [0.2], ["No"])
@@ -181,3 +179,67 @@ def test_a_model_without_reference_statistics_is_monitored_without_drift(tmp_pat
     assert m.feedback([(rid, 1)])["accuracy"] == 1.0
     m.close()
     assert REGISTRY.get_sample_value("nbprod_drift_updates_total", {"model_version": "m:noref"}) is None
+
+
+def test_live_scores_of_each_kind_are_those_computed_by_hand():
+    from sklearn.metrics import f1_score
+
+    from nbprod.live_scores import kind_scores
+
+    truth, predicted = ["a", "b", "c", "a"], ["a", "b", "a", "a"]
+    multi = kind_scores("multiclass", [(0.0, p, t) for p, t in zip(predicted, truth, strict=True)])
+    assert multi["accuracy"] == 0.75 and multi["labelled"] == 4
+    assert multi["macro_f1"] == pytest.approx(f1_score(truth, predicted, average="macro"))
+    reg = kind_scores("regression", [(1.0, 1.0, 3.0), (2.0, 2.0, 2.0)])
+    assert reg == {"rmse": pytest.approx(math.sqrt(2)), "mae": 1.0, "labelled": 2}
+    assert math.isnan(kind_scores("regression", [])["rmse"])
+
+
+@pytest.mark.parametrize(("kind", "bad", "named"), [
+    ("multiclass", "rose", "one of the classes"),
+    ("regression", "high", "a finite number"),
+    ("regression", True, "a finite number"),
+    ("regression", float("inf"), "a finite number"),
+])
+def test_feedback_of_the_wrong_kind_is_refused_naming_the_id(reference, tmp_path, kind, bad, named):
+    m = Monitor("v", reference, "", MonitorConfig(log_dir=None), kind=kind, classes=["a", "b"])
+    try:
+        scores = ["a"] if kind == "multiclass" else [1.5]
+        (rid,) = m.record(ROWS[:1], [[0.9, 0.1]] if kind == "multiclass" else scores,
+                          ["a"] if kind == "multiclass" else None)
+        with pytest.raises(FeedbackError, match=named) as err:
+            m.feedback([(rid, bad)])
+        assert rid in str(err.value)
+        good = "b" if kind == "multiclass" else 2.5
+        assert m.feedback([(rid, good)])["labelled"] == 1  # nothing of the refused body kept
+    finally:
+        m.close()
+
+
+def test_a_multiclass_log_line_holds_the_class_and_each_probability(reference, tmp_path):
+    m = Monitor("v", reference, "", MonitorConfig(log_dir=tmp_path / "logs"),
+                kind="multiclass", classes=["a", "b"])
+    m.record(ROWS[:1], [[0.25, 0.75]], ["b"])
+    m.close()
+    (line,) = (tmp_path / "logs").glob("*.jsonl")
+    record = json.loads(line.read_text())
+    assert record["label"] == "b" and record["probabilities"] == {"a": 0.25, "b": 0.75}
+    assert "probability" not in record
+
+
+def test_prediction_references_of_each_kind_bin_as_a_feature_s(tmp_path):
+    from nbprod.drift import bin_counts, prediction_reference
+
+    frame = pd.DataFrame({"row": range(4), "y": ["a", "b", "b", "b"], "label": ["a", "b", "b", "b"],
+                          "probability:a": [0.9, 0.1, 0.2, 0.3], "probability:b": [0.1, 0.9, 0.8, 0.7]})
+    frame.to_parquet(tmp_path / "multi.parquet")
+    multi = prediction_reference(tmp_path / "multi.parquet")
+    assert multi["type"] == "categorical" and multi["frequencies"] == {"a": 0.25, "b": 0.75}
+    values = np.arange(100.0)
+    pd.DataFrame({"row": range(100), "y": values, "prediction": values}).to_parquet(tmp_path / "r.parquet")
+    reg = prediction_reference(tmp_path / "r.parquet")
+    assert reg["type"] == "numeric" and len(reg["frequencies"]) == 10
+    np.testing.assert_allclose(reg["frequencies"], 0.1)  # deciles: a tenth in each bin
+    np.testing.assert_allclose(bin_counts([-5.0, 500.0], reg)[[0, -1]], [1, 1])  # open ends
+    binary = prediction_reference(np.array([0.05, 0.95]))
+    assert binary["bin_edges"][0] == 0.0 and binary["frequencies"][0] == 0.5

@@ -312,6 +312,8 @@ def test_client_errors_are_logged_as_one_warning_line_without_the_values_sent():
 import bentoml  # noqa: E402
 from bentoml.exceptions import InvalidArgument  # noqa: E402
 
+from projectkit import forget_bentoml_request_metrics  # noqa: E402
+
 
 @bentoml.service(name="refuser")
 class Refuser:
@@ -322,6 +324,7 @@ class Refuser:
 
 def test_bentoml_answers_a_4xx_as_an_array_and_the_middleware_makes_it_an_object():
     # the bug, on the pinned BentoML: `({"error": str(exc)},)` becomes a JSON array
+    forget_bentoml_request_metrics()  # another in-process app may have registered them
     asgi = Refuser.to_asgi()
     with TestClient(asgi) as bare, TestClient(
             ServingMiddleware(asgi, version="m:1", paths=["/refuse"])) as client:

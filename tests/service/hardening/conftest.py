@@ -1,23 +1,37 @@
 """A guarded churn service: an API key, small limits and the test-only delay knob.
 
 The limits are small so the tests can reach them with a handful of requests: 4 requests in
-progress, a 2 s time limit, a 64 KiB body received within 2 s, a request head within 2 s. ``x-debug-delay-ms`` (honoured only because
-``NBPROD_DEBUG_DELAY=1`` here) holds a request inside its slot for that long.
+progress, a 2 s time limit, a 64 KiB body received within 2 s, a request head within 2 s.
+``x-debug-delay-ms`` holds a request inside its slot for that long: the service is served
+from the test module ``tests/service/delaying.py``, which adds that knob (nbprod has none).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
 import httpx
 import pytest
 
+from projectkit import ROOT
+
 from ..conftest import bentoml_serve
 
 API_KEY = "tk-3f9a1c77e2b04d58a6c1"
 LIMITS = {"concurrency": 4, "timeout": 2.0, "body": 64 * 1024, "body_timeout": 2.0,
           "head_timeout": 2.0}
+
+
+#: The service with the test-only delay header (tests/service/delaying.py).
+DELAYING = "service.delaying:ModelService"
+
+
+def delaying_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with ``tests/`` on ``PYTHONPATH``, so `bentoml serve DELAYING` finds its module."""
+    tests = str(ROOT / "tests")
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [tests, env.get("PYTHONPATH")]))}
 
 
 def guarded_env(project, **extra: str) -> dict[str, str]:
@@ -29,7 +43,6 @@ def guarded_env(project, **extra: str) -> dict[str, str]:
         NBPROD_BODY_TIMEOUT=str(LIMITS["body_timeout"]),
         NBPROD_HEADER_TIMEOUT=str(LIMITS["head_timeout"]),
         NBPROD_MAX_WAIT="30",  # admission by the concurrency limit here (test_admission.py)
-        NBPROD_DEBUG_DELAY="1",
         # each /metrics scrape fresh: `in_progress` polls it (the 1 s cache would hide a
         # moment when every slot is held)
         NBPROD_METRICS_CACHE="0.001",
@@ -71,7 +84,8 @@ def hold_slots(client: httpx.Client, path: str, count: int, send, attempts: int 
 @pytest.fixture(scope="session")
 def guarded(project):
     """A client of the guarded service (it sends no key unless a test adds one)."""
-    with bentoml_serve("nbprod.service:ModelService", project.path, guarded_env(project)) as client:
+    env = delaying_env(guarded_env(project))
+    with bentoml_serve(DELAYING, project.path, env) as client:
         yield client
 
 

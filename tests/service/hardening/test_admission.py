@@ -2,7 +2,8 @@
 cache (issue 15, items 5 and 9), against a real `bentoml serve`.
 
 One server with a key, ``NBPROD_METRICS_AUTH=1`` and a small waiting bound (0.25 s), so a few
-dozen client threads overload it. The benchmark at 1x, 2x and 4x the bound is
+client threads overload it: twice as many as the bound admits, from the service time measured
+at one client in the same run. The benchmark at 1x, 2x and 4x the bound is
 ``benchmarks/overload.py`` (BENCHMARKS.md).
 """
 
@@ -17,12 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from projectkit import wait_until
+
 from ..conftest import bentoml_serve
 from .conftest import API_KEY
 
 MAX_WAIT = 0.25
-CLIENTS = 48
-SECONDS = 4.0
+SECONDS = 6.0
+#: Share of the admitted answers that must come within the bound at twice the load it admits.
+#: The estimator this replaced (a smoothed mean of the time per request) had 74-83% here.
+WITHIN = 0.9
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +58,11 @@ def test_metrics_are_rendered_at_most_once_a_second(admitting, auth, customer):
     first = admitting.get("/metrics", headers=auth).text
     assert admitting.post("/predict", json={"customer": customer}, headers=auth).status_code == 200
     assert admitting.get("/metrics", headers=auth).text == first, "a second page within 1 s"
-    deadline = time.monotonic() + 10
-    while _predictions(page := admitting.get("/metrics", headers=auth).text) <= _predictions(first):
-        assert time.monotonic() < deadline, "the page never came back up to date"
-        time.sleep(0.1)
+    def newer() -> str:
+        page = admitting.get("/metrics", headers=auth).text
+        return page if _predictions(page) > _predictions(first) else ""
+
+    page = wait_until(newer, 10, "the page never came back up to date", interval=0.1)
     assert _predictions(page) > _predictions(first)
 
 
@@ -104,17 +110,26 @@ def _hammer(client, auth, customer, stop: threading.Event) -> list[tuple[int, fl
     with httpx.Client(base_url=client.base_url, headers=auth, timeout=30) as own:
         while not stop.is_set():
             response = own.post("/predict", json={"customer": customer})
-            served = re.fullmatch(r"service;dur=([\d.]+)", response.headers.get("server-timing", ""))
-            out.append((response.status_code, float(served.group(1)) / 1000 if served else -1.0,
+            out.append((response.status_code, _served(response),
                         response.headers.get("retry-after", "")))
     return out
 
 
+def _served(response: httpx.Response) -> float:
+    """The server's time from admission to answer (``Server-Timing``), or -1 without one."""
+    served = re.fullmatch(r"service;dur=([\d.]+)", response.headers.get("server-timing", ""))
+    return float(served.group(1)) / 1000 if served else -1.0
+
+
 def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_after(
         admitting, auth, customer):
+    one = sorted(_served(admitting.post("/predict", json={"customer": customer}, headers=auth))
+                 for _ in range(30))
+    admitted = max(2, round(MAX_WAIT / one[len(one) // 2]))  # clients the bound admits
+    clients = 2 * admitted
     stop = threading.Event()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        clients = [pool.submit(_hammer, admitting, auth, customer, stop) for _ in range(CLIENTS)]
+    with ThreadPoolExecutor(clients) as pool:
+        hammers = [pool.submit(_hammer, admitting, auth, customer, stop) for _ in range(clients)]
         health = []
         until = time.monotonic() + SECONDS
         try:
@@ -125,18 +140,16 @@ def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_a
                 time.sleep(0.05)
         finally:
             stop.set()
-        results = [r for f in clients for r in f.result()]
+        results = [r for f in hammers for r in f.result()]
     statuses = {s for s, _, _ in results}
     assert statuses <= {200, 429}, statuses
     served = sorted(t for s, t, _ in results if s == 200)  # the server's own timing
     refused = [(t, r) for s, t, r in results if s == 429]
-    assert served and refused, (len(served), len(refused))
+    assert served and refused, (clients, len(served), len(refused))
     assert all(r.isdigit() and int(r) >= 1 for _, r in refused)
     assert all(t < 0 for t, _ in refused), "a refusal never entered the service"
     assert min(served) >= 0, "every admitted answer says how long it took"
-    # admitted requests are answered about within the bound: the estimate is a smoothed
-    # mean on a shared machine, so the median is within it and the 90th percentile near it
-    assert statistics.median(served) <= MAX_WAIT, served
-    assert served[int(0.9 * len(served))] <= 3 * MAX_WAIT, served[-20:]
+    share = sum(t <= MAX_WAIT for t in served) / len(served)
+    assert share >= WITHIN, (clients, share, one[len(one) // 2], served[-20:])
     assert len(health) >= 10 and all(s == 200 for s, _ in health)
     assert statistics.median(t for _, t in health) < 0.1, sorted(t for _, t in health)

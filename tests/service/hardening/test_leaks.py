@@ -7,12 +7,11 @@ import json
 import re
 import subprocess
 import tarfile
-import time
 from pathlib import Path
 
 import httpx
 
-from projectkit import BIN, free_port
+from projectkit import BIN, free_port, wait_until
 
 from ..conftest import bentoml_serve
 
@@ -21,10 +20,9 @@ STARTUP = re.compile(r"prediction log of worker \d+: (\S+\.jsonl)")
 
 def log_file(client: httpx.Client, timeout: float = 30) -> Path:
     """The prediction log the server said, at start-up, it writes."""
-    deadline = time.monotonic() + timeout
-    while not (found := STARTUP.search(client.log.read_text())):
-        assert time.monotonic() < deadline, client.log.read_text()[-3000:]
-        time.sleep(0.1)
+    found = wait_until(lambda: STARTUP.search(client.log.read_text()), timeout,
+                       lambda: "no prediction log named:\n" + client.log.read_text()[-3000:],
+                       interval=0.1)
     return Path(found.group(1))
 
 
@@ -34,11 +32,12 @@ def request_ids(path: Path) -> set[str]:
 
 
 def wait_logged(path: Path, ids: set[str], timeout: float = 20) -> set[str]:
-    deadline = time.monotonic() + timeout
-    while not ids <= (logged := request_ids(path) if path.exists() else set()):
-        assert time.monotonic() < deadline, f"{len(ids - logged)} predictions missing in {path}"
-        time.sleep(0.1)
-    return logged
+    def logged() -> set[str]:
+        return request_ids(path) if path.exists() else set()
+
+    wait_until(lambda: ids <= logged(), timeout,
+               lambda: f"{len(ids - logged())} predictions missing in {path}", interval=0.1)
+    return logged()
 
 
 def predict(client: httpx.Client, rows: list[dict]) -> set[str]:
@@ -109,10 +108,8 @@ def test_a_full_disk_loses_lines_counted_on_metrics_never_printed(project, custo
                    for _ in range(10)]
         answers += [client.post("/predict", json={"customer": customer}) for _ in range(20)]
         assert [a.status_code for a in answers] == [200] * 30, "serving goes on"
-        deadline = time.monotonic() + 20
-        while lost_lines(client) < 420:
-            assert time.monotonic() < deadline, f"{lost_lines(client)} lost lines on /metrics"
-            time.sleep(0.1)
+        wait_until(lambda: lost_lines(client) >= 420, 20,
+                   lambda: f"{lost_lines(client)} lost lines on /metrics", interval=0.1)
         assert lost_lines(client) == 420
         path.unlink()  # room again: the log goes on
         later = predict(client, rows[:3])

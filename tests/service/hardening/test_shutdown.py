@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from projectkit import wait_until
+
 from ..conftest import bentoml_serve
-from .conftest import hold_slots
+from .conftest import DELAYING, delaying_env, hold_slots
 
 DELAY_MS = 2000
 
@@ -36,16 +38,13 @@ def _readyz(client: httpx.Client) -> str:
 
 def _until_not_ready(client: httpx.Client, timeout: float = 10) -> str:
     """Poll /readyz until the SIGTERM has reached the service (it stops answering 200)."""
-    deadline = time.monotonic() + timeout
-    while (ready := _readyz(client)) == "200":
-        assert time.monotonic() < deadline, "/readyz still 200 after SIGTERM"
-        time.sleep(0.02)
-    return ready
+    return wait_until(lambda: (ready := _readyz(client)) != "200" and ready, timeout,
+                      "/readyz still 200 after SIGTERM", interval=0.02)
 
 
 def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
-    env = project.env(NBPROD_DEBUG_DELAY="1", NBPROD_METRICS_CACHE="0.001")
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client, \
+    env = delaying_env(project.env(NBPROD_METRICS_CACHE="0.001"))
+    with bentoml_serve(DELAYING, project.path, env) as client, \
             ThreadPoolExecutor(16) as pool:
         # all 8 are inside the service, waiting
         accepted = hold_slots(client, "/metadata", 8, lambda: pool.submit(_post, client, DELAY_MS))
@@ -83,10 +82,10 @@ def test_sigkill_of_the_server_takes_its_worker_down_and_the_port_is_free_at_onc
             "the worker runs in its own session (why killing the group missed it)"
         client.proc.send_signal(signal.SIGKILL)
         client.proc.wait(timeout=10)
-        deadline = time.monotonic() + 15
-        while any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers):
-            assert time.monotonic() < deadline, "a worker outlived its server"
-            time.sleep(0.05)
+        def alive() -> list:
+            return [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+        wait_until(lambda: not alive(), 15, lambda: f"workers {alive()} outlived their server")
         assert _answers(port) == "refused"
     # the same port, at once
     with bentoml_serve("nbprod.service:ModelService", project.path, project.env(),
@@ -142,8 +141,7 @@ def test_sigterm_under_load_answers_every_accepted_connection(project, customer)
 
 def wait_in_progress_any(client: httpx.Client, path: str, timeout: float = 30) -> None:
     """Wait until the service has answered a request to ``path`` (the load is on)."""
-    deadline = time.monotonic() + timeout
-    while not any(line.startswith("bentoml_service_request_total{") and f'endpoint="{path}"'
-                  in line for line in client.get("/metrics").text.splitlines()):
-        assert time.monotonic() < deadline, f"no request to {path} reached the service"
-        time.sleep(0.05)
+    wait_until(lambda: any(line.startswith("bentoml_service_request_total{")
+                           and f'endpoint="{path}"' in line
+                           for line in client.get("/metrics").text.splitlines()),
+               timeout, f"no request to {path} reached the service")

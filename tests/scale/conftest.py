@@ -1,23 +1,18 @@
 """Fixtures of the scale tier: a real model trained on the shipped data and registered
 in a temporary store, and synthetic files to score. Small N keeps the tier fast.
 
-Test modules import the fixtures they use (``from scale_fixtures import ...``)."""
+The shipped file and its declared table are ``projectkit.RAW`` and ``projectkit.TABLE``; the
+engines tier reuses these fixtures (``tests/engines/conftest.py``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 import churn
 from nbprod import derive_feature_schema, register_model, synth
-from nbprod.columns import ColumnTable
 from nbprod.dataset import features, target
 from nbprod.modeling import build_model
-
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
-TABLE = ColumnTable.load(ROOT / "columns.yaml")
+from projectkit import RAW, TABLE
 
 
 @pytest.fixture(scope="session")
