@@ -32,7 +32,6 @@ from .lineage import (
     relative_to,
     sha256_file,
 )
-from .model_kinds import BINARY
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +138,7 @@ def register_run(
     policy = GatePolicy.from_dict(gate)
     metrics = json.loads(Path(where["metrics"]).read_text())
     metadata = lineage(upstream, data or {}, root, metrics, gate, where["schema"], where["reference"])
-    kind = metadata["feature_schema"].get("model_kind", BINARY)
-    if predictions is not None and kind == BINARY:  # the served probabilities' drift
+    if predictions is not None:  # the served predictions' drift is judged against these
         from .drift import prediction_reference
 
         metadata["prediction_reference"] = prediction_reference(predictions)

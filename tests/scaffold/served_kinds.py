@@ -2,8 +2,8 @@
 of the bento `test_kinds_end_to_end.py` builds: the class and the probability of each class
 (in the schema's order), or the predicted value, equal to the evaluate step's predictions.
 
-These checks need the service to answer per model kind; import them into
-`test_kinds_end_to_end.py` (``from served_kinds import *``) to run them there.
+They run with the ``built`` projects of `test_kinds_end_to_end.py` once imported there
+(``from served_kinds import served, test_the_served_answer_has_the_form_of_its_kind``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from service.conftest import bentoml_serve
 
 @pytest.fixture(scope="module")
 def served(built):
+    # where `make run` leaves the registration, so `nbprod bento` finds the model
+    (built.path / "products/model").mkdir(parents=True, exist_ok=True)
+    (built.path / "products/model/registration.json").write_text(
+        built.product("model/registration.json").read_text())
     bento = built.run("nbprod", "bento")
     assert bento.returncode == 0, bento.stderr
     with bentoml_serve(bento.stdout.strip().splitlines()[-1], built.path, built.env(),
@@ -27,8 +31,8 @@ def test_the_served_answer_has_the_form_of_its_kind(served, built):
     expected = pd.read_parquet(built.product("model/test_predictions.parquet"))
     features = [c for c in built.spec["columns"] if c != built.spec["target"]]
     for i in range(5):
-        record = {c: (v.item() if hasattr(v, "item") else v)
-                  for c, v in test[features].iloc[i].items()}
+        record = {c: (v.item() if hasattr(v, "item") else v)  # each column keeps its dtype
+                  for c, v in test[features].iloc[[i]].to_dict("records")[0].items()}
         resp = served.post("/predict", json={"record": record})
         assert resp.status_code == 200, resp.text
         answer, want = resp.json(), expected.iloc[i]
