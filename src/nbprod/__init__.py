@@ -21,6 +21,7 @@ _API: dict[str, str] = {
     "ModelStoreError": "errors",
     "NbprodError": "errors",
     "PredictionError": "errors",
+    "TargetError": "errors",
     "ColumnTable": "columns",
     "read_table": "data",
     "validate": "validation",

@@ -6,10 +6,14 @@ The input is read in chunks (``pyarrow.parquet.ParquetFile.iter_batches`` or
 feature schema, scored, and appended to the output with ``pyarrow.parquet.ParquetWriter``
 (or as CSV). Memory therefore depends on the chunk size, not on the file size.
 
-Each output row holds ``row`` (the input row number, from 0), ``probability`` (of the
-positive class), ``label`` (``probability >= threshold``; the threshold the model was
-evaluated with, unless given) and ``model`` (the model's tag). Parquet output also
-carries the tag in its file metadata (``nbprod.model``).
+Each output row holds ``row`` (the input row number, from 0), the prediction columns of
+the model's kind, and ``model`` (the model's tag). Parquet output also carries the tag in
+its file metadata (``nbprod.model``). The prediction columns (:mod:`nbprod.predictions`):
+
+- binary: ``probability`` (of the positive class) and ``label`` (``probability >=
+  threshold``; the threshold the model was evaluated with, unless given);
+- multiclass: ``label`` (the class) and ``probability:<class>`` per class;
+- regression: ``prediction``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .errors import BatchInputError, ConfigError, DataFileError
+from .model_kinds import BINARY, MULTICLASS
+from .predictions import predict
 from .schema import FeatureSchema
 
 log = logging.getLogger(__name__)
@@ -43,9 +49,10 @@ class ScoreResult:
     model: str
     rows: int
     chunks: int
-    positives: int
+    positives: int  # rows at or above the threshold (binary models; 0 for the others)
     threshold: float
     output: Path
+    kind: str = BINARY
 
 
 def score_file(
@@ -119,14 +126,15 @@ def score_chunks(
             while (frame := pending.result()) is not None:
                 pending = io.submit(next, batches, None)
                 features = check_chunk(frame[schema.names], schema, source, first_row=rows)
-                proba = model.predict_proba(features)[:, 1]
-                out = _predictions(frame, keep, proba, threshold, first_row=rows, tag=model_tag)
+                predicted = predict(model, features, schema.model_kind, schema.classes)
+                out = _predictions(frame, keep, predicted, threshold, first_row=rows, tag=model_tag)
                 if written is not None:
                     written.result()
                 written = io.submit(writer.write, out)
                 rows += len(frame)
                 n_chunks += 1
-                positives += int(np.count_nonzero(proba >= threshold))
+                if schema.model_kind == BINARY:
+                    positives += int(np.count_nonzero(predicted["probability"] >= threshold))
                 if progress is not None:
                     progress(len(frame))
             if written is not None:
@@ -137,7 +145,7 @@ def score_chunks(
         dest.unlink(missing_ok=True)
         raise
     log.info("scored %d rows in %d chunk(s) with %s -> %s", rows, n_chunks, model_tag, dest)
-    return ScoreResult(model_tag, rows, n_chunks, positives, threshold, dest)
+    return ScoreResult(model_tag, rows, n_chunks, positives, threshold, dest, schema.model_kind)
 
 
 def count_rows(source: str | Path) -> int | None:
@@ -243,14 +251,18 @@ def _value(value: Any) -> Any:
 
 
 def _predictions(
-    frame: pd.DataFrame, keep: list[str], proba: np.ndarray, threshold: float, first_row: int, tag: str
+    frame: pd.DataFrame, keep: list[str], predicted: pd.DataFrame, threshold: float,
+    first_row: int, tag: str,
 ) -> pa.Table:
     n = len(frame)
     data: dict[str, Any] = {"row": pa.array(np.arange(first_row, first_row + n, dtype="int64"))}
     for name in keep:
         data[name] = pa.Array.from_pandas(frame[name])
-    data["probability"] = pa.array(proba.astype("float64", copy=False))
-    data["label"] = pa.array((proba >= threshold).astype("int8"))
+    for name in predicted.columns:
+        values = predicted[name].to_numpy()
+        data[name] = pa.array(values if name == "label" else values.astype("float64", copy=False))
+    if "probability" in predicted.columns:  # binary: the label at the threshold
+        data["label"] = pa.array((predicted["probability"].to_numpy() >= threshold).astype("int8"))
     data["model"] = pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(n, dtype="int32")), pa.array([tag])
     )
@@ -305,3 +317,20 @@ def _format(path: Path) -> str:
     if name.endswith((".csv", ".csv.gz")):
         return "csv"
     raise ConfigError(f"{path}: unknown file format; use *.parquet, *.csv or *.csv.gz")
+
+
+def score_summary(result: ScoreResult) -> pd.DataFrame:
+    """One row about a scored file: rows and, by kind, the rows at or above the threshold
+    and the mean probability; the rows of each predicted class; or the predictions' spread."""
+    columns = {BINARY: ["probability"], MULTICLASS: ["label"]}.get(result.kind, ["prediction"])
+    scores = pd.read_parquet(result.output, columns=columns)
+    row: dict[str, Any] = {"rows": len(scores)}
+    if result.kind == BINARY:
+        row[f"at or above {result.threshold}"] = result.positives
+        row["mean probability"] = round(float(scores["probability"].mean()), 4)
+    elif result.kind == MULTICLASS:
+        row.update({f"predicted {k}": int(v) for k, v in scores["label"].value_counts().items()})
+    else:
+        described = scores["prediction"].describe()
+        row.update({k: round(float(described[k]), 4) for k in ("mean", "std", "min", "max")})
+    return pd.DataFrame([row])

@@ -121,11 +121,13 @@ def models() -> None:
 @click.option("--metrics", help="Metrics to show, comma-separated [default: the gate's metrics "
               "recorded with the newest version, else every numeric metric].")
 def models_list(name: str | None, metrics: str | None) -> None:
-    """A table of every version: created, stage, metrics (named in the models' metadata)."""
+    """A table of every version: created, stage, metrics (named in the models' metadata;
+    an arrow says which way each is better)."""
     from rich.console import Console
     from rich.table import Table
 
     from .lifecycle import stage_of, versions
+    from .metrics import arrow
 
     name = name or _default_name()
     found = versions(name)
@@ -133,7 +135,8 @@ def models_list(name: str | None, metrics: str | None) -> None:
         raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (ploomber build)")
     shown = _listed_metrics(found, metrics)
     table = Table(title=f"{name} (newest first)")
-    for col in ("version", "created", "stage", *shown, "estimator"):
+    for col in ("version", "created", "stage", *(f"{m} {arrow(m)}".strip() for m in shown),
+                "estimator"):
         table.add_column(col, no_wrap=col in ("version", "created", "estimator"))
     for m in reversed(found):
         values = m.info.metadata.get("metrics", {})
@@ -476,9 +479,11 @@ def score(
             result = score_file(tag, source, output, chunk_rows=chunk_size, threshold=threshold,
                                 keep=list(keep), progress=bar.advance,
                                 on_start=lambda: bar.start(total))
+        counted = (f"{result.positives:,} at or above {result.threshold}"
+                   if result.kind == "binary" else f"{result.kind} predictions")
         click.echo(
             f"scored {result.rows:,} rows in {result.chunks} chunk(s) with {result.model}: "
-            f"{result.positives:,} at or above {result.threshold} -> {result.output}"
+            f"{counted} -> {result.output}"
         )
         return
     from .dataset_scoring import score_dataset
@@ -548,22 +553,33 @@ def bento(tag: str | None, project: Path, force: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The data file: .csv, .csv.gz or .parquet.")
-@click.option("--target", required=True, help="The column to predict (two values).")
-@click.option("--positive", help="The positive class (default: the minority class).")
+@click.option("--target", required=True, help="The column to predict.")
+@click.option("--kind", type=click.Choice(["binary", "multiclass", "regression"]),
+              help="What the model predicts [default: inferred from the target: two values "
+              "binary, a few values multiclass, numbers with many values regression].")
+@click.option("--positive", help="The positive class of a binary target (default: the "
+              "minority class).")
 @click.option("--name", help="The project's package name (default: DIRECTORY's name).")
-def new(directory: Path, data: Path, target: str, positive: str | None, name: str | None) -> None:
+def new(directory: Path, data: Path, target: str, kind: str | None, positive: str | None,
+        name: str | None) -> None:
     """Write a complete project for DATA predicting TARGET into DIRECTORY."""
     from .scaffold import create_project
 
-    created = create_project(directory, data, target, positive=positive, name=name)
+    created = create_project(directory, data, target, positive=positive, name=name, kind=kind)
     table = created.table
     click.secho(f"wrote {created.path} ({created.name}): {len(table.features)} features, "
                 f"{table.rows:,} rows", bold=True)
     for header, reason in table.dropped.items():
         click.echo(f"  left out  {header}: {reason}")
-    how = "--positive" if table.positive_given else "the minority class"
-    click.echo(f"  positive  {table.target} == {table.positive!r} ({how}; "
+    how = "--kind" if table.kind_given else f"inferred: {table.kind_reason}"
+    click.echo(f"  kind      {table.kind} model of {table.target} ({how}; "
                "change it in columns.yaml)")
+    if table.kind == "binary":
+        how = "--positive" if table.positive_given else "the minority class"
+        click.echo(f"  positive  {table.target} == {table.positive!r} ({how}; "
+                   "change it in columns.yaml)")
+    elif table.kind == "multiclass":
+        click.echo(f"  classes   {', '.join(map(str, table.classes))}")
     if not created.committed:
         click.echo("  git       not found: no first commit (lineage will name no commit)")
     click.echo(f"next: review columns.yaml, then  cd {directory} && make run && make test")

@@ -16,6 +16,16 @@ Validation of the raw data (:mod:`nbprod.validation`), the model's preprocessing
       status: {kind: categorical, categories: [bad, good]}
     dropped:
       Customer ID: id-like (a different value on every row)
+
+``kind`` says what the model predicts (:mod:`nbprod.model_kinds`): ``binary`` (the default;
+a categorical target with two categories and its ``positive`` class), ``multiclass`` (a
+categorical target with three or more categories, the classes in their declared order) or
+``regression`` (an integer or number target)::
+
+    kind: regression
+    target: price
+    columns:
+      price: {kind: number, min: 0}
 """
 
 from __future__ import annotations
@@ -27,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
 #: integer and number: within [min, max] when those are given.
 KINDS = ("binary", "categorical", "integer", "number")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "unit", "source", "description"}
-_TABLE_KEYS = {"target", "positive", "record", "columns", "dropped"}
+_TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped"}
 
 
 @dataclass(frozen=True)
@@ -73,14 +84,17 @@ class Column:
 
 @dataclass(frozen=True)
 class ColumnTable:
-    """The declared columns (target included, in order), the target and its positive class."""
+    """The declared columns (target included, in order), the target, the model kind and (for
+    a binary model) the positive class."""
 
     columns: tuple[Column, ...]
     target: str
-    positive: Any
+    positive: Any = None
     record: str = "Record"
     dropped: dict[str, str] = field(default_factory=dict)
     source: str = "columns.yaml"
+    #: what the model predicts: binary, multiclass or regression
+    kind: str = BINARY
 
     def __post_init__(self) -> None:
         where = self.source
@@ -94,20 +108,8 @@ class ColumnTable:
             raise ConfigError(f"{where}: raw header(s) {dup} are the source of two columns")
         if self.target not in names:
             raise ConfigError(f"{where}: target {self.target!r} is not among the columns {names}")
-        target = self.column(self.target)
-        if target.kind != "categorical" or not target.categories or len(target.categories) != 2:
-            raise ConfigError(
-                f"{where}: columns.{self.target}: the target must be categorical with exactly "
-                f"two categories (a binary classifier), got kind {target.kind!r} "
-                f"and categories {list(target.categories or [])}"
-            )
-        if target.nullable:
-            raise ConfigError(f"{where}: columns.{self.target}: the target cannot be nullable")
-        if self.positive not in target.categories:
-            raise ConfigError(
-                f"{where}: positive {self.positive!r} is not a category of the target "
-                f"{self.target!r}: {list(target.categories)}"
-            )
+        check_model_kind(self.kind, f"{where}: kind")
+        _check_target(self.column(self.target), self.kind, self.positive, where)
         if len(self.columns) < 2:
             raise ConfigError(f"{where}: declare at least one feature besides the target")
         if not self.record.isidentifier() or keyword.iskeyword(self.record):
@@ -129,13 +131,25 @@ class ColumnTable:
 
     @property
     def negative(self) -> Any:
+        if self.kind != BINARY:
+            raise ConfigError(f"{self.source}: a {self.kind} target has no negative class")
         cats = self.column(self.target).categories or ()
         return next(c for c in cats if c != self.positive)
 
     @property
+    def categories(self) -> list[Any]:
+        """The target's classes as declared: ``[negative, positive]`` for a binary model,
+        the declared order for a multiclass one, none for a regression."""
+        if self.kind == BINARY:
+            return [self.negative, self.positive]
+        if self.kind == MULTICLASS:
+            return list(self.column(self.target).categories or ())
+        return []
+
+    @property
     def classes(self) -> list[str]:
-        """``[negative, positive]`` as strings: the labels the service answers with."""
-        return [str(self.negative), str(self.positive)]
+        """:attr:`categories` as strings: the labels the service answers with."""
+        return [str(c) for c in self.categories]
 
     @property
     def renames(self) -> dict[str, str]:
@@ -178,9 +192,14 @@ class ColumnTable:
         unknown = sorted(set(data) - _TABLE_KEYS)
         if unknown:
             raise ConfigError(f"{source}: unknown key(s) {unknown}; valid: {sorted(_TABLE_KEYS)}")
-        for key in ("target", "positive", "columns"):
+        kind = data.get("kind", BINARY)
+        check_model_kind(kind, f"{source}: kind")
+        for key in ("target", "positive", "columns") if kind == BINARY else ("target", "columns"):
             if key not in data:
                 raise ConfigError(f"{source}: missing key {key!r}")
+        if kind != BINARY and "positive" in data:
+            raise ConfigError(f"{source}: positive: only a binary target has a positive class "
+                              f"(kind is {kind})")
         raw_columns = data["columns"]
         if not isinstance(raw_columns, dict) or not raw_columns:
             raise ConfigError(f"{source}: columns must be a mapping of column name -> declaration")
@@ -191,20 +210,52 @@ class ColumnTable:
         return cls(
             columns=columns,
             target=str(data["target"]),
-            positive=data["positive"],
+            positive=data.get("positive"),
             record=str(data.get("record") or "Record"),
             dropped={str(k): str(v) for k, v in dropped.items()},
             source=source,
+            kind=kind,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "positive": self.positive,
-            "record": self.record,
-            "columns": self.declared(),
-            "dropped": dict(self.dropped),
-        }
+        head: dict[str, Any] = {"target": self.target}
+        if self.kind == BINARY:
+            head["positive"] = self.positive
+        else:
+            head = {"kind": self.kind, **head}
+        return {**head, "record": self.record, "columns": self.declared(),
+                "dropped": dict(self.dropped)}
+
+
+def _check_target(target: Column, kind: str, positive: Any, where: str) -> None:
+    """The target fits the model kind: errors name the file and the key."""
+    key = f"{where}: columns.{target.name}"
+    cats = list(target.categories or [])
+    if target.nullable:
+        raise ConfigError(f"{key}: the target cannot be nullable")
+    if kind == BINARY:
+        if target.kind != "categorical" or len(cats) != 2:
+            raise ConfigError(
+                f"{key}: the target must be categorical with exactly two categories "
+                f"(a binary classifier), got kind {target.kind!r} and categories {cats}; "
+                "set `kind: multiclass` or `kind: regression` for another kind of model"
+            )
+        if positive not in cats:
+            raise ConfigError(
+                f"{where}: positive {positive!r} is not a category of the target "
+                f"{target.name!r}: {cats}"
+            )
+    elif kind == MULTICLASS:
+        if target.kind != "categorical" or len(cats) < 3:
+            raise ConfigError(
+                f"{key}: a multiclass target must be categorical with three or more "
+                f"categories, got kind {target.kind!r} and categories {cats}"
+                + ("; two categories make a binary model" if len(cats) == 2 else "")
+            )
+    elif kind == REGRESSION and not target.is_numeric:
+        raise ConfigError(
+            f"{key}: a regression target must be of kind integer or number, got {target.kind!r}"
+        )
 
 
 def _column(name: str, spec: Any, source: str) -> Column:

@@ -8,6 +8,7 @@ without swallowing programming errors::
     ├── ConfigError          a parameter or configuration value is wrong
     ├── DataValidationError  a data file breaks its declared schema
     │   └── BatchInputError  a file to score does not fit the model's feature schema
+    ├── TargetError          the target cannot be learned from (blank, one value, not numbers)
     ├── DataFileError        a data file is missing, empty or unreadable
     ├── ModelStoreError      the model store or a stored model is unusable
     ├── ContractError        notebooks break the notebook contract (`nbprod check`)
@@ -29,6 +30,7 @@ __all__ = [
     "ModelStoreError",
     "NbprodError",
     "PredictionError",
+    "TargetError",
 ]
 
 
@@ -80,6 +82,11 @@ class DataValidationError(NbprodError):
 
     def __reduce__(self):  # rebuilt from its fields when it crosses processes (Dask)
         return type(self), (self.source, self.failures)
+
+
+class TargetError(NbprodError, ValueError):
+    """The target column cannot be learned from: blank on every row, one value only, or
+    (for a regression) values that are not numbers; the message names the rows."""
 
 
 class BatchInputError(DataValidationError):

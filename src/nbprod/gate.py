@@ -1,15 +1,18 @@
 """The quality gate: does a candidate model replace production?
 
-A policy (``gate:`` in ``env.yaml``) names a primary metric with its floor, tolerance and
-direction, and optionally guard metrics, each with its own tolerance and direction::
+A policy (``gate:`` in ``env.yaml``) names a primary metric with its floor and tolerance,
+and optionally guard metrics, each with its own tolerance. Which way a metric is better
+comes from the one table :data:`nbprod.metrics.DIRECTIONS` (``rmse``: lower, ``r2``:
+higher, ...); ``higher_is_better`` is needed only for a metric the table lacks, and may not
+contradict it::
 
     gate:
       metric: roc_auc            # primary: passes the floor, no worse than production
       tolerance: 0.005           #   by more than this
       floor: 0.83
       guards:                    # each may not regress beyond its own tolerance
-        f1: {tolerance: 0.05, higher_is_better: true}
-        calibration_error: {tolerance: 0.02, higher_is_better: false}
+        f1: {tolerance: 0.05}
+        calibration_error: {tolerance: 0.02}
 
 The old form (the primary keys alone) means no guards. The decision lists every check
 with its values, so the build's output says which metric decided.
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .metrics import DIRECTIONS
 
 RULE_KEYS = {"tolerance", "floor", "higher_is_better"}
 
@@ -33,14 +37,25 @@ class MetricRule:
     metric: str
     tolerance: float = 0.0
     floor: float | None = None
-    higher_is_better: bool = True
+    #: None: the direction of :data:`nbprod.metrics.DIRECTIONS`
+    higher_is_better: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.tolerance, int | float) or self.tolerance < 0:
             raise ConfigError(f"gate: {self.metric} tolerance must be >= 0, got {self.tolerance!r}")
+        known = DIRECTIONS.get(self.metric)
+        if self.higher_is_better is None:
+            if known is None:
+                raise ConfigError(f"gate: the direction of metric {self.metric!r} is not known; "
+                                  "give higher_is_better: true or false")
+            object.__setattr__(self, "higher_is_better", known)
         if not isinstance(self.higher_is_better, bool):
             raise ConfigError(f"gate: higher_is_better of {self.metric!r} must be true or false, "
                               f"got {self.higher_is_better!r}")
+        if known is not None and self.higher_is_better != known:
+            raise ConfigError(f"gate: {self.metric} is better when "
+                              f"{'higher' if known else 'lower'}; higher_is_better: "
+                              f"{str(self.higher_is_better).lower()} contradicts it")
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,7 @@ class GatePolicy:
     metric: str = "roc_auc"
     tolerance: float = 0.0
     floor: float | None = None
-    higher_is_better: bool = True
+    higher_is_better: bool | None = None
     guards: tuple[MetricRule, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -115,15 +130,18 @@ class GatePolicy:
 
 def _guard(name: str, spec: Any) -> MetricRule:
     if not isinstance(spec, dict):
-        raise ConfigError(f"gate.guards.{name} must be a mapping with tolerance and higher_is_better")
+        raise ConfigError(f"gate.guards.{name} must be a mapping with a tolerance")
     unknown = set(spec) - RULE_KEYS
     if unknown:
         raise ConfigError(f"gate.guards.{name}: unknown key(s) {sorted(unknown)}; "
                           f"valid: {', '.join(sorted(RULE_KEYS))}")
-    missing = {"tolerance", "higher_is_better"} - set(spec)
+    missing = {"tolerance"} - set(spec)
+    if name not in DIRECTIONS:
+        missing |= {"higher_is_better"} - set(spec)
     if missing:
         raise ConfigError(f"gate.guards.{name}: missing {', '.join(sorted(missing))} "
-                          "(each guard states its tolerance and its direction)")
+                          "(each guard states its tolerance, and its direction when "
+                          "nbprod does not know the metric)")
     return MetricRule(name, **spec)
 
 

@@ -1,8 +1,10 @@
-"""Which of a model's stored metrics a person is shown first, and how they are named.
+"""The metrics a model can have, which way each is better, and which a person sees first.
 
-Models carry whatever metrics their evaluate step wrote; the views (``nbprod summary``,
+:data:`DIRECTIONS` is the one table of directions: the gate and its guards
+(:mod:`nbprod.gate`) and ``nbprod models list`` read it. Models carry whatever metrics their
+evaluate step wrote (:mod:`nbprod.evaluation`, by model kind); the views (``nbprod summary``,
 ``nbprod models list``, ``nbprod lineage``) show the scalar ones, the gate's metric first,
-then the usual headline metrics of a binary classifier when present, then the rest.
+then the usual headline metrics of the model's kind when present, then the rest.
 """
 
 from __future__ import annotations
@@ -10,10 +12,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .model_kinds import BINARY, MULTICLASS, REGRESSION
+
+#: metric -> True when a higher value is better, False when a lower one is
+DIRECTIONS: dict[str, bool] = {
+    # binary
+    "roc_auc": True, "pr_auc": True, "f1": True, "brier": False, "calibration_error": False,
+    # binary and multiclass
+    "log_loss": False,
+    # multiclass
+    "accuracy": True, "macro_f1": True, "min_recall": True,
+    # regression
+    "rmse": False, "mae": False, "r2": True, "residual_std": False,
+}
+
+#: the headline metrics of each kind, in the order they are shown
+BY_KIND: dict[str, tuple[str, ...]] = {
+    BINARY: ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error"),
+    MULTICLASS: ("accuracy", "macro_f1", "log_loss", "min_recall"),
+    REGRESSION: ("rmse", "mae", "r2", "residual_std"),
+}
 #: Shown first when present, in this order (after the gate's own metrics).
-PREFERRED = ("roc_auc", "pr_auc", "f1", "log_loss", "brier", "calibration_error")
+PREFERRED = tuple(dict.fromkeys(m for names in BY_KIND.values() for m in names))
 #: Scalars that describe the evaluation rather than score the model.
-NOT_SCORES = frozenset({"threshold", "n", "positive_rate"})
+NOT_SCORES = frozenset({"threshold", "n", "positive_rate", "residual_mean", "target_mean",
+                        "target_std"})
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """The direction of ``metric`` from :data:`DIRECTIONS` (None for a metric it lacks)."""
+    return DIRECTIONS.get(metric)
+
+
+def arrow(metric: str) -> str:
+    """``↑`` (higher is better), ``↓`` (lower is better) or nothing for an unknown metric."""
+    direction = higher_is_better(metric)
+    return "" if direction is None else ("↑" if direction else "↓")
 
 
 def headline(metrics: Mapping[str, Any], gate: Mapping[str, Any] | None = None,

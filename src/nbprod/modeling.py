@@ -3,7 +3,8 @@
 Categorical columns are one-hot encoded over their declared categories, numbers scaled,
 0/1 flags passed as they are. A column declared nullable gets an imputer first (the most
 frequent value for categories and flags, the median for numbers, with a missing-value
-indicator), so blanks the declaration allows never reach the estimator.
+indicator), so blanks the declaration allows never reach the estimator. The estimator is a
+classifier or a regressor by the model kind of the schema (``FeatureSchema.model_kind``).
 """
 
 from __future__ import annotations
@@ -11,27 +12,53 @@ from __future__ import annotations
 from typing import Any
 
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .errors import ConfigError
+from .model_kinds import BINARY, is_classifier
 from .schema import Feature, FeatureSchema
 
-#: estimator name (the ``estimator`` pipeline parameter) -> (class, defaults)
+#: classifier name (the ``estimator`` pipeline parameter) -> (class, defaults)
 ESTIMATORS: dict[str, tuple[type, dict[str, Any]]] = {
     "logistic_regression": (LogisticRegression, {"max_iter": 1000}),
     "gradient_boosting": (HistGradientBoostingClassifier, {}),
 }
+#: regressor name -> (class, defaults)
+REGRESSORS: dict[str, tuple[type, dict[str, Any]]] = {
+    "ridge": (Ridge, {}),
+    "gradient_boosting": (HistGradientBoostingRegressor, {}),
+}
+#: the estimator a new project starts with, and its hyper-parameters, per kind
+DEFAULTS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "classifier": ("logistic_regression", {"logistic_regression": {"C": 1.0},
+                                           "gradient_boosting": {"learning_rate": 0.05}}),
+    "regressor": ("ridge", {"ridge": {"alpha": 1.0}, "gradient_boosting": {"learning_rate": 0.05}}),
+}
 
 
-def make_estimator(name: str, params: dict[str, Any], seed: int) -> Any:
-    """The estimator called ``name`` with ``params`` (unknown names and keys are errors)."""
-    if name not in ESTIMATORS:
-        raise ConfigError(f"estimator {name!r} is unknown; choose one of {sorted(ESTIMATORS)}")
-    cls, defaults = ESTIMATORS[name]
+def estimators(kind: str = BINARY) -> dict[str, tuple[type, dict[str, Any]]]:
+    """The estimators a model of ``kind`` can use: classifiers, or regressors."""
+    return ESTIMATORS if is_classifier(kind) else REGRESSORS
+
+
+def default_estimator(kind: str = BINARY) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The estimator name and the hyper-parameters per estimator a new project starts with."""
+    return DEFAULTS["classifier" if is_classifier(kind) else "regressor"]
+
+
+def make_estimator(name: str, params: dict[str, Any], seed: int, kind: str = BINARY) -> Any:
+    """The estimator called ``name`` for a model of ``kind`` with ``params`` (unknown names
+    and keys are errors)."""
+    table = estimators(kind)
+    if name not in table:
+        what = "classifier" if is_classifier(kind) else "regressor"
+        raise ConfigError(f"estimator {name!r} is unknown for a {kind} model (nbprod's {what}s); "
+                          f"choose one of {sorted(table)}")
+    cls, defaults = table[name]
     allowed = set(cls().get_params())
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -72,6 +99,7 @@ def _transformer(kind: str, nullable: bool, feats: list[Feature]) -> Any:
 def build_model(
     schema: FeatureSchema, estimator: str, params: dict[str, Any], seed: int
 ) -> Pipeline:
-    """The preprocessing of :func:`preprocessor` followed by the named estimator."""
+    """The preprocessing of :func:`preprocessor` followed by the named estimator (a
+    classifier or a regressor, by ``schema.model_kind``)."""
     return Pipeline([("preprocess", preprocessor(schema)),
-                     ("estimator", make_estimator(estimator, params, seed))])
+                     ("estimator", make_estimator(estimator, params, seed, schema.model_kind))])

@@ -138,7 +138,7 @@ def register_run(
     policy = GatePolicy.from_dict(gate)
     metrics = json.loads(Path(where["metrics"]).read_text())
     metadata = lineage(upstream, data or {}, root, metrics, gate, where["schema"], where["reference"])
-    if predictions is not None:  # the served probabilities' drift is judged against these
+    if predictions is not None:  # the served predictions' drift is judged against these
         from .drift import prediction_reference
 
         metadata["prediction_reference"] = prediction_reference(predictions)

@@ -111,11 +111,11 @@ def derive_feature_schema(
     ``declared`` is a :class:`~nbprod.columns.ColumnTable` (or a plain name -> declaration
     mapping with ``target`` given).
     """
-    record = "Record"
+    record, kind = "Record", BINARY
     classes: list[str] = []
     if isinstance(declared, ColumnTable):
         table = declared
-        target, record, classes = table.target, table.record, table.classes
+        target, record, classes, kind = table.target, table.record, table.classes, table.kind
         declared = table.declared()
     elif target is None:
         raise ConfigError("derive_feature_schema: give the target with a plain declaration")
@@ -141,7 +141,8 @@ def derive_feature_schema(
                 unit=spec.get("unit"),
             )
         )
-    return FeatureSchema(features=features, target=target, classes=classes, record=record)
+    return FeatureSchema(features=features, target=target, classes=classes, record=record,
+                         model_kind=kind)
 
 
 def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int = 10) -> dict:

@@ -15,6 +15,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from .columns import Column, ColumnTable
+from .dataset import check_target
 from .errors import DataValidationError
 
 #: pandera's names for the rules about the table's columns, and ours.
@@ -77,6 +78,7 @@ def validate(
     """``df`` renamed, without its dropped columns and with declared dtypes, or
     :class:`DataValidationError` listing every broken rule once."""
     frame = prepare(df, table)
+    check_target(frame, table, source)
     try:
         return pandera_schema(table, rules).validate(frame, lazy=True)
     except SchemaErrors as exc:

@@ -31,7 +31,22 @@ def non_numeric(df):
     return df
 
 
+def one_valued_target(df):
+    df["churn"] = "No"
+    return df
+
+
+def blank_target(df):
+    df["churn"] = None
+    return df
+
+
 CASES = {
+    "one-valued target": (one_valued_target, [
+        "telco_churn.csv.gz: target 'churn' has one value only ('No' on 7043 row(s)): "
+        "there is nothing to learn"]),
+    "blank target": (blank_target, [
+        "telco_churn.csv.gz: target 'churn' is blank on all 7043 row(s)"]),
     "missing column": (drop_column, ["'contract' breaks missing_column"]),
     "unknown category": (unknown_category, ["'payment_method' breaks isin", "row 7: 'Bitcoin'"]),
     "non-numeric value": (non_numeric, ["'monthly_charges' breaks coerce_dtype", "row 3: 'n/a!'"]),

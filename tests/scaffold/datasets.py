@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 _WORDS = ("late", "payment", "called", "branch", "moved", "new", "job", "asked", "about",
           "rates", "refinance", "complaint", "resolved", "email", "visit", "follow", "up")
@@ -89,6 +89,25 @@ def tumours() -> pd.DataFrame:
     return frame
 
 
+def wines() -> pd.DataFrame:
+    """scikit-learn's wine data (on disk): three cultivars, a multiclass string target."""
+    data = load_wine(as_frame=True)
+    frame = data.frame.iloc[:, [0, 1, 4, 6, 9, 11, 12]].copy()
+    frame.columns = [c.replace("_", " ").title() for c in frame.columns]
+    frame["Cultivar"] = np.asarray(["barolo", "grignolino", "barbera"])[data.target]
+    return frame
+
+
+def diabetes() -> pd.DataFrame:
+    """scikit-learn's diabetes data (on disk): a disease progression score to regress on, ten
+    scaled features (sex among them, two values), and a visit number."""
+    data = load_diabetes(as_frame=True, scaled=False)
+    frame = data.frame.copy()
+    frame.insert(0, "Visit No", np.arange(5000, 5000 + len(frame)))
+    frame = frame.rename(columns={"target": "Progression", "bmi": "BMI", "bp": "Blood Pressure"})
+    return frame
+
+
 @dataclass(frozen=True)
 class DataSet:
     name: str                   # the project's name
@@ -130,4 +149,17 @@ DATASETS = {
         bad_category=("referral_source", "hospital"), out_of_range=("mean_texture", -500.0),
         renamed={"mean radius": "mean_radius", "Mean Texture": "mean_texture"},
     ),
+}
+
+
+#: a data set of each other model kind: name -> (data set, kind, the gate's primary metric)
+KIND_DATASETS = {
+    "wine": (DataSet(
+        "wine", wines(), target="Cultivar", positive=None, expected_positive=None, dropped={},
+        bad_category=("alcohol", "strong"), out_of_range=("alcohol", 1000.0),
+    ), "multiclass", "macro_f1"),
+    "diabetes": (DataSet(
+        "diabetes", diabetes(), target="Progression", positive=None, expected_positive=None,
+        dropped={"Visit No": "id-like"}, bad_category=("sex", 7), out_of_range=("bmi", 1000.0),
+    ), "regression", "r2"),
 }

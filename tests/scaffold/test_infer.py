@@ -7,7 +7,7 @@ import pytest
 import yaml
 from datasets import DATASETS
 
-from nbprod.errors import ConfigError, DataFileError
+from nbprod.errors import ConfigError, DataFileError, TargetError
 from nbprod.scaffold.infer import infer_column, infer_table, numeric_range, read_data
 from nbprod.scaffold.tablefile import render_columns
 
@@ -83,10 +83,15 @@ def test_integer_target_keeps_integer_classes():
     ({"target": "Churn"}, "--target 'Churn' is not a column of the data; its columns: 'Risk Score'"),
     ({"target": "Outcome", "positive": "maybe"},
      "--positive 'maybe' is not a value of target column 'Outcome'; its values: 'no', 'yes'"),
-    ({"target": "Risk Score"}, "target column 'Risk Score' has 7 distinct value(s)"),
+    ({"target": "Risk Score", "positive": "3"},
+     "--positive: a multiclass model has no positive class (target 'Risk Score': 7 values"),
+    ({"target": "Outcome", "kind": "regression"},
+     "target column 'Outcome' has 30 value(s) that are not numbers (row 0: 'no', row 1: 'no'"),
+    ({"target": "Outcome", "kind": "multiclass"}, "--kind multiclass: target column 'Outcome' has 2"),
+    ({"target": "Risk Score", "kind": "binary"}, "--kind binary: target column 'Risk Score' has 7"),
 ])
 def test_bad_target_is_a_clear_error(kwargs, message):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises((ConfigError, TargetError)) as err:
         infer_table(frame(), **kwargs)
     assert message in str(err.value)
 
@@ -96,8 +101,34 @@ def test_target_with_blanks_or_one_value_is_refused():
     df.loc[3, "Outcome"] = None
     with pytest.raises(ConfigError, match="blank on 1 row"):
         infer_table(df, "Outcome")
-    with pytest.raises(ConfigError, match="has 1 distinct value"):
+    with pytest.raises(TargetError, match="'Outcome' has one value only \\('no'\\)"):
         infer_table(frame().assign(Outcome="no"), "Outcome")
+    with pytest.raises(TargetError, match="'Outcome' is blank on every row"):
+        infer_table(frame().assign(Outcome=None), "Outcome")
+    with pytest.raises(TargetError, match="'Outcome' is blank on every row"):
+        infer_table(frame().assign(Outcome="  "), "Outcome")
+
+
+def test_the_kind_is_inferred_from_the_target_with_the_reason():
+    n = 60
+    df = pd.DataFrame({"a": np.arange(n) % 7 * 1.5, "b": np.arange(n) % 3,
+                       "grade": ["x", "y", "z", "w"] * (n // 4),
+                       "amount": np.linspace(10.0, 99.5, n), "count": np.arange(n) * 3})
+    grade = infer_table(df, "grade")
+    assert (grade.kind, grade.kind_reason) == ("multiclass", "4 values (at most 20 make classes)")
+    assert grade.columns["grade"] == {"kind": "categorical", "categories": ["w", "x", "y", "z"]}
+    assert grade.positive is None
+    amount = infer_table(df, "amount")
+    assert (amount.kind, amount.kind_reason) == ("regression", "numbers with 60 distinct values")
+    assert amount.columns["amount"] == {"kind": "number", "min": 0.0, "max": 200.0}
+    assert amount.classes == []
+    counts = infer_table(df, "count")
+    assert counts.kind == "regression" and counts.columns["count"]["kind"] == "integer"
+    few = infer_table(df, "b")
+    assert few.kind == "multiclass" and few.classes == [0, 1, 2]
+    forced = infer_table(df, "b", kind="regression")
+    assert (forced.kind, forced.kind_reason, forced.kind_given) == ("regression", "given with --kind", True)
+    assert infer_table(df.assign(y=["p", "q"] * (n // 2)), "y").kind == "binary"
 
 
 def test_no_usable_feature_is_refused():
@@ -162,3 +193,25 @@ def test_the_data_sets_cover_the_cases():
     assert {"categorical", "number"} <= nullable
     headers = [h for d in DATASETS.values() for h in d.frame.columns]
     assert any(" " in h for h in headers) and any(h != h.lower() for h in headers)
+
+
+@pytest.mark.parametrize("name", ["wine", "diabetes"])
+def test_the_files_of_every_kind_parse(name):
+    """The notebooks are JSON and the YAML files YAML for a multiclass and a regression
+    project; the parameters follow the kind."""
+    import json
+
+    from datasets import KIND_DATASETS
+
+    from nbprod.scaffold.project import project_files
+
+    ds, kind, metric = KIND_DATASETS[name]
+    files = project_files(name, infer_table(ds.frame, ds.target), f"{name}.csv", "w.whl")
+    notebooks = {rel: json.loads(text) for rel, text in files.items() if rel.endswith(".ipynb")}
+    assert len(notebooks) == 6
+    for rel in ("env.yaml", "env.smoke.yaml", "columns.yaml", "bentofile.yaml", "pipeline.yaml"):
+        yaml.safe_load(files[rel])
+    env = yaml.safe_load(files["env.yaml"])
+    assert env["gate"]["metric"] == metric and yaml.safe_load(files["columns.yaml"])["kind"] == kind
+    register = "".join(notebooks["notebooks/register.ipynb"]["cells"][1]["source"])
+    assert f'gate = {{"metric": "{metric}"' in register

@@ -34,6 +34,8 @@ def data(tmp_path_factory) -> Path:
     (folder / "header-only.csv").write_text("a,b,status\n")
     (folder / "broken.csv.gz").write_bytes(b"this is not gzip")
     (folder / "three.csv").write_text("x,y\n" + "".join(f"{i},{'abc'[i % 3]}\n" for i in range(30)))
+    (folder / "one.csv").write_text("x,y\n" + "".join(f"{i},same\n" for i in range(30)))
+    (folder / "blank.csv").write_text("x,y\n" + "".join(f"{i},\n" for i in range(30)))
     return folder
 
 
@@ -48,8 +50,13 @@ def leftovers(folder: Path) -> list[str]:
     (["--data", "broken.csv.gz", "--target", "Status"], "broken.csv.gz: cannot be parsed"),
     (["--data", "credit.csv", "--target", "Outcome"],
      "--target 'Outcome' is not a column of the data; its columns: 'Customer ID', 'Age'"),
-    (["--data", "three.csv", "--target", "y"],
-     "target column 'y' has 3 distinct value(s) ('a', 'b', 'c'); nbprod new needs exactly two"),
+    (["--data", "three.csv", "--target", "y", "--kind", "binary"],
+     "--kind binary: target column 'y' has 3 values, a binary model needs exactly two"),
+    (["--data", "three.csv", "--target", "y", "--kind", "regression"],
+     "target column 'y' has 30 value(s) that are not numbers (row 0: 'a', row 1: 'b', row 2: 'c'"),
+    (["--data", "one.csv", "--target", "y"],
+     "target column 'y' has one value only ('same'): there is nothing to learn"),
+    (["--data", "blank.csv", "--target", "y"], "target column 'y' is blank on every row"),
     (["--data", "credit.csv", "--target", "Status", "--positive", "ok"],
      "--positive 'ok' is not a value of target column 'Status'; its values: 'bad', 'good'"),
     (["--data", "credit.csv", "--target", "Status", "--name", "My Project"],

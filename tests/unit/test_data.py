@@ -8,6 +8,7 @@ import pytest
 from nbprod import ConfigError, DataFileError
 from nbprod.data import read_table
 from nbprod.dataset import features, split, stratified_sample, target
+from nbprod.errors import TargetError
 from nbprod.validation import validate
 
 
@@ -76,8 +77,11 @@ def test_split_rejects_a_bad_test_size(size, loans, loan_table):
 
 
 def test_split_of_a_single_class_says_why(loans, loan_table):
-    with pytest.raises(ConfigError, match="at least two rows of each class"):
+    with pytest.raises(TargetError, match="target 'status' has one value only"):
         split(loans[loans["status"] == "good"], loan_table, test_size=0.2, seed=1)
+    one_bad = pd.concat([loans[loans["status"] == "good"], loans[loans["status"] == "bad"].head(1)])
+    with pytest.raises(ConfigError, match="at least two rows of each class"):
+        split(one_bad, loan_table, test_size=0.2, seed=1)
 
 
 def test_stratified_sample_keeps_the_positive_rate(loans, loan_table):

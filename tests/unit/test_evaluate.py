@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nbprod.evaluation import compute_metrics, expected_calibration_error, plot_evaluation
+from nbprod.evaluation import compute_metrics, expected_calibration_error
+from nbprod.evaluation_plots import plot_evaluation
 
 
 def test_metrics_on_a_hand_checked_case():

@@ -55,7 +55,12 @@ def test_a_guard_floor_and_the_old_form():
 
 
 @pytest.mark.parametrize("gate, message", [
-    ({"guards": {"f1": {"tolerance": 0.05}}}, "gate.guards.f1: missing higher_is_better"),
+    ({"guards": {"lift": {"tolerance": 0.05}}}, "gate.guards.lift: missing higher_is_better"),
+    ({"guards": {"f1": {}}}, "gate.guards.f1: missing tolerance"),
+    ({"guards": {"rmse": {"tolerance": 0, "higher_is_better": True}}},
+     "rmse is better when lower; higher_is_better: true contradicts it"),
+    ({"metric": "rmse", "higher_is_better": True}, "rmse is better when lower"),
+    ({"metric": "lift"}, "the direction of metric 'lift' is not known"),
     ({"guards": {"f1": {"tolerance": 0.05, "higher_is_better": True, "tol": 1}}},
      r"gate.guards.f1: unknown key\(s\) \['tol'\]"),
     ({"guards": {"f1": {"tolerance": -1, "higher_is_better": True}}}, "f1 tolerance must be >= 0"),
@@ -73,3 +78,22 @@ def test_a_guard_the_candidate_lacks_is_a_config_error():
     with pytest.raises(ConfigError, match="gate metric 'brier' is not among"):
         judge({"roc_auc": 0.9}, None, GatePolicy.from_dict(
             {"guards": {"brier": {"tolerance": 0.01, "higher_is_better": False}}}))
+
+
+def test_the_direction_comes_from_the_one_table():
+    """A regression's gate: RMSE lower is better, R2 higher, with no direction in the policy."""
+    policy = GatePolicy.from_dict({"metric": "rmse", "tolerance": 0.5,
+                                   "guards": {"r2": {"tolerance": 0.01}}})
+    assert policy.primary.higher_is_better is False and policy.guards[0].higher_is_better is True
+    production = {"rmse": 50.0, "r2": 0.50}
+    better = judge({"rmse": 49.0, "r2": 0.52}, production, policy)
+    assert better.promote and "lower is better" in better.describe()
+    worse = judge({"rmse": 51.0, "r2": 0.52}, production, policy)
+    assert not worse.promote and "rmse=51.0000 is worse than production rmse=50.0000" in worse.reason
+    lost_r2 = judge({"rmse": 49.0, "r2": 0.45}, production, policy)
+    assert not lost_r2.promote and "guard candidate r2=0.4500 is worse" in lost_r2.reason
+    floor = GatePolicy.from_dict({"metric": "rmse", "floor": 60.0})
+    assert not judge({"rmse": 61.0}, None, floor).promote and judge({"rmse": 59.0}, None, floor).promote
+    multi = GatePolicy.from_dict({"metric": "macro_f1", "guards": {"log_loss": {"tolerance": 0.1}}})
+    assert not judge({"macro_f1": 0.9, "log_loss": 0.5}, {"macro_f1": 0.9, "log_loss": 0.3},
+                     multi).promote

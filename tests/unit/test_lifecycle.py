@@ -67,7 +67,7 @@ def test_bad_gate_configuration_is_named():
     with pytest.raises(ConfigError, match="tolerance must be >= 0"):
         GatePolicy.from_dict({"tolerance": -1})
     with pytest.raises(ConfigError, match="gate metric 'auc' is not among"):
-        judge({"roc_auc": 0.9}, None, GatePolicy(metric="auc"))
+        judge({"roc_auc": 0.9}, None, GatePolicy(metric="auc", higher_is_better=True))
 
 
 # -- promotion and rollback in the store --------------------------------------------------

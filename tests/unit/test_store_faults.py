@@ -190,11 +190,11 @@ def test_models_list_shows_the_metrics_the_models_record(model_name):
     listed = CliRunner().invoke(main, ["models", "list", "--name", model_name])
     assert listed.exit_code == 0, listed.output
     header = next(line for line in listed.output.splitlines() if "version" in line)
-    assert "pr_auc" in header and "brier" in header and "roc_auc" not in header
+    assert "pr_auc ↑" in header and "brier ↓" in header and "roc_auc" not in header
     assert "0.6200" in listed.output and "0.1300" in listed.output
     plain = register_model(f"{model_name}_plain", toy(), {"metrics": {"rmse": 2.5, "mae": 1.25}})
     listed = CliRunner().invoke(main, ["models", "list", "--name", plain.split(":")[0]])
-    assert "rmse" in listed.output and "mae" in listed.output and "2.5000" in listed.output
+    assert "rmse ↓" in listed.output and "mae ↓" in listed.output and "2.5000" in listed.output
     chosen = CliRunner().invoke(main, ["models", "list", "--name", model_name, "--metrics", "rmse"])
     assert "rmse" in chosen.output and "pr_auc" not in chosen.output and "2.0000" in chosen.output
 

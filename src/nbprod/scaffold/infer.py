@@ -4,8 +4,10 @@ Small pure functions, data -> column table:
 
 * :func:`infer_column` gives one column's declaration (kind, categories, range,
   nullability) or the reason to leave it out (id-like, constant, free text, ...);
-* :func:`infer_table` does it for every column, finds the target, checks it has exactly
-  two classes and picks the positive class (``--positive``, else the minority class).
+* :func:`infer_table` does it for every column, finds the target, infers the model kind
+  from it (:func:`infer_kind`: two values make a binary model, a few values a multiclass
+  one, numbers with many values a regression; ``--kind`` overrides) and, for a binary
+  model, picks the positive class (``--positive``, else the minority class).
 
 The table is a proposal the user reviews in ``columns.yaml``: ranges are widened to round
 numbers beyond what the file shows, so the next month's data still fits.
@@ -23,11 +25,12 @@ from typing import Any
 import pandas as pd
 
 from ..data import read_table
-from ..errors import ConfigError, DataFileError
+from ..errors import ConfigError, DataFileError, TargetError
+from ..model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from .leaks import target_leak
 from .names import identifier, identifiers
 
-__all__ = ["Inferred", "infer_column", "infer_table", "numeric_range", "read_data"]
+__all__ = ["Inferred", "infer_column", "infer_kind", "infer_table", "numeric_range", "read_data"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ FREE_TEXT_WORDS = 3
 RECORD = "Record"
 #: below this many rows, "every value different" says nothing about a column
 MIN_ROWS_FOR_ID = 20
+#: a target with at most this many values (and not fractional numbers with many) is a class
+MAX_CLASSES = 20
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,18 @@ class Inferred:
     columns: dict[str, dict[str, Any]]  # name -> declaration (target included, in file order)
     dropped: dict[str, str]             # raw header -> why it is left out
     target: str                         # the target's name (an identifier)
-    classes: list[Any]                  # its two values, sorted
-    positive: Any                       # the positive class
+    classes: list[Any]                  # its values, sorted (none for a regression)
+    positive: Any                       # the positive class (binary only)
     positive_given: bool                # True when --positive chose it, False for the minority
     rows: int
     #: the API's name for one input record (its JSON field is the snake_case of it)
     record: str = RECORD
+    #: what the model predicts (binary, multiclass, regression) and why
+    kind: str = BINARY
+    kind_reason: str = "two values"
+    kind_given: bool = False
+    #: the standard deviation of a regression target (the scale of its gate's tolerances)
+    target_std: float | None = None
 
     @property
     def features(self) -> list[str]:
@@ -180,21 +191,74 @@ def _find_target(headers: list[str], target: str) -> str:
     raise ConfigError(f"--target {target!r} is not a column of the data; its columns: {shown}")
 
 
-def _target_classes(series: pd.Series, header: str) -> list[Any]:
+def _check_target(series: pd.Series, header: str) -> None:
+    present = series.dropna()
+    if isinstance(present.dtype, pd.StringDtype) or present.dtype == object:
+        present = present[present.astype(str).str.strip() != ""]
+    if present.empty:
+        raise TargetError(f"target column {header!r} is blank on every row: there is nothing "
+                          "to learn")
+    if present.nunique() == 1:
+        raise TargetError(f"target column {header!r} has one value only "
+                          f"({_python(present.iloc[0])!r}): there is nothing to learn")
     blanks = int(series.isna().sum())
     if blanks:
         raise ConfigError(
             f"target column {header!r} is blank on {blanks:,} row(s); "
             "drop or fill those rows first"
         )
-    classes = _sorted_values(series)
-    if len(classes) != 2:
-        shown = ", ".join(map(repr, classes[:6])) + (", ..." if len(classes) > 6 else "")
-        raise ConfigError(
-            f"target column {header!r} has {len(classes)} distinct value(s) ({shown}); "
-            "nbprod new needs exactly two (a binary classifier)"
-        )
-    return classes
+
+
+def _not_numbers(series: pd.Series, header: str) -> None:
+    numbers = pd.to_numeric(series.astype("object"), errors="coerce")
+    bad = numbers.isna()
+    if bad.any():
+        shown = ", ".join(f"row {i}: {v!r}" for i, v in list(series[bad].items())[:5])
+        raise TargetError(f"target column {header!r} has {int(bad.sum())} value(s) that are not "
+                          f"numbers ({shown}); a regression needs numbers")
+
+
+def infer_kind(series: pd.Series, header: str, kind: str | None = None) -> tuple[str, str]:
+    """The model kind for target ``series`` and the reason, or ``kind`` checked against it.
+
+    Two values: binary. A few values (at most :data:`MAX_CLASSES`, and not fractional numbers
+    with many values): multiclass. Numbers with many values: regression.
+    """
+    _check_target(series, header)
+    distinct = int(series.nunique())
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if kind is not None:
+        check_model_kind(kind, "--kind")
+        if kind == BINARY and distinct != 2:
+            raise ConfigError(f"--kind binary: target column {header!r} has {distinct} values, "
+                              "a binary model needs exactly two")
+        if kind == MULTICLASS and distinct < 3:
+            raise ConfigError(f"--kind multiclass: target column {header!r} has {distinct} "
+                              "values, a multiclass model needs three or more")
+        if kind == REGRESSION:
+            _not_numbers(series, header)
+        return kind, "given with --kind"
+    if distinct == 2:
+        return BINARY, "two values"
+    fractional = numeric and not _is_integral(series.dropna())
+    if distinct <= MAX_CLASSES and not (fractional and distinct > 10):
+        return MULTICLASS, f"{distinct} values (at most {MAX_CLASSES} make classes)"
+    if numeric:
+        return REGRESSION, f"numbers with {distinct:,} distinct values"
+    raise ConfigError(
+        f"target column {header!r} has {distinct:,} distinct values that are not numbers: too "
+        f"many for classes (at most {MAX_CLASSES}) and not a regression; pick another target "
+        "or give --kind"
+    )
+
+
+def _target_spec(series: pd.Series, kind: str) -> dict[str, Any]:
+    if kind == REGRESSION:
+        values = pd.to_numeric(series.astype("object"))
+        integral = _is_integral(values)
+        lo, hi = numeric_range(float(values.min()), float(values.max()), integral)
+        return {"kind": "integer" if integral else "number", "min": lo, "max": hi}
+    return {"kind": "categorical", "categories": _sorted_values(series)}
 
 
 def _positive(series: pd.Series, classes: list[Any], positive: str | None, header: str) -> Any:
@@ -210,23 +274,33 @@ def _positive(series: pd.Series, classes: list[Any], positive: str | None, heade
     return min(classes, key=lambda v: (counts[v], str(v)))
 
 
-def infer_table(df: pd.DataFrame, target: str, positive: str | None = None) -> Inferred:
-    """The proposed column table of ``df`` with ``target`` as the column to predict."""
+def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
+                kind: str | None = None) -> Inferred:
+    """The proposed column table of ``df`` with ``target`` as the column to predict, of
+    the model ``kind`` (inferred from the target when None)."""
     if df.empty:
         raise ConfigError("the data has no rows")
     headers = [str(h) for h in df.columns]
     df = df.set_axis(headers, axis=1)
     target_header = _find_target(headers, target)
-    classes = _target_classes(df[target_header], target_header)
-    chosen = _positive(df[target_header], classes, positive, target_header)
+    chosen_kind, reason = infer_kind(df[target_header], target_header, kind)
+    target_spec = _target_spec(df[target_header], chosen_kind)
+    classes = list(target_spec.get("categories", []))
+    if chosen_kind == BINARY:
+        chosen = _positive(df[target_header], classes, positive, target_header)
+    elif positive is not None:
+        raise ConfigError(f"--positive: a {chosen_kind} model has no positive class "
+                          f"(target {target_header!r}: {reason})")
+    else:
+        chosen = None
     names = identifiers(headers)
     columns: dict[str, dict[str, Any]] = {}
     dropped: dict[str, str] = {}
     for header in headers:
         if header == target_header:
-            spec: dict[str, Any] | str = {"kind": "categorical", "categories": classes}
+            spec: dict[str, Any] | str = target_spec
         else:
-            spec = target_leak(df[header], df[target_header], classifier=True) or \
+            spec = target_leak(df[header], df[target_header], classifier=chosen_kind != REGRESSION) or \
                 infer_column(df[header])
         if isinstance(spec, str):
             dropped[header] = spec
@@ -248,4 +322,9 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None) -> I
         positive=chosen,
         positive_given=positive is not None,
         rows=len(df),
+        kind=chosen_kind,
+        kind_reason=reason,
+        kind_given=kind is not None,
+        target_std=(float(pd.to_numeric(df[target_header]).std(ddof=0))
+                    if chosen_kind == REGRESSION else None),
     )

@@ -13,6 +13,7 @@ neither collected nor linted as the toolkit's own code).
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, NbprodError
 from .infer import Inferred, infer_table, read_data
+from .kinds import kind_tokens
 from .names import identifier
 from .tablefile import render_columns
 from .writer import git_first_commit, write_tree
@@ -35,9 +37,6 @@ _TOKEN = re.compile(r"@@(\w+)@@")
 #: the smoke variant's stratified sample (the whole file when it is not much larger)
 SMOKE_ROWS = 600
 EXECUTABLE = frozenset({".ci/run"})
-#: the quality gate's floor (held-out ROC AUC) of a new project: better than a coin,
-#: a number for the user to raise (env.yaml)
-GATE_FLOOR = 0.6
 
 
 @dataclass(frozen=True)
@@ -114,16 +113,18 @@ def tokens_for(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[st
         "sample_rows": str(smoke_rows(table.rows)),
         "nbprod_version": version("nbprod"),
         "wheel": wheel,
-        "gate_floor": str(GATE_FLOOR),
-        "smoke_gate_floor": str(GATE_FLOOR),
+        **kind_tokens(table),
     }
 
 
 def project_files(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[str, str]:
     """Every rendered text file of the project (not the data, wheel or lock file)."""
     tokens = tokens_for(name, table, raw_file, wheel)
+    # a notebook is JSON: its tokens land inside JSON strings, escaped
+    in_json = {k: json.dumps(v)[1:-1] for k, v in tokens.items()}
     files = {
-        render(rel, tokens, rel): render(text, tokens, rel) for rel, text in templates().items()
+        render(rel, tokens, rel): render(text, in_json if rel.endswith(".ipynb") else tokens, rel)
+        for rel, text in templates().items()
     }
     files["columns.yaml"] = render_columns(table, raw_file)
     files["requirements.lock.txt"] = lock_file()
@@ -162,6 +163,7 @@ def create_project(
     positive: str | None = None,
     name: str | None = None,
     wheel: bool = True,
+    kind: str | None = None,
 ) -> Created:
     """Write the project for ``data`` with ``target`` as the column to predict into ``dest``.
 
@@ -175,7 +177,7 @@ def create_project(
     check_destination(dest)
     package = project_name(dest, name)
     frame = read_data(data)
-    table = infer_table(frame, target, positive)
+    table = infer_table(frame, target, positive, kind)
     raw_file = data.name
     files: dict[str, str | Path] = dict(project_files(package, table, raw_file, _wheel_name()))
     files[f"data/raw/{raw_file}"] = data

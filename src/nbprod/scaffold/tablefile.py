@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from ..model_kinds import BINARY
 from .infer import Inferred
 
 __all__ = ["render_columns"]
@@ -32,11 +33,14 @@ def render_columns(table: Inferred, source: str) -> str:
     """The text of ``columns.yaml`` for ``table`` inferred from the file named ``source``."""
     lines = [_HEADER.format(source=source).rstrip("\n")]
     how = "given with --positive" if table.positive_given else "the minority class; change it here"
-    for key, value, comment in (
-        ("target", table.target, "the column the model predicts"),
-        ("positive", table.positive, f"the positive class ({how})"),
-        ("record", table.record, 'one input record of the API: {"record": {...}}; rename at will'),
-    ):
+    head: list[tuple[str, Any, str]] = [("target", table.target, "the column the model predicts")]
+    if table.kind == BINARY:
+        head.append(("positive", table.positive, f"the positive class ({how})"))
+    else:
+        head.insert(0, ("kind", table.kind, f"what the model predicts ({table.kind_reason})"))
+    head.append(("record", table.record,
+                 'one input record of the API: {"record": {...}}; rename at will'))
+    for key, value, comment in head:
         lines.append(f"{key}: {_flow(value)}".ljust(_COMMENT_AT) + f"# {comment}")
     lines.append("columns:".ljust(_COMMENT_AT)
                  + "# every column the model uses, the target included, in order")
