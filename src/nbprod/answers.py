@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from .errors import ConfigError
 from .model_kinds import BINARY, MULTICLASS
 from .schema import FeatureSchema
 
@@ -98,8 +99,20 @@ def gives_interval(model: Any) -> bool:
 
 
 def class_columns(model: Any, classes: list[str]) -> np.ndarray:
-    """Where each of ``classes`` sits in ``model.predict_proba``'s columns."""
-    order = {str(c): i for i, c in enumerate(getattr(model, "classes_", classes))}
+    """Where each of ``classes`` sits in ``model.predict_proba``'s columns.
+
+    A model fitted on the class names has them in ``classes_``; one fitted by the pipeline
+    on the class indices (0 .. k-1, in the order of ``classes``: ``nbprod.dataset``) has the
+    indices there. A class the model does not know is a :class:`ConfigError` naming both.
+    """
+    fitted = [str(c) for c in getattr(model, "classes_", classes)]
+    if fitted == [str(i) for i in range(len(classes))] and fitted != list(classes):
+        return np.arange(len(classes))
+    order = {c: i for i, c in enumerate(fitted)}
+    missing = [c for c in classes if c not in order]
+    if missing:
+        raise ConfigError(f"the model's classes {fitted} do not include {missing} of the "
+                          f"feature schema's classes {classes}")
     return np.asarray([order[c] for c in classes])
 
 

@@ -166,6 +166,9 @@ class Predictor:
         #: the pydantic type of one answer (:mod:`nbprod.answers`)
         self.answer = answer_model(schema)
         self._interval = self.kind not in (BINARY, MULTICLASS) and gives_interval(model)
+        #: the model's predict_proba columns in the order of ``classes`` (checked at load)
+        self._class_columns = class_columns(model, self.classes) if self.kind == MULTICLASS \
+            else None
 
     @classmethod
     def from_store(cls, tag: str) -> Predictor:
@@ -209,7 +212,7 @@ class Predictor:
     def class_probabilities(self, frame: pd.DataFrame) -> np.ndarray:
         """P(class) per row, one column per class in the order of the schema's ``classes``."""
         proba = np.asarray(self._call("predict_proba", frame), dtype="float64")
-        return self._finite(proba[:, class_columns(self.model, self.classes)], "probability")
+        return self._finite(proba[:, self._class_columns], "probability")
 
     def values(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """The predicted values, and their standard deviations when the model gives them."""

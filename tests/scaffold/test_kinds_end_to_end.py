@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from datasets import KIND_DATASETS, DataSet
+from service.conftest import bentoml_serve
 
 from nbprod.metrics import BY_KIND, DIRECTIONS
 from nbprod.model_kinds import prediction_columns
@@ -110,6 +111,47 @@ def test_batch_scoring_writes_the_columns_of_its_kind(built):
         assert set(scores["label"]) <= set(built.classes)
     else:
         assert scores["prediction"].between(0, 500).mean() > 0.95
+
+
+@pytest.fixture(scope="module")
+def served(built):
+    # where `make run` leaves the registration, so `nbprod bento` finds the model
+    (built.path / "products/model").mkdir(parents=True, exist_ok=True)
+    (built.path / "products/model/registration.json").write_text(
+        built.product("model/registration.json").read_text())
+    bento = built.run("nbprod", "bento")
+    assert bento.returncode == 0, bento.stderr
+    with bentoml_serve(bento.stdout.strip().splitlines()[-1], built.path, built.env(),
+                       timeout=180) as client:
+        yield client
+
+
+def test_the_served_answer_has_the_form_of_its_kind(served, built):
+    """The class and each class's probability in the schema's order, or the value: equal to
+    the evaluate step's predictions for the same rows."""
+    test = pd.read_parquet(built.product("data/test.parquet"))
+    expected = pd.read_parquet(built.product("model/test_predictions.parquet"))
+    features = [c for c in built.spec["columns"] if c != built.spec["target"]]
+    for i in range(5):
+        record = {c: (v.item() if hasattr(v, "item") else v)  # each column keeps its dtype
+                  for c, v in test[features].iloc[[i]].to_dict("records")[0].items()}
+        resp = served.post("/predict", json={"record": record})
+        assert resp.status_code == 200, resp.text
+        answer, want = resp.json(), expected.iloc[i]
+        if built.kind == "multiclass":
+            assert answer["label"] == want["label"]
+            # the probabilities come in the schema's order of classes, as the JSON says it
+            ordered = json.loads(resp.text, object_pairs_hook=list)
+            assert [k for k, _ in dict(ordered)["probabilities"]] == list(built.classes)
+            for c in built.classes:
+                assert abs(_probability(answer, c) - want[f"probability:{c}"]) < 1e-9
+        else:
+            assert abs(answer["prediction"] - want["prediction"]) < 1e-9
+
+
+def _probability(answer: dict, name: str) -> float:
+    probabilities = answer.get("probabilities", answer)
+    return float(probabilities[name] if name in probabilities else answer[f"probability:{name}"])
 
 
 def test_the_gate_compares_the_kinds_metrics_in_their_direction(built):
