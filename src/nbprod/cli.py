@@ -325,7 +325,9 @@ def check(ctx: click.Context, paths: tuple[Path, ...], pipeline: Path | None, fm
     task of pipeline.yaml. Prints `path:cell:line RULE message` and a hint per finding.
     Exit code 1 on any error finding, 2 when the check itself cannot run (one line).
     """
-    _skip_unused_iri_grammar()
+    from .compat.jsonschema import skip_unused_iri_grammar
+
+    skip_unused_iri_grammar()  # before nbformat: about 1 s saved (nbprod.compat.jsonschema)
     from . import check as contract
 
     try:
@@ -387,18 +389,6 @@ def _ids(text: str | None) -> list[str] | None:
 def _fixable(findings) -> list[Path]:
     """The notebooks with NB005 findings (their paths as given to the check)."""
     return sorted({Path(f.path) for f in findings if f.rule == "NB005"})
-
-
-def _skip_unused_iri_grammar() -> None:
-    """Keep jsonschema from building its IRI grammar in this process (about 1 s).
-
-    nbformat imports jsonschema, which compiles an Earley parser from the optional
-    ``rfc3987_syntax`` package for the ``iri`` format at import time. The notebook
-    schema never uses that format, so ``nbprod check`` (which must answer in well
-    under 2 s) marks the optional package as absent, as if it were not installed.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 @main.command()

@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compat.ploomber import LAB_EXTENSION_OFF
+
 log = logging.getLogger(__name__)
 
 INJECTED_TAGS = ("injected-parameters", "debugging-settings")
 
 #: The flags `make lab` gives `jupyter lab` besides host, token and root folder.
 SERVER_FLAGS = (
-    "--ServerApp.jpserver_extensions=ploomber=False",
+    LAB_EXTENSION_OFF,  # Ploomber's own extension answers 500 (nbprod.compat.ploomber)
     "--ServerApp.jpserver_extensions=nbprod.lab=True",
 )
 
@@ -158,7 +160,7 @@ def render_notebook_tasks(pipeline: Path) -> dict[Path, LabTask]:
     with contextlib.chdir(pipeline.parent):
         dag = DAGSpec(str(pipeline)).to_dag()
         # not force=True: that marks every task outdated, and the on_render hook
-        # (nbprod.hooks.invalidate_outdated) would forget the whole last build
+        # (nbprod.compat.ploomber.invalidate_outdated) would forget the whole last build
         dag.render(show_progress=False)
     out = {}
     for name in dag:
