@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from .drift import DriftDetector, bin_labels, current_shares, reference_shares
+from .drift import PREDICTION_REFERENCE, DriftDetector, bin_labels, current_shares, reference_shares
 from .errors import DataFileError
 
 log = logging.getLogger(__name__)
@@ -245,3 +245,34 @@ tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px;vertical-align
 {figures}
 </body></html>
 """
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """The result of :func:`check_drift`: the scores per feature and what they cover."""
+
+    scores: pd.DataFrame  # psi, js_distance, drifted per feature
+    inputs: Inputs
+    output: Path
+
+    @property
+    def drifted(self) -> list[str]:
+        return self.scores.index[self.scores["drifted"]].tolist()
+
+
+def check_drift(data: Path, tag: str, threshold: float, min_rows: int,
+                output: Path) -> DriftCheck:
+    """Score ``data`` against model ``tag``'s training reference; write the report to ``output``."""
+    from .errors import NbprodError
+    from .registry import get_model
+
+    model = get_model(tag)
+    reference = model.info.metadata.get("reference_statistics")
+    if not reference:
+        raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
+    inputs = read_inputs(data)
+    detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
+    scores = detector.score(inputs.frame)
+    output.write_text(render(scores, detector, inputs, f"Drift of {data.name} against {model.tag}",
+                             model.info.metadata.get(PREDICTION_REFERENCE)))
+    return DriftCheck(scores, inputs, output)
