@@ -280,7 +280,8 @@ class GuardMiddleware:
 
     async def _read_body(self, receive: Any) -> bytes | None:
         """The whole request body, or None once it passes the size limit."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away

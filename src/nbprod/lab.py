@@ -66,7 +66,7 @@ async def _resolve(value: Any) -> Any:
 def derive_contents_manager(base: type) -> type:
     """``base`` with injection on open and a clean source on save (module docstring)."""
 
-    class PipelineContentsManager(base):  # type: ignore[misc, valid-type]
+    class PipelineContentsManager(base):
         nbprod_injector: Injector | None = None
 
         @property

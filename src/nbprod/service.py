@@ -188,7 +188,9 @@ class ModelService:
             raise InvalidArgument("monitoring is off (NBPROD_MONITORING=0): no feedback kept")
         target = SCHEMA.target
         try:
-            scores = self.monitor.feedback([(x.request_id, getattr(x, target)) for x in labels])
+            scores = self.monitor.feedback(
+                [(x.request_id, getattr(x, target)) for x in labels]  # type: ignore[attr-defined]
+            )
         except FeedbackError as exc:
             raise InvalidArgument(str(exc)) from None
         return {k: finite_or_none(v) for k, v in scores.items()}
@@ -227,7 +229,8 @@ class ModelService:
 refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
 # The first registered middleware is the outermost: the guards (key, size, load, time) run
 # before the content-type check and before BentoML parses anything.
-ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)
-ModelService.add_asgi_middleware(ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
+ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)  # type: ignore[attr-defined]
+ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
+    ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
 # A list output's media type is otherwise derived from its JSON schema on every response.
 fixed_list_media_type(ModelService, "predict_batch")

@@ -88,7 +88,7 @@ def _registered_tag(path: Path) -> str:
 def _field_type(feature: Feature) -> Any:
     """The pydantic type of one feature: Literal for categories and 0/1, bounded numbers."""
     if feature.kind == "categorical":
-        kind: Any = Literal[tuple(feature.categories)]  # type: ignore[valid-type]
+        kind: Any = Literal[tuple(feature.categories)]  # type: ignore[arg-type]
         info = Field(description=_describe(feature, "one of the listed categories"))
     elif feature.kind == "binary":
         kind = int

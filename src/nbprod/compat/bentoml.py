@@ -123,7 +123,7 @@ def released_timeouts() -> None:
             timer.cancel()
 
     __call__._nbprod_released = True  # type: ignore[attr-defined]
-    TimeoutMiddleware.__call__ = __call__  # type: ignore[method-assign]
+    TimeoutMiddleware.__call__ = __call__  # type: ignore[method-assign,assignment]
 
 
 #: The logger BentoML 1.4 reports every failed request to, at ERROR with a traceback.

@@ -29,5 +29,5 @@ def skip_unused_iri_grammar() -> bool:
     if "jsonschema" in sys.modules:
         return False
     written_for("jsonschema", WRITTEN_FOR, "nbprod.compat.jsonschema.skip_unused_iri_grammar")
-    sys.modules.setdefault(IRI_GRAMMAR, None)  # type: ignore[assignment]
+    sys.modules.setdefault(IRI_GRAMMAR, None)  # type: ignore[arg-type]
     return True
