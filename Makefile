@@ -86,13 +86,16 @@ status: install  ## which tasks are up to date
 clean:  ## remove products (the model store is left alone)
 	rm -rf products products-smoke
 
-.PHONY: check lint lab
+.PHONY: check lint types lab
 
 check: install  ## the notebook contract on the pipeline's notebooks (nbprod check)
 	nbprod check
 
 lint: dev  ## ruff on src/, tests/, benchmarks/ and the notebooks
 	ruff check src tests benchmarks notebooks
+
+types: dev  ## mypy on the toolkit (src/nbprod; its configuration in pyproject.toml)
+	mypy
 
 test-fast: dev  ## the unit and check tiers: the edit-test loop (about a minute)
 	pytest tests/unit tests/check -m 'not engines' --deselect tests/check/test_lab.py

@@ -99,5 +99,5 @@ def load_model_file(path: str | Path, trusted: Sequence[str] = ()) -> Any:
 
 
 def _untrusted(found: Sequence[str], allowed: Sequence[str] | None = None) -> list[str]:
-    allowed = set(trusted_types() if allowed is None else allowed)
-    return sorted(t for t in found if t not in allowed)
+    trusted = set(trusted_types() if allowed is None else allowed)
+    return sorted(t for t in found if t not in trusted)

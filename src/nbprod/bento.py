@@ -8,10 +8,8 @@ the bento always serves production. The bento's name is ``name`` in the project'
 listed under ``python.wheels``), so a container built from it needs nothing else.
 
 ``bentoml build`` runs in a copy of the build context (the bentofile, the files its
-``include`` names and its wheels) in a temporary folder: BentoML 1.4.40 refuses a
-bentofile whose absolute path has a part starting with "." ("Accessing hidden files is not
-allowed"), which is where CI workspaces and caches live (``~/.jenkins/...``,
-``~/.cache/...``). The copy's path has no such part, and the bento is the same.
+``include`` names and its wheels) in a temporary folder without a hidden part, which
+BentoML refuses (:func:`nbprod.compat.bentoml.visible_build_context`).
 """
 
 from __future__ import annotations
@@ -19,13 +17,12 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .compat.bentoml import visible_build_context
 from .errors import ConfigError, ModelStoreError
 from .wheel import build_wheel
 
@@ -87,26 +84,14 @@ def context_files(project: Path, bentofile: dict[str, Any]) -> list[Path]:
     return sorted(files)
 
 
-def stage_context(project: Path, dest: Path) -> Path:
-    """Copy the build context of ``project`` to ``dest`` (same relative paths)."""
-    for src in context_files(project, read_bentofile(project)):
-        target = dest / src.relative_to(project)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
-    return dest
-
-
 def build_bento(model_tag: str, project: str | Path = ".") -> str:
     """Run ``bentoml build --arg model_tag=...`` on ``project``'s context; return the bento tag."""
     project = Path(project).resolve()
     name = bento_name(project)
     build_wheel(project / WHEEL_DIR)
     bentoml_cli = Path(sys.executable).parent / "bentoml"
-    with tempfile.TemporaryDirectory(prefix="nbprod-bento-") as tmp:
-        if any(part.startswith(".") for part in Path(tmp).parts):
-            raise ConfigError(f"the temporary folder {tmp} has a hidden part, which bentoml "
-                              "build refuses; set TMPDIR to a folder without one")
-        context = stage_context(project, Path(tmp))
+    files = context_files(project, read_bentofile(project))
+    with visible_build_context(project, files) as context:
         result = subprocess.run(
             [str(bentoml_cli), "build", "--output", "tag", "--arg", f"model_tag={model_tag}",
              "--arg", f"service_name={name}"],

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,27 +50,15 @@ def main(ctx: click.Context, debug: bool) -> None:
 )
 def summary(products: Path) -> None:
     """Print what the last build produced: the registered model, its metrics, the reports."""
-    from .lifecycle import stage_of
-    from .metrics import format_scores, headline
-    from .registry import bentoml_home, get_model
+    from .summary import build_summary
 
-    registration = products / "model" / "registration.json"
-    if not registration.is_file():
-        raise NbprodError(f"{registration} not found; run the pipeline first (ploomber build)")
-    tag = json.loads(registration.read_text())["tag"]
-    model = get_model(tag)
-    metrics = model.info.metadata.get("metrics", {})
-    stage = stage_of(model)
-    click.secho(f"registered model  {model.tag}  stage: {stage}  (store: {bentoml_home()})", bold=True)
-    events = model.info.metadata.get("lifecycle", [])
-    if events:
-        click.echo(f"last event        {events[-1]['event']}: {events[-1]['reason']}")
-    shown = headline(metrics, model.info.metadata.get("gate"), limit=5)
-    click.echo(f"held-out metrics  {format_scores(metrics, shown)}")
-    index = products / "reports" / "index.html"
-    reports = sorted(p for p in (products / "reports").glob("*.html") if p != index)
-    where = index if index.is_file() else f"{products / 'reports'}/"
-    click.echo(f"reports           {where} ({', '.join(p.name for p in reports)})")
+    built = build_summary(products)
+    click.secho(f"registered model  {built.tag}  stage: {built.stage}  (store: {built.store})",
+                bold=True)
+    if built.last_event:
+        click.echo(f"last event        {built.last_event}")
+    click.echo(f"held-out metrics  {built.metrics}")
+    click.echo(f"reports           {built.reports} ({', '.join(built.report_names)})")
     click.echo("next              nbprod bento            # the bento serving production (built if needed)")
     click.echo("                  bentoml serve BENTO     # serve it on 127.0.0.1:3000")
     click.echo("                  nbprod models list      # every version, its stage and metrics")
@@ -77,35 +66,21 @@ def summary(products: Path) -> None:
 
 
 def _env_value(key: str) -> str:
-    """``key`` of the project's ./env.yaml, with ``{{here}}`` resolved."""
-    import yaml
+    from .env_file import env_value
 
-    env = Path("env.yaml")
-    if env.is_file():
-        value = (yaml.safe_load(env.read_text()) or {}).get(key)
-        if value not in (None, ""):
-            return str(value).replace("{{here}}", str(Path.cwd()))
-    raise NbprodError(f"no {key} in ./env.yaml; run from the project folder or pass it")
+    return env_value(key)
 
 
 def _default_name() -> str:
-    """The project's model name: `model_name` in ./env.yaml."""
-    try:
-        return _env_value("model_name")
-    except NbprodError:
-        raise NbprodError("no model name given and no model_name in ./env.yaml; pass --name") from None
+    from .env_file import model_name
+
+    return model_name()
 
 
 def _production_tag() -> str:
-    """The production version of `model_name` in ./env.yaml, or a clear error."""
-    from .lifecycle import production
+    from .env_file import production_tag
 
-    name = _default_name()
-    model = production(name)
-    if model is None:
-        raise NbprodError(f"model {name!r} has no production version; promote one "
-                          "(nbprod promote TAG) or pass --model TAG")
-    return str(model.tag)
+    return production_tag()
 
 
 name_option = click.option("--name", help="Model name (default: model_name in ./env.yaml).")
@@ -236,7 +211,7 @@ def rollback(name: str | None, reason: str) -> None:
               show_default=True, help="The project folder the recorded paths are relative to.")
 def lineage(tag: str, root: Path) -> None:
     """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed."""
-    from .lineage import trace
+    from .trace import trace
 
     links = trace(tag, root)
     colours = {"ok": "green", "recorded": "cyan", "modified": "red", "missing": "red"}
@@ -267,8 +242,8 @@ def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min
     """Compare DATA (CSV, Parquet or a JSON-lines prediction log) with the model's training
     reference and write an HTML report.
 
-    Exit codes: 0 no feature drifted, 1 a feature drifted, 2 the check could not be made
-    (unreadable file, no model, no reference).
+    Exit codes: 0 no feature drifted, 1 a feature (or the predictions) drifted, 2 the check
+    could not be made (unreadable file, no model, no reference).
     """
     try:
         drifted = _drift(data, tag, threshold, min_rows, output)
@@ -286,31 +261,19 @@ def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min
 
 def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
            output: Path) -> list[str]:
-    """Score, print and write the report; the drifted features."""
-    from .drift import PREDICTION_REFERENCE, DriftDetector, prediction_drift
-    from .drift_report import read_inputs, render
-    from .registry import get_model
+    """Check, print and write the report; the drifted features (and the predictions)."""
+    from .drift_report import check_drift
 
-    model = get_model(tag or _production_tag())
-    reference = model.info.metadata.get("reference_statistics")
-    if not reference:
-        raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
-    inputs = read_inputs(data)
-    detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
-    scores = detector.score(inputs.frame)
-    output.write_text(render(scores, detector, inputs, f"Drift of {data.name} against {model.tag}",
-                             model.info.metadata.get(PREDICTION_REFERENCE)))
-    click.echo(f"{data}: {inputs.span()}")
-    for feature, row in scores.sort_values("psi", ascending=False).iterrows():
+    result = check_drift(data, tag or _production_tag(), threshold, min_rows, output)
+    click.echo(f"{data}: {result.inputs.span()}")
+    for feature, row in result.scores.sort_values("psi", ascending=False).iterrows():
         mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
         click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
-    ref = model.info.metadata.get(PREDICTION_REFERENCE)
-    if ref and inputs.predictions is not None:  # the served predictions against the evaluation's
-        row = prediction_drift(ref, inputs.predictions, threshold, min_rows)
-        mark = "shifted" if row.drifted else "ok"
+    if (row := result.predictions) is not None:  # the served predictions against the evaluation's
+        mark = click.style("shifted", fg="red") if row.drifted else click.style("ok", fg="green")
         click.echo(f"{'(predictions)':<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
     click.echo(f"report: {output}")
-    return scores.index[scores["drifted"]].tolist()
+    return result.drifted
 
 
 @main.command()
@@ -333,17 +296,19 @@ def check(ctx: click.Context, paths: tuple[Path, ...], pipeline: Path | None, fm
     task of pipeline.yaml. Prints `path:cell:line RULE message` and a hint per finding.
     Exit code 1 on any error finding, 2 when the check itself cannot run (one line).
     """
-    _skip_unused_iri_grammar()
+    from .compat.jsonschema import skip_unused_iri_grammar
+
+    skip_unused_iri_grammar()  # before nbformat: about 1 s saved (nbprod.compat.jsonschema)
     from . import check as contract
 
     try:
         if list_rules:
-            contract.registry.load_plugins()
-            for r in contract.registry.select_rules():
+            contract.rules_table.load_plugins()
+            for r in contract.rules_table.select_rules():
                 fixable = " (--fix)" if r.fixable else ""
                 click.echo(f"{r.id}  {r.name:<20} {r.severity:<8} {r.summary}{fixable}")
             return
-        options = dict(pipeline=pipeline, select=_ids(select), ignore=_ids(ignore) or ())
+        options: dict[str, Any] = dict(pipeline=pipeline, select=_ids(select), ignore=_ids(ignore) or ())
         targets = list(paths) or None
         if fix:
             for path in _fixable(contract.check(targets, **options)):
@@ -395,18 +360,6 @@ def _ids(text: str | None) -> list[str] | None:
 def _fixable(findings) -> list[Path]:
     """The notebooks with NB005 findings (their paths as given to the check)."""
     return sorted({Path(f.path) for f in findings if f.rule == "NB005"})
-
-
-def _skip_unused_iri_grammar() -> None:
-    """Keep jsonschema from building its IRI grammar in this process (about 1 s).
-
-    nbformat imports jsonschema, which compiles an Earley parser from the optional
-    ``rfc3987_syntax`` package for the ``iri`` format at import time. The notebook
-    schema never uses that format, so ``nbprod check`` (which must answer in well
-    under 2 s) marks the optional package as absent, as if it were not installed.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 @main.command()

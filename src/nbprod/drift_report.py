@@ -22,7 +22,14 @@ from typing import Any
 
 import pandas as pd
 
-from .drift import DriftDetector, bin_labels, current_shares, reference_shares
+from .drift import (
+    PREDICTION_REFERENCE,
+    DriftDetector,
+    bin_labels,
+    current_shares,
+    prediction_drift,
+    reference_shares,
+)
 from .errors import DataFileError
 
 log = logging.getLogger(__name__)
@@ -260,3 +267,44 @@ tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px;vertical-align
 {figures}
 </body></html>
 """
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """The result of :func:`check_drift`: the scores per feature and what they cover."""
+
+    scores: pd.DataFrame  # psi, js_distance, drifted per feature
+    inputs: Inputs
+    output: Path
+    #: the served predictions against the evaluation's (psi, js_distance, rows, drifted), when
+    #: the model stores a prediction reference and the log holds the predictions
+    predictions: pd.Series | None = None
+
+    @property
+    def drifted(self) -> list[str]:
+        """The drifted features, then ``(predictions)`` when the predictions shifted."""
+        shifted = self.predictions is not None and bool(self.predictions["drifted"])
+        return [*self.scores.index[self.scores["drifted"]].tolist(),
+                *(["(predictions)"] if shifted else [])]
+
+
+def check_drift(data: Path, tag: str, threshold: float, min_rows: int,
+                output: Path) -> DriftCheck:
+    """Score ``data`` against model ``tag``'s training reference; write the report to ``output``."""
+    from .errors import NbprodError
+    from .registry import get_model
+
+    model = get_model(tag)
+    reference = model.info.metadata.get("reference_statistics")
+    if not reference:
+        raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
+    inputs = read_inputs(data)
+    detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
+    scores = detector.score(inputs.frame)
+    ref = model.info.metadata.get(PREDICTION_REFERENCE)
+    output.write_text(render(scores, detector, inputs, f"Drift of {data.name} against {model.tag}",
+                             ref))
+    predictions = None
+    if ref and inputs.predictions is not None:
+        predictions = prediction_drift(ref, inputs.predictions, threshold, min_rows)
+    return DriftCheck(scores, inputs, output, predictions)

@@ -20,6 +20,8 @@ Each error says what was wrong, where, and what to do about it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "BatchInputError",
     "ConfigError",
@@ -45,7 +47,7 @@ class ConfigError(NbprodError, ValueError):
 class DataFileError(NbprodError):
     """A data file is missing, empty, or cannot be parsed."""
 
-    def __init__(self, path: str, problem: str) -> None:
+    def __init__(self, path: str | Path, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")

@@ -18,7 +18,7 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
    an admitted request's answer says how long it took from admission
    (``Server-Timing: service;dur=<ms>``);
-5. **graceful shutdown** (:mod:`nbprod.drain`): on SIGTERM new requests get 503 with
+5. **graceful shutdown** (:class:`nbprod.compat.uvicorn.Drain`): on SIGTERM new requests get 503 with
    ``Connection: close`` and ``/readyz`` 503, while every connection already accepted gets
    its answer (item 10).
 
@@ -45,7 +45,7 @@ from typing import Any
 
 from .admission import Admission
 from .asgi import header, respond
-from .drain import Drain
+from .compat.uvicorn import Drain
 from .settings import env_positive
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,8 @@ class GuardMiddleware:
 
     async def _read_body(self, receive: Any) -> bytes | None:
         """The whole request body, or None once it passes the size limit."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away

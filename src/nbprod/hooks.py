@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report_index, reports
+from .compat.ploomber import check_networkx, invalidate_outdated, kernel_like_display
 from .errors import ContractError
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,8 @@ NOT_AT_BUILD = ("NB005",)
 
 def on_render(dag: Any) -> None:
     """Runs once per `ploomber build` / `status` / `plot` / `nb`, before any task executes."""
-    kernel_like_display()
+    kernel_like_display()  # these three: Ploomber's bugs (nbprod.compat.ploomber)
+    check_networkx()
     enforce_contract(dag)
     one_build_at_a_time(dag)  # and, once it holds the lock, invalidate_outdated
     reports.attach(dag)  # each notebook's report tidied as its task succeeds
@@ -123,43 +125,6 @@ def _entry_point(argv: list[str]) -> Path | None:
             path = Path(argv[index + 1])
             return path.resolve() if path.is_file() else None
     return None
-
-
-def invalidate_outdated(dag) -> list[str]:
-    """Forget the recorded metadata of every task that is about to run (a build calls it
-    once it holds the project's build lock, just before the first task).
-
-    Ploomber writes a product's metadata only after its task succeeds, but it keeps
-    the metadata of the previous run until then. A build killed in the middle of a
-    task (SIGKILL, a power cut) would leave half-written products next to the old
-    metadata, and the next build would take them for complete. Deleting the metadata
-    of tasks that are outdated anyway changes nothing about what runs, and makes an
-    interrupted task run again.
-    """
-    from ploomber.constants import TaskStatus
-
-    pending = (TaskStatus.WaitingExecution, TaskStatus.WaitingUpstream)
-    names = [name for name in dag if dag[name].exec_status in pending]
-    for name in names:
-        dag[name].product.metadata.delete()
-    if names:
-        log.debug("invalidated the metadata of %s", ", ".join(names))
-    return names
-
-
-def kernel_like_display() -> None:
-    """Make notebooks executed in-process render tables as a Jupyter kernel does.
-
-    The ploomber-engine executor runs notebooks inside the `ploomber` process, where
-    pandas believes it writes to a terminal (``display.max_columns`` 0, frames
-    wrapped at the console width). A Jupyter kernel uses 20. Without this, a
-    report's text output would differ from the same notebook run in JupyterLab or
-    by nbval.
-    """
-    import pandas as pd
-
-    pd.set_option("display.max_columns", 20)
-    log.debug("pandas display.max_columns set to 20, as in a Jupyter kernel")
 
 
 #: The product key of a registration record (``{"tag", "decision", ...}``, written by the

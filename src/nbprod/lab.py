@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compat.ploomber import LAB_EXTENSION_OFF
+
 log = logging.getLogger(__name__)
 
 INJECTED_TAGS = ("injected-parameters", "debugging-settings")
 
 #: The flags `make lab` gives `jupyter lab` besides host, token and root folder.
 SERVER_FLAGS = (
-    "--ServerApp.jpserver_extensions=ploomber=False",
+    LAB_EXTENSION_OFF,  # Ploomber's own extension answers 500 (nbprod.compat.ploomber)
     "--ServerApp.jpserver_extensions=nbprod.lab=True",
 )
 
@@ -64,7 +66,7 @@ async def _resolve(value: Any) -> Any:
 def derive_contents_manager(base: type) -> type:
     """``base`` with injection on open and a clean source on save (module docstring)."""
 
-    class PipelineContentsManager(base):  # type: ignore[misc, valid-type]
+    class PipelineContentsManager(base):
         nbprod_injector: Injector | None = None
 
         @property

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import pprint
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,8 @@ def format_parameters(source: str, root: Path, here: Path, width: int = WIDTH) -
     only has the project folder left out of its text."""
     try:
         tree = ast.parse(source)
-        values = [(node.targets[0].id, ast.literal_eval(node.value)) for node in tree.body]
+        values = [(node.targets[0].id, ast.literal_eval(node.value))  # type: ignore[attr-defined]
+                  for node in tree.body]
     except (SyntaxError, ValueError, AttributeError, IndexError):
         return relative_text(source, root)
     lines = ["# Parameters (paths relative to this report's folder)"]
@@ -215,7 +217,7 @@ def _registration(task: Any) -> dict[str, Any]:
         return {}
 
 
-def tidy_task_reports(task: Any, html: list[tuple[Path, dict[str, Any]]] = ()) -> None:
+def tidy_task_reports(task: Any, html: Sequence[tuple[Path, dict[str, Any]]] = ()) -> None:
     """Rewrite ``task``'s executed notebook and write its ``html`` reports from it (the
     module docstring)."""
     import nbformat

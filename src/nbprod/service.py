@@ -29,9 +29,10 @@ called ``Customer``:
 - ``/feedback``: true labels of earlier predictions (0/1, a class, a number), for the live
   performance (:mod:`nbprod.live_scores`).
 
-Tuning for load (see BENCHMARKS.md): a long ``max_latency_ms`` so the batcher queues
-requests instead of answering 503, greedy dispatch (no learned wait), no access log, one
-DataFrame per batch, long-lived objects frozen out of the garbage collector.
+Tuning for load (measured in BENCHMARKS.md, "Serving"): a long ``max_latency_ms`` so the
+batcher queues requests instead of answering 503, greedy dispatch (no learned wait), no
+access log, one DataFrame per batch, long-lived objects frozen out of the garbage collector.
+The workarounds of BentoML's bugs are in :mod:`nbprod.compat.bentoml`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from .answers import answer_model, outcome
+from .compat.bentoml import (
+    fixed_list_media_type,
+    greedy_batching,
+    quiet_client_errors,
+    released_timeouts,
+)
 from .drift import PREDICTION_REFERENCE
 from .errors import FeedbackError, PredictionError
 from .exposure import refuse_exposed
@@ -58,15 +65,7 @@ from .model_kinds import BINARY, MULTICLASS
 from .monitor_config import MonitorConfig
 from .monitoring import Monitor, finite_or_none
 from .registry import feature_schema, verify_servable
-from .serving import (
-    Predictor,
-    ServingMiddleware,
-    greedy_batching,
-    input_model,
-    model_tag,
-    quiet_client_errors,
-    released_timeouts,
-)
+from .serving import Predictor, ServingMiddleware, input_model, model_tag
 from .settings import env_positive
 
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
@@ -172,9 +171,11 @@ class ModelService:
     def __init__(self) -> None:
         self.predictor = Predictor.from_store(str(self.model.tag))
         self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
-        greedy_batching()  # dispatch a batch as soon as the model is free (see its docstring)
-        released_timeouts()  # free each request when answered, not 60 s later (docstring)
-        quiet_client_errors()  # a client's 4xx: one warning line, not an error + traceback
+        # BentoML's bugs (nbprod.compat.bentoml): a batch dispatched as soon as the model is
+        # free, each request freed when answered (not 60 s later), a client's 4xx one line
+        greedy_batching()
+        released_timeouts()
+        quiet_client_errors()
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
         gc.collect()
@@ -199,7 +200,9 @@ class ModelService:
             raise InvalidArgument("monitoring is off (NBPROD_MONITORING=0): no feedback kept")
         target = SCHEMA.target
         try:
-            scores = self.monitor.feedback([(x.request_id, getattr(x, target)) for x in labels])
+            scores = self.monitor.feedback(
+                [(x.request_id, getattr(x, target)) for x in labels]  # type: ignore[attr-defined]
+            )
         except FeedbackError as exc:
             raise InvalidArgument(str(exc)) from None
         return {k: finite_or_none(v) for k, v in scores.items()}
@@ -247,8 +250,8 @@ class ModelService:
 refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
 # The first registered middleware is the outermost: the guards (key, size, load, time) run
 # before the content-type check and before BentoML parses anything.
-ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)
-ModelService.add_asgi_middleware(ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
-# A list output's media type is otherwise derived from its JSON schema, regenerated on
-# every response (13% of the worker's time at 32 clients, measured with py-spy).
-ModelService.apis["predict_batch"].output_spec.media_type = "application/json"
+ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)  # type: ignore[attr-defined]
+ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
+    ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
+# A list output's media type is otherwise derived from its JSON schema on every response.
+fixed_list_media_type(ModelService, "predict_batch")

@@ -104,7 +104,7 @@ def app(project):
     from bentoml._internal.marshal.dispatcher import Optimizer
     from bentoml._internal.server.http.traffic import TimeoutMiddleware
 
-    from nbprod.serving import REQUEST_ERROR_LOGGER
+    from nbprod.compat.bentoml import REQUEST_ERROR_LOGGER
 
     with warnings.catch_warnings():  # Starlette 1 moves its TestClient to httpx2; httpx works
         warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")

@@ -1,4 +1,4 @@
-"""nbprod.connections on a real uvicorn (the pinned one, h11) in a thread of this process."""
+"""nbprod.compat.uvicorn's head deadline on a real uvicorn (the pinned one, h11) in a thread of this process."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 import pytest
 import uvicorn
 
-from nbprod import connections
-from nbprod.connections import http09
+from nbprod.compat import uvicorn as connections
+from nbprod.compat.uvicorn import http09
 from projectkit import wait_until
 
 

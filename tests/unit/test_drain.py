@@ -1,11 +1,11 @@
-"""nbprod.drain.stop_listening on a real listening socket served by an asyncio server."""
+"""nbprod.compat.uvicorn.stop_listening on a real listening socket served by an asyncio server."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
-from nbprod.drain import stop_listening
+from nbprod.compat.uvicorn import stop_listening
 
 
 def test_queued_connections_are_taken_and_answered_later_ones_refused():

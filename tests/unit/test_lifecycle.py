@@ -24,7 +24,8 @@ from nbprod.lifecycle import (
     rollback,
     stage_of,
 )
-from nbprod.lineage import sha256_file, trace
+from nbprod.lineage import sha256_file
+from nbprod.trace import trace
 
 POLICY = GatePolicy(metric="roc_auc", tolerance=0.01, floor=0.8)
 

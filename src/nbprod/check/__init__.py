@@ -16,7 +16,7 @@ from .findings import ERROR, WARNING, Finding, Hit
 from .fix import Fixed, strip_notebook
 from .pipeline import attach_origins, cli_overrides, find_pipeline, load_pipeline, pipeline_from_dag
 from .reader import read_notebook
-from .registry import RULES, Rule, rule, unregister
+from .rules_table import RULES, Rule, rule, unregister
 from .runner import Report, check, check_notebook, errors, notebooks_in, run
 
 __all__ = [

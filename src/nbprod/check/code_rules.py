@@ -26,7 +26,7 @@ from .patterns import (
     looks_random,
     redact,
 )
-from .registry import rule
+from .rules_table import rule
 
 
 def _is_magic_call(node: ast.AST) -> bool:
@@ -82,7 +82,7 @@ def no_hardcoded_paths(nb: NotebookContext) -> Iterator[Hit]:
             continue
         joined = joined_parts(tree)
         for node in sorted(string_literals(tree), key=lambda n: (n.lineno, n.col_offset)):
-            text = node.value
+            text = str(node.value)
             if is_absolute_path(text):
                 yield Hit(number, node.lineno, f"absolute path {text!r}", hint)
             elif id(node) not in joined and is_data_path(text):
@@ -148,10 +148,10 @@ def _secret_literals(number: int, tree: ast.AST, hint: str) -> Iterator[Hit]:
                     and not is_placeholder(value.value)):
                 named.add(id(value))
                 yield Hit(number, value.lineno, f"hard-coded secret in {name!r}: "
-                          f"{redact(value.value)}", hint)
+                          f"{redact(str(value.value))}", hint)
     for node in string_literals(tree):
-        if id(node) not in named and looks_random(node.value):
-            yield Hit(number, node.lineno, f"high-entropy string {redact(node.value)} looks like a "
+        if id(node) not in named and looks_random(str(node.value)):
+            yield Hit(number, node.lineno, f"high-entropy string {redact(str(node.value))} looks like a "
                       "key or token", hint + " (if it is not a secret: `# nbprod: ignore[NB007]`)")
 
 

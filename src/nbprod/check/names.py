@@ -181,9 +181,9 @@ class NameFlow(ast.NodeVisitor):
             self.visit(node.subject)
             for case in node.cases:
                 for sub in ast.walk(case.pattern):
-                    name = getattr(sub, "name", None) or getattr(sub, "rest", None)
-                    if isinstance(name, str):
-                        self._bind(name, case.pattern.lineno)
+                    captured = getattr(sub, "name", None) or getattr(sub, "rest", None)
+                    if isinstance(captured, str):
+                        self._bind(captured, case.pattern.lineno)
                 if case.guard is not None:
                     self.visit(case.guard)
                 self._statements(case.body)
@@ -251,8 +251,8 @@ class NameFlow(ast.NodeVisitor):
     def visit_ListComp(self, node: ast.ListComp) -> None:
         self._comprehension(node, [node.elt])
 
-    visit_SetComp = visit_ListComp
-    visit_GeneratorExp = visit_ListComp
+    visit_SetComp = visit_ListComp  # type: ignore[assignment]
+    visit_GeneratorExp = visit_ListComp  # type: ignore[assignment]
 
     def visit_DictComp(self, node: ast.DictComp) -> None:
         self._comprehension(node, [node.key, node.value])

@@ -34,22 +34,22 @@ def read_notebook(path: Path, root: Path) -> NotebookContext:
     """``path`` as the rules see it; a file that cannot be read gets ``read_error``."""
     ctx = NotebookContext(path=path, display=relative(path, root), root=root, text=None)
     try:
-        ctx.text = path.read_text(encoding="utf-8")
+        text = ctx.text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         ctx.read_error = f"cannot read the file: {exc}"
         return ctx
     if path.suffix in TEXT_SUFFIXES:
-        _read_text_notebook(ctx)
+        _read_text_notebook(ctx, text)
     else:
-        _read_ipynb(ctx)
+        _read_ipynb(ctx, text)
     return ctx
 
 
-def _read_ipynb(ctx: NotebookContext) -> None:
+def _read_ipynb(ctx: NotebookContext, text: str) -> None:
     import nbformat
 
     try:
-        data = json.loads(ctx.text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         ctx.read_error = f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
         return
@@ -124,11 +124,11 @@ def repair_cells(nb: dict[str, Any]) -> list[tuple[int | None, str]]:
     return problems
 
 
-def _read_text_notebook(ctx: NotebookContext) -> None:
+def _read_text_notebook(ctx: NotebookContext, text: str) -> None:
     import jupytext
 
     try:
-        nb = jupytext.reads(ctx.text, fmt=ctx.path.suffix[1:])
+        nb = jupytext.reads(text, fmt=ctx.path.suffix[1:])
     except Exception as exc:  # jupytext raises several types on text it cannot split
         ctx.read_error = f"jupytext cannot read it as a notebook: {exc}"
         return
@@ -136,7 +136,7 @@ def _read_text_notebook(ctx: NotebookContext) -> None:
     ctx.fmt = nb.metadata.get("jupytext", {}).get("text_representation", {}).get(
         "format_name") or "text"
     ctx.default_language = SUFFIX_LANGUAGE.get(ctx.path.suffix, "")
-    ctx.first_lines = source_lines(ctx.text, nb.cells)
+    ctx.first_lines = source_lines(text, nb.cells)
 
 
 def source_lines(text: str, cells: list[Any]) -> dict[int, int]:

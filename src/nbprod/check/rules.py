@@ -14,7 +14,7 @@ from typing import Any
 
 from .context import SPECIAL_PARAMETERS, NotebookContext, is_injected
 from .findings import Hit
-from .registry import rule
+from .rules_table import rule
 
 TYPES = (bool, int, float, str, list, dict)
 
@@ -243,7 +243,8 @@ def _subscripts(nb: NotebookContext, name: str) -> Iterator[tuple[int, int, ast.
     """Every ``name["key"]`` read in the code cells after the parameters cell."""
     for number, node in _code_nodes(nb):
         key = _constant_key(node)
-        if key is not None and isinstance(node.value, ast.Name) and node.value.id == name:
+        if key is not None and isinstance(node, ast.Subscript) and \
+                isinstance(node.value, ast.Name) and node.value.id == name:
             yield number, node.lineno, node, key
 
 
@@ -258,7 +259,7 @@ def upstream_and_product(nb: NotebookContext) -> Iterator[Hit]:
         yield Hit(cell, line, problem, 'e.g. `upstream = ["features"]`')
         return
     pipeline = nb.pipeline
-    allowed = set(names or ())
+    allowed: set[str] | None = set(names or ())
     if pipeline is not None and nb.tasks:
         known = sorted(pipeline.tasks)  # every kind: notebooks, functions, SQL, shell...
         expanded: set[str] = set()
@@ -312,7 +313,8 @@ def _upstream_product_keys(nb: NotebookContext) -> Iterator[Hit]:
         key = _constant_key(node)
         inner = node.value if isinstance(node, ast.Subscript) else None
         task = _constant_key(inner) if inner is not None else None
-        if key is None or task is None:
+        if key is None or task is None or not isinstance(inner, ast.Subscript) or \
+                not isinstance(node, ast.Subscript):
             continue
         if not (isinstance(inner.value, ast.Name) and inner.value.id == "upstream"):
             continue

@@ -13,7 +13,7 @@ from .context import NotebookContext, Pipeline
 from .findings import ERROR, Finding, ignored_rules
 from .pipeline import find_pipeline, load_pipeline
 from .reader import NOTEBOOK_SUFFIXES, read_notebook
-from .registry import Rule, load_plugins, select_rules
+from .rules_table import Rule, load_plugins, select_rules
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ def run(
     root = Path(root or Path.cwd())
     load_plugins()
     rules = select_rules(select, ignore)
+    spec: Pipeline | None
     if isinstance(pipeline, Pipeline):
         spec = pipeline
     else:

@@ -1,0 +1,65 @@
+"""Every workaround of a dependency's bug, one module per dependency.
+
+=================  ==========================================================  ===========
+module             what it works around                                        written for
+=================  ==========================================================  ===========
+``bentoml``        the batcher's self-inflating wait, timers held 60 s after    bentoml
+                   each answer, tracebacks for a client's 4xx, 4xx bodies as
+                   arrays, any Content-Type parsed as JSON, a list output's
+                   media type rebuilt per response, ``bentoml build`` refusing
+                   a hidden folder, workers that outlive their server
+``uvicorn``        no deadline on a request head, HTTP/0.9 lines held open,     uvicorn
+                   SIGTERM closing connections under their clients
+``ploomber``       a killed task's old metadata making the next build skip it,  ploomber,
+                   terminal-width tables in in-process notebooks, the Lab       ploomber-engine,
+                   extension answering 500 beside jupytext, ``ploomber plot``   networkx
+                   on networkx 3.6
+``jsonschema``     the IRI grammar compiled at import (about 1 s)               jsonschema
+=================  ==========================================================  ===========
+
+Each module says the bug, the versions it was seen on and when its patch can go. Each
+patch calls :func:`written_for` with the version it was written for: on any other installed
+version it warns once (:class:`CompatWarning`), since the bug may be fixed or the private
+code it touches changed. ``tests/unit/test_compat_*.py`` show each bug on the pinned
+versions (a canary fails the day a bug is fixed, so the patch can be dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+
+log = logging.getLogger(__name__)
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+class CompatWarning(UserWarning):
+    """A dependency patch runs on a version of the dependency it was not written for."""
+
+
+def installed(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None."""
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def written_for(distribution: str, pinned: str, patch: str) -> bool:
+    """Whether ``distribution`` is installed at ``pinned``, the version ``patch`` was written
+    for. If not, warns once per patch and process (the patch is still applied)."""
+    found = installed(distribution)
+    if found == pinned:
+        return True
+    if (distribution, patch) not in _WARNED:
+        _WARNED.add((distribution, patch))
+        warnings.warn(
+            f"nbprod.compat: {patch} was written for {distribution} {pinned}, but "
+            f"{distribution} {found or 'is not installed'}{' is installed' if found else ''}: "
+            "the bug it works around may be fixed or the code it patches changed; "
+            "nbprod's compat tests show which (pin the tested version meanwhile)",
+            CompatWarning, stacklevel=3,
+        )
+    return False
