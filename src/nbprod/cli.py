@@ -242,7 +242,7 @@ def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min
     """Compare DATA (CSV, Parquet or a JSON-lines prediction log) with the model's training
     reference and write an HTML report.
 
-    Exit codes: 0 no feature drifted, 1 a feature (or the predictions) drifted, 2 the check
+    Exit codes: 0 no feature drifted, 1 a feature drifted, 2 the check
     could not be made (unreadable file, no model, no reference).
     """
     try:

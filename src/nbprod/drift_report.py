@@ -282,10 +282,9 @@ class DriftCheck:
 
     @property
     def drifted(self) -> list[str]:
-        """The drifted features, then ``(predictions)`` when the predictions shifted."""
-        shifted = self.predictions is not None and bool(self.predictions["drifted"])
-        return [*self.scores.index[self.scores["drifted"]].tolist(),
-                *(["(predictions)"] if shifted else [])]
+        """The drifted features (the exit code counts these; the predictions' shift is shown
+        beside them)."""
+        return self.scores.index[self.scores["drifted"]].tolist()
 
 
 def check_drift(data: Path, tag: str, threshold: float, min_rows: int,
