@@ -72,14 +72,14 @@ def _answer_model(kind: str, classes: tuple[str, ...], target: str) -> type[Base
             **{c: (float, Field(description=f"probability of class {c!r}"))
                for c in classes},
         )
-        return create_model(  # type: ignore[call-overload]
+        return create_model(
             "Prediction", __doc__="The model's answer for one row (multiclass classifier).",
-            label=(Literal[classes],  # type: ignore[valid-type]
+            label=(Literal[classes],  # type: ignore[arg-type]
                    Field(description="the most probable class")),
             probabilities=(probabilities, Field(description="probability of each class")),
             model_version=(str, _VERSION), request_id=(str | None, _REQUEST_ID),
         )
-    return create_model(  # type: ignore[call-overload]
+    return create_model(
         "Prediction", __doc__="The model's answer for one row (regression).",
         prediction=(float, Field(description=f"the predicted {target}")),
         interval=(Interval | None, Field(

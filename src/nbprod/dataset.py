@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .columns import ColumnTable
-from .errors import ConfigError, DataValidationError, TargetError
+from .errors import ConfigError, TargetError
 from .model_kinds import BINARY, REGRESSION
 
 
@@ -28,7 +28,7 @@ def target(df: pd.DataFrame, table: ColumnTable) -> pd.Series:
     unknown = labels.isna()
     if unknown.any():
         rows = list(values.index[unknown][:5])
-        raise DataValidationError(
+        raise TargetError(
             f"target {table.target!r}: value(s) {sorted(map(str, values[unknown].unique()))[:5]} "
             f"at row(s) {rows} are not among the declared classes {table.classes}"
         )

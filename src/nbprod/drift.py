@@ -49,18 +49,18 @@ def js_distance(expected: np.ndarray, actual: np.ndarray) -> float:
     return float(jensenshannon(e, a, base=2))
 
 
-def reference_features(reference_statistics: dict[str, Any]) -> dict[str, Any]:
+def reference_features(reference_statistics: Mapping[str, Any]) -> dict[str, Any]:
     """The per-feature entries of a model's reference statistics (keys starting with ``_``
     hold other facts, such as the row count)."""
     return {k: v for k, v in reference_statistics.items() if not k.startswith("_")}
 
 
-def is_flag(ref: dict[str, Any]) -> bool:
+def is_flag(ref: Mapping[str, Any]) -> bool:
     """A 0/1 feature: its reference's categories are exactly ``0`` and ``1``."""
     return ref["type"] == "categorical" and sorted(ref["frequencies"]) == ["0", "1"]
 
 
-def has_other_bin(ref: dict[str, Any]) -> bool:
+def has_other_bin(ref: Mapping[str, Any]) -> bool:
     """Whether values outside the reference's categories get an ``other`` bin."""
     return ref["type"] == "categorical" and not is_flag(ref)
 

@@ -122,7 +122,7 @@ class Monitor:
             log.info("prediction log of worker %d: %s", worker, self.log.path)
         #: the other workers' predictions and the shared ledger of labels (several workers)
         self.siblings = (SiblingPredictions(self.config.log_dir, self.log.path)
-                         if self.log is not None else None)
+                         if self.log is not None and self.config.log_dir is not None else None)
         self._histogram = metrics["probability"].labels(model_version)
         metrics["threshold"].labels(model_version).set(self.config.threshold)
         self._gauges: list[tuple[Any, Any]] = []  # per feature (psi, js), made on first update

@@ -157,7 +157,7 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
         col = frame[feat.name]
         if feat.is_numeric:
             values = col.dropna().astype("float64")
-            ref = {"type": "numeric", "bin_edges": quantile_edges(values.to_numpy(), bins)}
+            ref: dict[str, Any] = {"type": "numeric", "bin_edges": quantile_edges(values.to_numpy(), bins)}
             counts = bin_counts(values.to_numpy(), ref)
             stats[feat.name] = {
                 **ref,
