@@ -6,7 +6,7 @@ Serves the churn service on loopback (one worker) twice, one after the other:
 
 - ``wait bound``: ``NBPROD_MAX_WAIT=--bound`` (admission by expected waiting time);
 - ``slots only``: ``NBPROD_MAX_WAIT`` so large that only the 256 request slots admit, as
-  before issue 15.
+  before admission by waiting time.
 
 First it measures the service's time per request at one client, and from it the number of
 clients the bound admits (``bound / service time``). Then, for each server, ``1x``, ``2x`` and

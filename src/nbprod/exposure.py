@@ -5,7 +5,7 @@ without an API key.
 ``http={"host": ...}``, a ``$BENTOML_CONFIG`` file, ``$BENTOML_CONFIG_OPTIONS``
 (``services.NAME.http.host=...``), ``$BENTOML_CONFIG_OVERRIDES`` (JSON), then the command line
 (the *last* ``--host``, or ``$BENTOML_HOST``). Reading only the first ``--host`` and
-``$BENTOML_HOST`` let a key-less service bind 0.0.0.0 three ways (issue 15, item 1). So:
+``$BENTOML_HOST`` let a key-less service bind 0.0.0.0 three ways. So:
 
 - in the server process (``bentoml serve``, which imports the service before it binds),
   :func:`bind_address` resolves the configuration as BentoML's ``Service.inject_config``

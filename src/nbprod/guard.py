@@ -10,19 +10,18 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
 2. **body size and deadline**: a ``Content-Length`` over the limit gets 413 before anything
    is read; a streamed (chunked) body is counted as it arrives and gets 413 once it passes
    the limit; a body not received within ``body_timeout`` seconds gets 408. The body is read
-   *before* admission, so a client trickling its body holds no request slot (issue 15,
-   item 4);
+   *before* admission, so a client trickling its body holds no request slot;
 3. **admission** (:mod:`nbprod.admission`): a request expected to take longer than
    ``max_wait`` (requests in progress x measured time per place), or past ``max_concurrency``
-   in progress, gets 429 with ``Retry-After`` at once, without queueing (item 5);
+   in progress, gets 429 with ``Retry-After`` at once, without queueing;
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
    an admitted request's answer says how long it took from admission
    (``Server-Timing: service;dur=<ms>``);
 5. **graceful shutdown** (:class:`nbprod.compat.uvicorn.Drain`): on SIGTERM new requests get 503 with
    ``Connection: close`` and ``/readyz`` 503, while every connection already accepted gets
-   its answer (item 10).
+   its answer.
 
-``/metrics`` (item 9) is rendered at most once per ``metrics_cache`` seconds, however many
+``/metrics`` is rendered at most once per ``metrics_cache`` seconds, however many
 scrapers ask (the others get the cached page), and, with ``NBPROD_METRICS_AUTH=1`` and a key
 set, needs the key like the API. Health, docs and (by default) metrics need no key and pass
 every limit, so they answer under any load. On the lifespan event the guard also sets up the

@@ -2,7 +2,7 @@
 
 **Where.** ``bentoml serve BENTO`` runs its workers with the working directory set to the
 bento's ``src/`` inside the model store, so a relative log folder put customer inputs inside
-the bento, and ``bentoml export`` carried them away (issue 15, item 2). The folder is now
+the bento, and ``bentoml export`` carried them away. The folder is now
 chosen by the operator (``$NBPROD_PREDICTION_LOG_DIR``, an absolute path) and defaults to
 ``$XDG_STATE_HOME/nbprod/predictions`` (``~/.local/state/nbprod/predictions``);
 :func:`check_log_dir` refuses a relative folder, one inside the BentoML home (``$BENTOML_HOME``,
@@ -17,7 +17,7 @@ folder) is undone to the last whole line, counted (:attr:`PredictionLog.lost`, a
 ``/metrics``) and reported as one warning line, at most every ``WARN_EVERY`` seconds, naming
 the file and the error but never a line's content. ``logging``'s file handlers printed a
 traceback with the whole record, customer inputs included, to the server's log on every
-failed write, and the lost lines were counted nowhere (item 6). Serving goes on either way.
+failed write, and the lost lines were counted nowhere. Serving goes on either way.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Shapes met in public notebooks: other kernels, near-valid files, Python 2 cells, and
-the false positives and negatives of issue 13 (fixtures named after what they show)."""
+the false positives and negatives found on Ploomber's own templates (fixtures named after what they show)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`nbprod drift` as a user meets it (issue 14, item 7): exit codes, a torn prediction log,
+"""`nbprod drift` as a user meets it: exit codes, a torn prediction log,
 whole labels, honest bins, 0/1 flags, the time range and the prediction distribution."""
 
 import json

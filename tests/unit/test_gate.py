@@ -1,4 +1,4 @@
-"""The gate's guard metrics (issue 14.3): each with its own tolerance and direction, every
+"""The gate's guard metrics: each with its own tolerance and direction, every
 check named in the decision; the old one-metric form keeps working."""
 
 import pytest

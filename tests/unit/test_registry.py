@@ -61,7 +61,7 @@ def test_a_model_without_schema_is_a_clear_error(model_name, model):
         feature_schema(tag)
 
 
-# -- what a writer of the store can do (issue 15.3) -------------------------------------
+# -- what a writer of the store can do -------------------------------------
 
 class Payload:
     """The red team's pickle: unpickling it runs code (here: touches a marker file)."""

@@ -1,5 +1,5 @@
 """`nbprod --help` and the start of every command stay light: no pandas, BentoML or
-Ploomber until a command needs them (issue 14, item 12). Measured on the real entry
+Ploomber until a command needs them. Measured on the real entry
 point with Python's own import log (``PYTHONPROFILEIMPORTTIME``)."""
 
 import os

@@ -1,4 +1,4 @@
-"""The store under faults (issue 15.8, 15.11, 14.3): a SIGKILL at each point of a
+"""The store under faults: a SIGKILL at each point of a
 production switch, two writers at once, a rebuild of the same inputs. Real processes
 on a real BentoML store."""
 

@@ -1,5 +1,5 @@
 """Admission by expected waiting time under overload, and /metrics behind the key and a
-cache (issue 15, items 5 and 9), against a real `bentoml serve`.
+cache, against a real `bentoml serve`.
 
 One server with a key, ``NBPROD_METRICS_AUTH=1`` and a small waiting bound (0.25 s), so a few
 client threads overload it: twice as many as the bound admits, from the service time measured

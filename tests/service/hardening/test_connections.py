@@ -1,4 +1,4 @@
-"""Slow clients hold nothing, odd requests get a clear answer (issue 15, items 4 and 12):
+"""Slow clients hold nothing, odd requests get a clear answer:
 a trickled body, a request head that never ends, HTTP/0.9 (a JSON body not in UTF-8: tests/service/inprocess)."""
 
 from __future__ import annotations

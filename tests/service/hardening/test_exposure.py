@@ -1,4 +1,4 @@
-"""No key beyond loopback, whichever way BentoML is told the host (issue 15, item 1)."""
+"""No key beyond loopback, whichever way BentoML is told the host."""
 
 from __future__ import annotations
 

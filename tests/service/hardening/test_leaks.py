@@ -1,5 +1,5 @@
-"""Customer data stays out of bentos, the model store and the server's log (issue 15, items 2
-and 6): the prediction log's folder, one file per server instance, and a full disk."""
+"""Customer data stays out of bentos, the model store and the server's log: the prediction
+log's folder, one file per server instance, and a full disk."""
 
 from __future__ import annotations
 
