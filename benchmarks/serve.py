@@ -111,6 +111,22 @@ def run_wrk(url: str, body: dict, clients: int, seconds: int, workdir: Path,
     return total, failed, duration, p50, p99
 
 
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Wait until ``url`` answers 200 (``overload.py`` and ``soak.py`` start servers with it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with code {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} not ready after {timeout} s")
+
+
 def start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
