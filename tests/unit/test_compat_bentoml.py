@@ -21,6 +21,7 @@ from nbprod.compat.bentoml import (
     visible_build_context,
 )
 from nbprod.serving import VERSION_HEADER, ServingMiddleware
+from projectkit import forget_bentoml_request_metrics
 
 with warnings.catch_warnings():  # starlette announces a future switch of its test client
     warnings.simplefilter("ignore")
@@ -44,7 +45,9 @@ class Canary:
 
 @functools.cache
 def canary_app():
-    """The service's ASGI app, made once: a second one re-registers BentoML's metrics."""
+    """The service's ASGI app, made once: a second one re-registers BentoML's metrics (and
+    an app another tier made in this process has registered them already)."""
+    forget_bentoml_request_metrics()
     return Canary.to_asgi()
 
 
