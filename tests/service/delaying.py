@@ -10,23 +10,39 @@ middleware. Importing it imports the service, so only `bentoml serve` does.
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 from nbprod.asgi import header
 from nbprod.service import ModelService
 
 HEADER = b"x-debug-delay-ms"
+#: where the middleware writes how many requests it holds now (read by the tests' hold_slots)
+HELD_FILE_ENV = "NBPROD_TEST_HELD_FILE"
 
 
 class DelayMiddleware:
-    """Sleeps for the request's ``x-debug-delay-ms`` before passing it on."""
+    """Sleeps for the request's ``x-debug-delay-ms`` before passing it on, and keeps the
+    number of requests it holds in ``$NBPROD_TEST_HELD_FILE`` (one worker)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self.held = 0
+        self.file = Path(os.environ[HELD_FILE_ENV]) if os.environ.get(HELD_FILE_ENV) else None
+
+    def _count(self, change: int) -> None:
+        self.held += change
+        if self.file is not None:
+            self.file.write_text(str(self.held))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and (delay := header(scope, HEADER)).isdigit():
-            await asyncio.sleep(int(delay) / 1000)
+            self._count(+1)
+            try:
+                await asyncio.sleep(int(delay) / 1000)
+            finally:
+                self._count(-1)
         await self.app(scope, receive, send)
 
 

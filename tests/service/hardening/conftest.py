@@ -9,10 +9,10 @@ from the test module ``tests/service/delaying.py``, which adds that knob (nbprod
 from __future__ import annotations
 
 import os
-import re
+import tempfile
 import time
+from pathlib import Path
 
-import httpx
 import pytest
 
 from projectkit import ROOT
@@ -29,9 +29,19 @@ DELAYING = "service.delaying:ModelService"
 
 
 def delaying_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with ``tests/`` on ``PYTHONPATH``, so `bentoml serve DELAYING` finds its module."""
+    """``env`` with ``tests/`` on ``PYTHONPATH``, so `bentoml serve DELAYING` finds its module,
+    and a fresh file where the delay middleware counts the requests it holds (:func:`held`)."""
     tests = str(ROOT / "tests")
-    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [tests, env.get("PYTHONPATH")]))}
+    fd, held_file = tempfile.mkstemp(prefix="nbprod-held-", suffix=".txt")
+    os.close(fd)
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [tests, env.get("PYTHONPATH")])),
+            "NBPROD_TEST_HELD_FILE": held_file}
+
+
+def held(env: dict[str, str]) -> int:
+    """How many requests the delay middleware of the service served with ``env`` holds now."""
+    text = Path(env["NBPROD_TEST_HELD_FILE"]).read_text().strip()
+    return int(text) if text.isdigit() else 0
 
 
 def guarded_env(project, **extra: str) -> dict[str, str]:
@@ -43,42 +53,34 @@ def guarded_env(project, **extra: str) -> dict[str, str]:
         NBPROD_BODY_TIMEOUT=str(LIMITS["body_timeout"]),
         NBPROD_HEADER_TIMEOUT=str(LIMITS["head_timeout"]),
         NBPROD_MAX_WAIT="30",  # admission by the concurrency limit here (test_admission.py)
-        # each /metrics scrape fresh: `in_progress` polls it (the 1 s cache would hide a
-        # moment when every slot is held)
-        NBPROD_METRICS_CACHE="0.001",
         **extra,
     )
 
 
-def in_progress(client: httpx.Client, path: str) -> float:
-    """Requests to ``path`` the service is handling now, from its /metrics: BentoML's
-    traffic-metrics middleware wraps the guards, so a request held by the delay knob counts."""
-    gauge = re.compile(r'^bentoml_service_request_in_progress\{[^}]*endpoint="' + re.escape(path)
-                       + r'"[^}]*\} (\S+)$', re.M)
-    return sum(float(value) for value in gauge.findall(client.get("/metrics").text))
+def hold_slots(env: dict[str, str], count: int, send, attempts: int = 3) -> list:
+    """Send ``count`` delayed requests with ``send()`` (which returns a future) until the
+    service (served with ``env``, :func:`delaying_env`) holds all of them at once, and return
+    their futures.
 
-
-def hold_slots(client: httpx.Client, path: str, count: int, send, attempts: int = 3) -> list:
-    """Send ``count`` held requests with ``send()`` (which returns a future) until all of them are
-    inside the service at once, and return their futures.
-
-    On a loaded machine the first requests can finish their hold before the last one arrives; that
-    round is waited out and sent again, so a test never starts from slots that were never full.
+    The count comes from the delay middleware itself (a file it rewrites), not from a
+    ``/metrics`` scrape, which can take longer than the hold on a loaded machine. The first
+    requests can still finish their hold before the last one arrives; that round is waited
+    out and sent again, so a test never starts from slots that were never full.
     """
     for _ in range(attempts):
-        held = [send() for _ in range(count)]
+        futures = [send() for _ in range(count)]
         deadline = time.monotonic() + 10
-        while (now := in_progress(client, path)) < count:
-            if any(future.done() for future in held) or time.monotonic() > deadline:
+        while (now := held(env)) < count:
+            if any(future.done() for future in futures) or time.monotonic() > deadline:
                 break
-            time.sleep(0.02)
+            time.sleep(0.005)
         else:
-            return held
-        for future in held:
+            return futures
+        for future in futures:
             future.result()
-    answers = [future.result()[0] for future in held]
-    raise AssertionError(f"{count} requests to {path} were never in progress at once "
-                         f"({attempts} rounds; last count {now:g}; last answers {answers})")
+    answers = [future.result()[0] for future in futures]
+    raise AssertionError(f"{count} delayed requests were never held at once "
+                         f"({attempts} rounds; last count {now}; last answers {answers})")
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +88,7 @@ def guarded(project):
     """A client of the guarded service (it sends no key unless a test adds one)."""
     env = delaying_env(guarded_env(project))
     with bentoml_serve(DELAYING, project.path, env) as client:
+        client.served_env = env  # hold_slots reads the delay middleware's count through it
         yield client
 
 

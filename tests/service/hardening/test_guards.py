@@ -100,7 +100,7 @@ def test_overload_sheds_with_429_and_health_still_answers(guarded, auth):
     slow = {**auth, "x-debug-delay-ms": str(delay_ms)}
     with ThreadPoolExecutor(2 * limit + 3) as pool:
         # the first `limit` hold every slot
-        busy = hold_slots(guarded, "/metadata", limit, lambda: pool.submit(
+        busy = hold_slots(guarded.served_env, limit, lambda: pool.submit(
             _timed, guarded, "POST", "/metadata", json={}, headers=slow))
         excess = [pool.submit(_timed, guarded, "POST", "/metadata", json={}, headers=slow)
                   for _ in range(limit)]

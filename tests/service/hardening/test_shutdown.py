@@ -43,11 +43,11 @@ def _until_not_ready(client: httpx.Client, timeout: float = 10) -> str:
 
 
 def test_sigterm_finishes_accepted_requests_and_refuses_new_ones(project):
-    env = delaying_env(project.env(NBPROD_METRICS_CACHE="0.001"))
+    env = delaying_env(project.env())
     with bentoml_serve(DELAYING, project.path, env) as client, \
             ThreadPoolExecutor(16) as pool:
         # all 8 are inside the service, waiting
-        accepted = hold_slots(client, "/metadata", 8, lambda: pool.submit(_post, client, DELAY_MS))
+        accepted = hold_slots(env, 8, lambda: pool.submit(_post, client, DELAY_MS))
         client.proc.send_signal(signal.SIGTERM)
         draining = _until_not_ready(client)
         late = [_post(client, 0) for _ in range(3)]
