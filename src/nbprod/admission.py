@@ -7,16 +7,19 @@ request would take, from what the worker is doing now:
 
     expected time = (requests in progress + 1) x time per place
 
-where the *time per place* is measured on the requests themselves: each admitted request
-records how many were in progress ahead of it, and when it is done, its time from admission
-to answer divided by its place in the queue (ahead + 1) is one sample. The estimate is a
-high quantile (``QUANTILE``, the 99th percentile) of the last ``WINDOW`` samples, not their
-mean: with a mean, a request admitted near the bound is late about every other time, since
-the model's time per request varies from one request to the next, and more on a shared
-machine. The samples are whole answers as the guard sees them (waiting for the model thread,
-the model call, the JSON encoding, the event loop's other work), so nothing needs to be
-modelled; with adaptive batching many requests share a model call and the time per place
-falls accordingly.
+where the *time per place* is measured on the answers themselves: the worker's busy clock
+(seconds with at least one request in progress) is read at each answer, and the time per
+place is a high quantile (``QUANTILE``, the 99th percentile) over the last ``WINDOW``
+answers of the busy time that ``n`` consecutive answers took, divided by ``n``, where ``n``
+is the queue a request meets now (those in progress, plus one, at most ``MAX_SPAN``). With
+one request at a time that is the high quantile of the time ``n`` requests take one after
+another; with adaptive batching many answers come out of one model call, and the time per
+place falls accordingly; a request admitted to an idle worker just before a crowd does not
+pass for one that took a whole batch's time alone. A quantile, not a mean: with a mean, a
+request admitted near the bound is late about every other time, since the model's time per
+request varies from one request to the next, and more on a shared machine. The answers are
+timed as the guard sees them (waiting for the model thread, the model call, the JSON
+encoding, the event loop's other work), so nothing needs to be modelled.
 
 A request whose expected time passes ``max_wait`` is refused at once, with ``Retry-After``
 saying when the queue ahead of it will have drained; every admitted one is expected within
@@ -52,11 +55,13 @@ class Verdict:
 class Admission:
     """Requests in progress, the measured time per place, and the admission rule."""
 
-    #: The quantile of the samples taken as the time per place.
+    #: The quantile of the spans taken as the time per place.
     QUANTILE = 0.99
-    #: How many recent samples it is taken from.
+    #: How many recent answers the spans are taken from.
     WINDOW = 128
-    #: The estimate is recomputed after this many samples.
+    #: The longest span, in answers (a longer queue is extrapolated from it).
+    MAX_SPAN = 32
+    #: The estimates are recomputed after this many answers.
     EVERY = 4
 
     def __init__(self, max_wait: float, max_concurrency: int,
@@ -65,12 +70,28 @@ class Admission:
         self.max_concurrency = max_concurrency
         self.clock = clock
         self.in_flight = 0
-        self.service_time: float | None = None  # seconds per place in the queue
-        self._samples: deque[float] = deque(maxlen=self.WINDOW)
-        self._fresh = 0  # samples since the estimate was computed
+        self._first: float | None = None  # the first answer's time per place
+        self._busy = 0.0  # busy seconds before the current busy period
+        self._busy_since: float | None = None  # when the current busy period began
+        self._marks: deque[float] = deque(maxlen=self.WINDOW + 1)  # busy clock at each answer
+        self._per_place: dict[int, float] = {}  # span -> time per place, since the last refresh
+        self._fresh = 0  # answers since the cache was emptied
+
+    @property
+    def service_time(self) -> float | None:
+        """Seconds per place for the queue a request meets now (None before any answer)."""
+        if len(self._marks) < 2:
+            return self._first
+        span = max(1, min(self.in_flight + 1, self.MAX_SPAN, len(self._marks) - 1))
+        if span not in self._per_place:
+            marks = self._marks
+            self._per_place[span] = quantile(
+                [(marks[i + span] - marks[i]) / span for i in range(len(marks) - span)],
+                self.QUANTILE)
+        return self._per_place[span]
 
     def expected(self) -> float:
-        """Seconds a request admitted now is expected to take (0 before any sample)."""
+        """Seconds a request admitted now is expected to take (0 before any answer)."""
         return (self.in_flight + 1) * (self.service_time or 0.0)
 
     def admit(self) -> Verdict:
@@ -79,17 +100,27 @@ class Admission:
         busy = self.in_flight > 0  # an idle worker takes a request whatever the estimate
         if self.in_flight >= self.max_concurrency or (busy and expected > self.max_wait):
             return Verdict(False, expected, max(1, math.ceil(expected - self.max_wait)))
-        verdict = Verdict(True, expected, ahead=self.in_flight, at=self.clock())
+        now = self.clock()
+        verdict = Verdict(True, expected, ahead=self.in_flight, at=now)
+        if not busy:
+            self._busy_since = now
         self.in_flight += 1
         return verdict
 
     def done(self, verdict: Verdict) -> None:
         """The request admitted with ``verdict`` finished (answered, timed out or failed)."""
+        now = self.clock()
+        since = self._busy_since if self._busy_since is not None else now
+        self._marks.append(self._busy + now - since)
         self.in_flight -= 1
-        self._samples.append((self.clock() - verdict.at) / (verdict.ahead + 1))
+        if self.in_flight == 0:
+            self._busy += now - since
+            self._busy_since = None
+        if self._first is None:
+            self._first = (now - verdict.at) / (verdict.ahead + 1)
         self._fresh += 1
-        if self.service_time is None or self._fresh >= self.EVERY:
-            self.service_time = quantile(self._samples, self.QUANTILE)
+        if self._fresh >= self.EVERY:
+            self._per_place.clear()
             self._fresh = 0
 
 
