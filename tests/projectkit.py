@@ -28,6 +28,8 @@ PROJECT_FILES = [
 ]
 #: The reference project's shipped raw data.
 RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
+#: the reference pipeline's tasks, in the order pipeline.yaml runs them
+TASKS = ["ingest", "features", "train", "evaluate", "register", "score"]
 
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 os.environ["PLOOMBER_STATS_ENABLED"] = "false"

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from browser import network_requests, visit
 
-from projectkit import BIN, build_env, ploomber_build, smoke_build
+from projectkit import BIN, TASKS, build_env, ploomber_build, smoke_build
 
 pytestmark = pytest.mark.pipeline
 
-TASKS = ["ingest", "features", "train", "evaluate", "register", "score"]
 PROBES = {
     "status": "Object.fromEntries([...document.querySelectorAll('g.task')]"
               ".map(g => [g.dataset.task, g.dataset.status]))",

@@ -15,11 +15,10 @@ import pytest
 
 from nbprod.lineage import INJECTED_TAG
 from nbprod.reports import WIDTH
-from projectkit import BIN, bentoml_cli, build_env, smoke_build
+from projectkit import BIN, TASKS, bentoml_cli, build_env, smoke_build
 
 pytestmark = pytest.mark.pipeline
 
-TASKS = ["ingest", "features", "train", "evaluate", "register", "score"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 #: Counts the <pre> blocks wider than their box once the page has laid out.
 MEASURE = """<script>
