@@ -13,7 +13,8 @@ clients the bound admits (``bound / service time``). Then, for each server, ``1x
 ``4x`` that many clients send ``/predict`` for ``--seconds`` each: asyncio clients on
 keep-alive connections that resend as soon as they are answered (a 429 too: the worst case),
 each request with a 30 s client timeout, and a prober asking ``/livez`` and ``/readyz`` every
-50 ms. It prints, per level: answers 200 / 429 / other / client timeouts, the share of 200s
+50 ms. It prints, per level: answers 200 / 429 (and how many of those were admitted, then
+refused at the bound) / other / client timeouts, the share of 200s
 answered within the bound as the client saw them (from sending to the last byte) and as the
 server did (``Server-Timing``, from admission to answer), p50 and p99, the load generator's
 own event-loop lag (a share of every client time the server cannot see), the health p50s,
@@ -39,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve import BIN, ROOT, customer, free_port, start, stop, wait_ready  # noqa: E402
 
 TIMEOUT = 30.0
+LATE = b"not answered within"  # a 429 at the bound, after admission
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Level:
     ok: list[float] = field(default_factory=list)  # client time of each 200
     served: list[float] = field(default_factory=list)  # the server's own time of each 200
     refused: int = 0
+    late: int = 0  # of the 429s: admitted, then refused at the bound (the estimate was wrong)
     other: int = 0
     timeouts: int = 0
     health: dict[str, list[float]] = field(default_factory=lambda: {"/livez": [], "/readyz": []})
@@ -61,9 +64,9 @@ def request(path: str, body: bytes | None = None) -> bytes:
 
 
 async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                   raw: bytes) -> tuple[int, bool, float]:
+                   raw: bytes) -> tuple[int, bool, float, bytes]:
     """Send one request, read its answer: (status, the server closes the connection, the
-    server's time from admission to answer in ``Server-Timing``, or NaN)."""
+    server's time from admission to answer in ``Server-Timing``, or NaN, the body)."""
     writer.write(raw)
     status = int((await reader.readline()).split()[1])
     length, close, served = 0, False, math.nan
@@ -75,8 +78,8 @@ async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             close = True
         elif name.lower() == "server-timing" and "dur=" in value:
             served = float(value.partition("dur=")[2].split(";")[0]) / 1000
-    await reader.readexactly(length)
-    return status, close, served
+    body = await reader.readexactly(length)
+    return status, close, served, body
 
 
 async def client(port: int, raw: bytes, until: float, level: Level) -> None:
@@ -86,7 +89,7 @@ async def client(port: int, raw: bytes, until: float, level: Level) -> None:
             if conn is None:
                 conn = await asyncio.open_connection("127.0.0.1", port)
             start_ = time.perf_counter()
-            status, close, served = await asyncio.wait_for(exchange(*conn, raw), TIMEOUT)
+            status, close, served, body = await asyncio.wait_for(exchange(*conn, raw), TIMEOUT)
             elapsed = time.perf_counter() - start_
         except TimeoutError:
             level.timeouts += 1
@@ -99,6 +102,7 @@ async def client(port: int, raw: bytes, until: float, level: Level) -> None:
             level.served.append(served)
         elif status == 429:
             level.refused += 1
+            level.late += LATE in body
         elif status:
             level.other += 1
         if close and conn is not None:
@@ -113,7 +117,7 @@ async def prober(port: int, until: float, level: Level) -> None:
     while time.monotonic() < until:
         for path in level.health:
             start_ = time.perf_counter()
-            status, _, _ = await exchange(*conn, request(path))
+            status, _, _, _ = await exchange(*conn, request(path))
             if status == 200:
                 level.health[path].append(time.perf_counter() - start_)
         await asyncio.sleep(0.05)
@@ -148,12 +152,12 @@ def within(values: list[float], bound: float) -> float:
 
 def report(name: str, bound: float, levels: list[tuple[str, Level]]) -> None:
     print(f"\n{name}")
-    print("| load | clients | 200 | 429 | other | client timeouts | 200 within bound (client) | "
-          "(server) | client p50 | client p99 | server p99 | client loop lag p99 | /livez p50 | "
-          "/readyz p50 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| load | clients | 200 | 429 | of which at the bound | other | client timeouts | "
+          "200 within bound (client) | (server) | client p50 | client p99 | server p99 | "
+          "client loop lag p99 | /livez p50 | /readyz p50 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, lv in levels:
-        print(f"| {label} | {lv.clients} | {len(lv.ok)} | {lv.refused} | {lv.other} | "
+        print(f"| {label} | {lv.clients} | {len(lv.ok)} | {lv.refused} | {lv.late} | {lv.other} | "
               f"{lv.timeouts} | {within(lv.ok, bound):.1%} | {within(lv.served, bound):.1%} | "
               f"{pct(lv.ok, .5) * 1e3:.0f} ms | {pct(lv.ok, .99) * 1e3:.0f} ms | "
               f"{pct(lv.served, .99) * 1e3:.0f} ms | {pct(lv.lag, .99) * 1e3:.0f} ms | "

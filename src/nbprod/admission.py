@@ -27,6 +27,14 @@ saying when the queue ahead of it will have drained; every admitted one is expec
 stall comes down again). Until a first sample exists, and always, at most
 ``max_concurrency`` requests are in progress.
 
+An estimate is only an estimate: the model's time varies, the machine is shared, a stall
+comes without warning. So the bound is also a deadline: an admitted request whose answer has not
+started within ``max_wait`` is refused then, by the guard (:mod:`nbprod.guard`), like one
+refused at admission (429 with ``Retry-After``). Every admitted request is answered
+within the bound, by its answer or by a refusal; the estimate keeps those late refusals rare.
+A late refusal is not an answer: :meth:`Admission.done` leaves it out of the busy clock's
+samples, which would otherwise price a place at the time a refusal took.
+
 Pure bookkeeping (no I/O, no threads): the guard calls :meth:`Admission.admit` and
 :meth:`Admission.done` from its event loop; ``clock`` is injectable for tests.
 """
@@ -107,16 +115,18 @@ class Admission:
         self.in_flight += 1
         return verdict
 
-    def done(self, verdict: Verdict) -> None:
-        """The request admitted with ``verdict`` finished (answered, timed out or failed)."""
+    def done(self, verdict: Verdict, answered: bool = True) -> None:
+        """The request admitted with ``verdict`` finished: answered (or failed), or, with
+        ``answered=False``, given up at its deadline (not a sample of the time per place)."""
         now = self.clock()
         since = self._busy_since if self._busy_since is not None else now
-        self._marks.append(self._busy + now - since)
+        if answered:
+            self._marks.append(self._busy + now - since)
         self.in_flight -= 1
         if self.in_flight == 0:
             self._busy += now - since
             self._busy_since = None
-        if self._first is None:
+        if self._first is None and answered:
             self._first = (now - verdict.at) / (verdict.ahead + 1)
         self._fresh += 1
         if self._fresh >= self.EVERY:

@@ -13,7 +13,10 @@ outside :class:`nbprod.serving.ServingMiddleware`) and, for every route but the 
    *before* admission, so a client trickling its body holds no request slot;
 3. **admission** (:mod:`nbprod.admission`): a request expected to take longer than
    ``max_wait`` (requests in progress x measured time per place), or past ``max_concurrency``
-   in progress, gets 429 with ``Retry-After`` at once, without queueing;
+   in progress, gets 429 with ``Retry-After`` at once, without queueing; an admitted one
+   whose response has not started within ``max_wait`` after all gets the same 429 then
+   (counted in ``nbprod_requests_late_total``), so every admitted request is answered within
+   the bound;
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
    an admitted request's answer says how long it took from admission
    (``Server-Timing: service;dur=<ms>``);
@@ -33,9 +36,12 @@ refuses a key-less service bound beyond loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import hmac
 import logging
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -98,6 +104,23 @@ def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
         metrics_auth=env.get(METRICS_AUTH_ENV, "").strip().lower() in ("1", "true", "on"),
         metrics_cache=env_positive(METRICS_CACHE_ENV, float, d.metrics_cache, env),
     )
+
+
+async def _cancelled(task: asyncio.Future) -> None:
+    """Cancel ``task`` and wait until it has stopped (what it raised on the way is dropped)."""
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
+@functools.cache
+def late_requests() -> Any:
+    """The counter of admitted requests refused at the bound (created in the worker, on first
+    use: BentoML sets the metrics' multiprocess folder after importing the service)."""
+    from prometheus_client import Counter
+
+    return Counter("nbprod_requests_late", "Requests admitted, then refused with 429 at the "
+                   f"waiting bound (${MAX_WAIT_ENV}): not answered in time")
 
 
 def is_open(path: str) -> bool:
@@ -230,27 +253,69 @@ class GuardMiddleware:
                           f"{s.max_wait:g} s bound (${MAX_WAIT_ENV}); retry later",
                           [(b"retry-after", str(verdict.retry_after).encode())])
             return
-        started = False
-        admitted = asyncio.get_running_loop().time()
+        answered = True
+        try:
+            answered = await self._serve_in_time(scope, body, receive, send)
+        finally:
+            self.admission.done(verdict, answered)
+
+    async def _serve_in_time(self, scope: dict, body: bytes, receive: Any, send: Any) -> bool:
+        """Serve an admitted request within its deadline: the bound (``max_wait``) when it is
+        below the time limit, else the time limit. A response that has not started by then
+        is not sent: the request is cancelled (or its late answer dropped) and refused with
+        429 at the bound, or 504 at the time limit. A response started in time is never cut
+        short. False when the request was refused at the bound (no sample of the time per
+        place, :meth:`nbprod.admission.Admission.done`)."""
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        admitted = loop.time()
+        deadline = min(s.max_wait, s.timeout)
+        started = late = False
 
         async def tracking_send(message: dict) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True  # how long the service took, as the admission saw it
-                took = (asyncio.get_running_loop().time() - admitted) * 1000
-                message["headers"] = [*message.get("headers", []),
-                                      (b"server-timing", f"service;dur={took:.1f}".encode())]
-                if self.draining:  # SIGTERM came while it ran: the client must not reuse it
-                    message["headers"].append(CLOSE)
-            await send(message)
+            nonlocal started, late
+            if message["type"] == "http.response.start" and not late:
+                took = loop.time() - admitted  # how long the service took, as admission saw it
+                if took > deadline:  # the event loop woke the deadline late: too late still
+                    late = True
+                else:
+                    started = True
+                    message["headers"] = [*message.get("headers", []),
+                                          (b"server-timing", f"service;dur={took * 1000:.1f}".encode())]
+                    if self.draining:  # SIGTERM came while it ran: the client must not reuse it
+                        message["headers"].append(CLOSE)
+            if not late:
+                await send(message)
 
+        serving = asyncio.ensure_future(self._serve(scope, body, receive, tracking_send))
         try:
-            await asyncio.wait_for(self._serve(scope, body, receive, tracking_send), s.timeout)
-        except TimeoutError:
-            if not started:
-                await respond(send, 504, f"no response within {s.timeout:g} s")
+            await asyncio.wait({serving}, timeout=deadline)
+            if not serving.done() and started:  # its answer is on the way: not cut short
+                await asyncio.wait({serving}, timeout=s.timeout - deadline)
+            if serving.done() and not late:
+                serving.result()  # its exception, if it raised one
+                return True
+            await _cancelled(serving)
+            if started:
+                return True
+            busy = deadline < s.timeout
+            await self._give_up(send, busy)
+            return not busy
         finally:
-            self.admission.done(verdict)
+            if not serving.done():
+                serving.cancel()
+
+    async def _give_up(self, send: Any, busy: bool) -> None:
+        """Answer a request whose response did not start in time: 429 at the bound (``busy``),
+        504 at the time limit."""
+        s = self.settings
+        if not busy:
+            await respond(send, 504, f"no response within {s.timeout:g} s")
+            return
+        late_requests().inc()
+        retry = max(1, math.ceil(self.admission.expected() - s.max_wait))
+        await respond(send, 429, f"busy: not answered within the {s.max_wait:g} s bound "
+                      f"(${MAX_WAIT_ENV}); retry later", [(b"retry-after", str(retry).encode())])
 
     def _authorized(self, scope: dict) -> bool:
         scheme, _, token = header(scope, b"authorization").partition(b" ")

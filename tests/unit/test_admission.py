@@ -108,3 +108,20 @@ def test_an_idle_worker_takes_a_request_so_an_inflated_estimate_comes_down():
     admission.done(taken)
     serve(admission, clock, Admission.WINDOW, 0.01)  # a window later the slow one is gone
     assert admission.service_time < 0.02
+
+
+def test_a_request_given_up_at_its_deadline_is_no_sample_of_the_time_per_place():
+    """A late refusal takes no service time of its own: counted as an answer, every one
+    would make the queue look faster (here twice: two answers in each 0.1 s)."""
+    clock = Clock()
+    admission = Admission(max_wait=1.0, max_concurrency=1000, clock=clock)
+    for _ in range(40):  # each request answered in 0.1 s, one behind it given up meanwhile
+        served, behind = admission.admit(), admission.admit()
+        assert (served.ahead, behind.ahead) == (0, 1)
+        admission.done(behind, answered=False)  # in the guard: at its deadline
+        clock.now += 0.1
+        admission.done(served)
+    queue = [admission.admit() for _ in range(3)]  # a request now meets a queue of four
+    assert len(queue) == admission.in_flight == 3
+    assert abs(admission.service_time - 0.1) < 1e-9
+

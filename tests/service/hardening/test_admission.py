@@ -25,9 +25,10 @@ from .conftest import API_KEY
 
 MAX_WAIT = 0.25
 SECONDS = 6.0
-#: Share of the admitted answers that must come within the bound at twice the load it admits.
-#: The estimator this replaced (a smoothed mean of the time per request) had 74-83% here.
-WITHIN = 0.9
+#: How far past the bound a response may start, as ``Server-Timing`` rounds it and the event
+#: loop wakes the deadline: the 0.1 ms of the header's precision, and a loop turn.
+SLACK = 0.005
+LATE = "not answered within the 0.25 s bound"
 
 
 @pytest.fixture(scope="module")
@@ -105,13 +106,15 @@ def test_sixteen_scrapers_slow_predictions_no_more_than_sixteen_health_probes(
     assert scraped < 1.5 * health + 0.02, (health, scraped)
 
 
-def _hammer(client, auth, customer, stop: threading.Event) -> list[tuple[int, float, str]]:
+def _hammer(client, auth, customer, stop: threading.Event
+            ) -> list[tuple[int, float, str, bool]]:
     out = []
     with httpx.Client(base_url=client.base_url, headers=auth, timeout=30) as own:
         while not stop.is_set():
             response = own.post("/predict", json={"customer": customer})
             out.append((response.status_code, _served(response),
-                        response.headers.get("retry-after", "")))
+                        response.headers.get("retry-after", ""),
+                        response.status_code == 429 and LATE in response.text))
     return out
 
 
@@ -141,16 +144,27 @@ def test_overload_answers_the_admitted_in_time_and_refuses_the_rest_with_retry_a
         finally:
             stop.set()
         results = [r for f in hammers for r in f.result()]
-    statuses = {s for s, _, _ in results}
+    statuses = {s for s, _, _, _ in results}
     assert statuses <= {200, 429}, statuses
-    served = sorted(t for s, t, _ in results if s == 200)  # the server's own timing
-    refused = [(t, r) for s, t, r in results if s == 429]
+    served = sorted(t for s, t, _, _ in results if s == 200)  # the server's own timing
+    refused = [(t, r) for s, t, r, late in results if s == 429 and not late]
+    late = [r for s, _, r, late in results if late]
     assert served and refused, (clients, len(served), len(refused))
     assert all(r.isdigit() and int(r) >= 1 for _, r in refused)
+    assert all(r.isdigit() and int(r) >= 1 for r in late)
     assert all(t < 0 for t, _ in refused), "a refusal never entered the service"
     assert min(served) >= 0, "every admitted answer says how long it took"
-    share = sum(t <= MAX_WAIT for t in served) / len(served)
-    assert share >= WITHIN, (clients, share, one[len(one) // 2], served[-20:])
+    # every admitted request is answered within the bound: by its answer, or refused at it
+    assert served[-1] <= MAX_WAIT + SLACK, (clients, one[len(one) // 2], served[-20:])
+    # and the estimate keeps the refusals at the bound rare: admitting every request (the
+    # slots alone) at twice the load the bound admits would make most of them late
+    assert len(late) < len(served) / 4, (clients, len(late), len(served))
+    if late:  # counted on /metrics (its page is cached for a second)
+        def counted() -> float:
+            page = admitting.get("/metrics", headers=auth).text
+            found = re.search(r"^nbprod_requests_late_total (\S+)$", page, re.M)
+            return float(found.group(1)) if found and float(found.group(1)) >= len(late) else 0
+        wait_until(counted, 10, f"{len(late)} late refusals, not on /metrics", interval=0.2)
     assert len(health) >= 10 and all(s == 200 for s, _ in health)
     # health never queues behind the model: answered in well under an admitted request's time
     health_p50 = statistics.median(t for _, t in health)
