@@ -159,7 +159,8 @@ def html_report(nb: Any, export_kwargs: dict[str, Any] | None = None) -> str:
 @functools.cache
 def _exporter(kwargs: tuple) -> Any:
     """One HTMLExporter per set of options per process: it compiles its templates once
-    (a new one per notebook, as Ploomber makes, costs 2.5x the time)."""
+    (a new one per notebook, as Ploomber makes, compiles them again each time; BENCHMARKS.md,
+    "The executed reports' HTML")."""
     from nbconvert import HTMLExporter
 
     return HTMLExporter(**dict(kwargs))
