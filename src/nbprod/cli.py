@@ -102,13 +102,16 @@ def models_list(name: str | None, metrics: str | None) -> None:
     from rich.table import Table
 
     from .lifecycle import stage_of, versions
-    from .metrics import arrow
+    from .metrics import arrow, table_columns
 
     name = name or _default_name()
     found = versions(name)
     if not found:
         raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (ploomber build)")
-    shown = _listed_metrics(found, metrics)
+    if metrics:
+        shown = [m.strip() for m in metrics.split(",") if m.strip()]
+    else:
+        shown = table_columns([m.info.metadata for m in found])
     table = Table(title=f"{name} (newest first)")
     for col in ("version", "created", "stage", *(f"{m} {arrow(m)}".strip() for m in shown),
                 "estimator"):
@@ -131,23 +134,6 @@ def models_list(name: str | None, metrics: str | None) -> None:
     console.print(table)
 
 
-def _listed_metrics(found: list, chosen: str | None) -> list[str]:
-    """The metric columns: those asked for, else the gate's metric and guards recorded with
-    the newest version that has a gate, else every numeric metric any version records."""
-    if chosen:
-        return [m.strip() for m in chosen.split(",") if m.strip()]
-    for model in reversed(found):
-        gate = model.info.metadata.get("gate")
-        if isinstance(gate, dict) and gate.get("metric"):
-            return [str(gate["metric"]), *map(str, gate.get("guards") or {})]
-    names: dict[str, None] = {}
-    for model in found:
-        for key, value in model.info.metadata.get("metrics", {}).items():
-            if isinstance(value, float):
-                names.setdefault(key)
-    return list(names)
-
-
 def _metric_cell(value) -> str:
     return f"{value:.4f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
 
@@ -158,18 +144,9 @@ def models_show(tag: str) -> None:
     """One version: stage, metrics, parameters, lineage and lifecycle events."""
     import yaml
 
-    from .registry import get_model
+    from .summary import version_record
 
-    model = get_model(tag)
-    meta = dict(model.info.metadata)
-    shown = {
-        "tag": str(model.tag),
-        "labels": dict(model.info.labels),
-        "created": model.info.creation_time.isoformat(timespec="seconds"),
-        **{k: meta[k] for k in ("metrics", "parameters", "git", "data", "notebooks", "versions",
-                                "artifact", "fingerprint", "gate", "lifecycle") if k in meta},
-    }
-    click.echo(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False))
+    click.echo(yaml.safe_dump(version_record(tag), sort_keys=False, default_flow_style=False))
 
 
 @models.command("history")
@@ -211,7 +188,7 @@ def rollback(name: str | None, reason: str) -> None:
               show_default=True, help="The project folder the recorded paths are relative to.")
 def lineage(tag: str, root: Path) -> None:
     """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed."""
-    from .trace import trace
+    from .trace import broken, trace
 
     links = trace(tag, root)
     colours = {"ok": "green", "recorded": "cyan", "modified": "red", "missing": "red"}
@@ -219,9 +196,8 @@ def lineage(tag: str, root: Path) -> None:
         click.echo(f"{link['level']:<9} {link['name']:<36} ", nl=False)
         click.secho(f"[{link['status']}]", fg=colours[link["status"]], nl=False)
         click.echo(f" {link['detail']}")
-    broken = [link for link in links if link["status"] in ("modified", "missing")]
-    if broken:
-        names = ", ".join(f"{b['level']} {b['detail']} ({b['status']})" for b in broken)
+    if changed := broken(links):
+        names = ", ".join(f"{b['level']} {b['detail']} ({b['status']})" for b in changed)
         raise NbprodError(f"lineage of {tag} is broken: {names}")
 
 
@@ -311,10 +287,9 @@ def check(ctx: click.Context, paths: tuple[Path, ...], pipeline: Path | None, fm
         options: dict[str, Any] = dict(pipeline=pipeline, select=_ids(select), ignore=_ids(ignore) or ())
         targets = list(paths) or None
         if fix:
-            for path in _fixable(contract.check(targets, **options)):
-                fixed = contract.strip_notebook(path)
-                if fixed and fmt == "text":
-                    click.echo(f"fixed {path}: removed {fixed.describe()}")
+            for fixed in contract.fix_findings(contract.check(targets, **options)):
+                if fmt == "text":
+                    click.echo(f"fixed {fixed.path}: removed {fixed.describe()}")
         report = contract.run(targets, **options)
     except Exception as exc:  # one line, never a traceback: findings or this
         if ctx.obj and ctx.obj.get("debug"):
@@ -355,11 +330,6 @@ def _print_report(report, broken, fmt: str) -> None:
 
 def _ids(text: str | None) -> list[str] | None:
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
-
-
-def _fixable(findings) -> list[Path]:
-    """The notebooks with NB005 findings (their paths as given to the check)."""
-    return sorted({Path(f.path) for f in findings if f.rule == "NB005"})
 
 
 @main.command()
