@@ -5,11 +5,12 @@
 evaluate step wrote (:mod:`nbprod.evaluation`, by model kind); the views (``nbprod summary``,
 ``nbprod models list``, ``nbprod lineage``) show the scalar ones, the gate's metric first,
 then the usual headline metrics of the model's kind when present, then the rest.
+``nbprod models list`` shows one set of columns for every version (:func:`table_columns`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .model_kinds import BINARY, MULTICLASS, REGRESSION
@@ -67,3 +68,19 @@ def headline(metrics: Mapping[str, Any], gate: Mapping[str, Any] | None = None,
 
 def format_scores(metrics: Mapping[str, Any], names: list[str]) -> str:
     return "  ".join(f"{k}={float(metrics[k]):.4f}" for k in names if k in metrics)
+
+
+def table_columns(metadata: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The metric columns of a table of versions, from their metadata (oldest first): the
+    gate's metric and guards recorded with the newest version that has a gate, else every
+    float metric any version records, in the order first seen."""
+    for meta in reversed(metadata):
+        gate = meta.get("gate")
+        if isinstance(gate, Mapping) and gate.get("metric"):
+            return [str(gate["metric"]), *map(str, gate.get("guards") or {})]
+    names: dict[str, None] = {}
+    for meta in metadata:
+        for key, value in meta.get("metrics", {}).items():
+            if isinstance(value, float):
+                names.setdefault(key)
+    return list(names)

@@ -1,13 +1,19 @@
 """What the last build produced, for ``nbprod summary``: the registered model, its stage and
-headline metrics, its last lifecycle event, and the reports."""
+headline metrics, its last lifecycle event, and the reports; and one version's record, for
+``nbprod models show``."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import NbprodError
+
+#: the metadata of a version that ``nbprod models show`` prints, in this order, when present
+RECORD_FIELDS = ("metrics", "parameters", "git", "data", "notebooks", "versions", "artifact",
+                 "fingerprint", "gate", "lifecycle")
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,18 @@ def build_summary(products: Path) -> BuildSummary:
         reports=index if index.is_file() else f"{products / 'reports'}/",
         report_names=reports,
     )
+
+
+def version_record(tag: str) -> dict[str, Any]:
+    """One version as ``nbprod models show`` prints it: its tag, labels and creation time,
+    then the metadata of :data:`RECORD_FIELDS` it holds (metrics, lineage, gate, events)."""
+    from .registry import get_model
+
+    model = get_model(tag)
+    meta = dict(model.info.metadata)
+    return {
+        "tag": str(model.tag),
+        "labels": dict(model.info.labels),
+        "created": model.info.creation_time.isoformat(timespec="seconds"),
+        **{k: meta[k] for k in RECORD_FIELDS if k in meta},
+    }

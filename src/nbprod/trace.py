@@ -11,6 +11,9 @@ from .lifecycle import stage_of
 from .lineage import verify_file
 from .registry import ARTIFACT, FILES, get_model
 
+#: the statuses of a link whose file no longer matches its lineage: the chain is broken
+BROKEN = ("modified", "missing")
+
 
 def trace(tag: str, root: str | Path = ".") -> list[dict[str, Any]]:
     """The chain bento -> model -> pipeline run -> notebooks -> data for a model or bento tag.
@@ -49,6 +52,11 @@ def trace(tag: str, root: str | Path = ".") -> list[dict[str, Any]]:
         links.append({"level": "data", "name": name, "detail": info["path"],
                       "status": verify_file(info["path"], info["sha256"], root)})
     return links
+
+
+def broken(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The links of :func:`trace` whose file changed or is gone (none: the chain holds)."""
+    return [link for link in links if link["status"] in BROKEN]
 
 
 def _notebook_link(task: str, info: dict[str, Any], model_dir: Path, root: str | Path) -> dict:

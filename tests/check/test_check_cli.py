@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from click.testing import CliRunner
 
-from nbprod.check import Hit, check, rule, unregister
+from nbprod.check import Hit, check, fix_findings, rule, unregister
 from nbprod.cli import main
 from projectkit import BIN, ROOT
 
@@ -61,6 +61,16 @@ def test_fix_strips_outputs_and_injected_cells(tmp_path):
     assert len(nb.cells) == 2 and "papermill" not in nb.metadata and "ploomber" not in nb.metadata
     assert nbformat.read(tmp_path / "with_outputs.ipynb", as_version=4).cells[1].outputs == []
     assert run(str(tmp_path)).exit_code == 0
+
+
+def test_fix_findings_cleans_each_unclean_notebook_once(tmp_path):
+    for name in ("with_outputs.ipynb", "injected_cell.ipynb", "clean.ipynb"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    findings = check([tmp_path])
+    fixed = list(fix_findings(findings + findings))  # a notebook found twice is cleaned once
+    assert sorted(f.path.name for f in fixed) == ["injected_cell.ipynb", "with_outputs.ipynb"]
+    assert not [f for f in check([tmp_path]) if f.rule == "NB005"]
+    assert list(fix_findings(findings)) == []  # already clean: nothing removed
 
 
 def test_select_and_ignore():

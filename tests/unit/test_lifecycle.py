@@ -25,7 +25,8 @@ from nbprod.lifecycle import (
     stage_of,
 )
 from nbprod.lineage import sha256_file
-from nbprod.trace import trace
+from nbprod.summary import version_record
+from nbprod.trace import broken, trace
 
 POLICY = GatePolicy(metric="roc_auc", tolerance=0.01, floor=0.8)
 
@@ -147,10 +148,12 @@ def test_lineage_reports_every_link_and_a_modified_data_file(model_name, tmp_pat
     links = trace(tag, tmp_path)
     assert [link["level"] for link in links] == ["model", "run", "notebook", "data"]
     assert all(link["status"] in ("ok", "recorded") for link in links)
+    assert broken(links) == []
     result = CliRunner().invoke(main, ["lineage", tag, "--root", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (tmp_path / "data.csv").write_text("a,b\n1,3\n")
     assert trace(tag, tmp_path)[-1]["status"] == "modified"
+    assert [(b["level"], b["status"]) for b in broken(trace(tag, tmp_path))] == [("data", "modified")]
     result = CliRunner().invoke(main, ["lineage", tag, "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert "data.csv (modified)" in result.output
@@ -169,6 +172,10 @@ def test_cli_list_show_history_promote_rollback(model_name):
     assert listed.exit_code == 0 and "production" in listed.output and "0.8200" in listed.output
     shown = run("models", "show", b)
     assert "stage: production" in shown.output and "roc_auc: 0.82" in shown.output
+    record = version_record(b)
+    assert list(record)[:3] == ["tag", "labels", "created"] and record["tag"] == b
+    assert record["metrics"] == {"roc_auc": 0.82} and "gate" not in record
+    assert [e["event"] for e in record["lifecycle"]][-1] == "promoted"
     rolled = run("rollback", "--name", model_name)
     assert rolled.exit_code == 0 and a in rolled.output
     hist = run("models", "history", "--name", model_name)

@@ -13,7 +13,7 @@ from . import code_rules as _code_rules  # noqa: F401 - registers NB006-NB010
 from . import rules as _rules  # noqa: F401 - registers NB001-NB005
 from .context import NotebookContext, Pipeline, TaskContract
 from .findings import ERROR, WARNING, Finding, Hit
-from .fix import Fixed, strip_notebook
+from .fix import Fixed, fix_findings, strip_notebook
 from .pipeline import attach_origins, cli_overrides, find_pipeline, load_pipeline, pipeline_from_dag
 from .reader import read_notebook
 from .rules_table import RULES, Rule, rule, unregister
@@ -37,6 +37,7 @@ __all__ = [
     "check_notebook",
     "errors",
     "find_pipeline",
+    "fix_findings",
     "load_pipeline",
     "notebooks_in",
     "pipeline_from_dag",

@@ -4,16 +4,19 @@ Removes outputs, execution counts, the injected-parameters cell and the metadata
 Ploomber and papermill add when injecting (``ploomber nb --inject``), and writes the
 notebook back in nbformat's own layout (what JupyterLab writes). A text notebook
 (percent ``.py``) only has injected cells to lose; it is written back by jupytext in
-its own format, as ``ploomber nb --remove`` does.
+its own format, as ``ploomber nb --remove`` does. :func:`fix_findings` cleans the notebooks
+a check found unclean.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .context import is_injected
+from .findings import Finding
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,15 @@ def strip_notebook(path: str | Path) -> Fixed | None:
     fixed = Fixed(path, outputs, counts, injected)
     log.info("%s: removed %s", path, fixed.describe())
     return fixed
+
+
+def fix_findings(findings: Iterable[Finding]) -> Iterator[Fixed]:
+    """Clean each notebook with an NB005 finding (its path as given to the check), once, in
+    path order; yield what was removed from each as it is written (a clean one yields none)."""
+    for path in sorted({Path(f.path) for f in findings if f.rule == "NB005"}):
+        fixed = strip_notebook(path)
+        if fixed:
+            yield fixed
 
 
 def _strip_text_notebook(path: Path) -> Fixed | None:

@@ -1,0 +1,123 @@
+"""``nbprod new``, ``summary``, ``plot``, ``export`` and ``bento``: a project written,
+its last build shown and drawn, its pipeline for other engines, its bento."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["COMMANDS"]
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The data file: .csv, .csv.gz or .parquet.")
+@click.option("--target", required=True, help="The column to predict.")
+@click.option("--kind", type=click.Choice(["binary", "multiclass", "regression"]),
+              help="What the model predicts [default: inferred from the target: two values "
+              "binary, a few values multiclass, numbers with many values regression].")
+@click.option("--positive", help="The positive class of a binary target (default: the "
+              "minority class).")
+@click.option("--name", help="The project's package name (default: DIRECTORY's name).")
+def new(directory: Path, data: Path, target: str, kind: str | None, positive: str | None,
+        name: str | None) -> None:
+    """Write a complete project for DATA predicting TARGET into DIRECTORY."""
+    from ..scaffold import create_project
+
+    created = create_project(directory, data, target, positive=positive, name=name, kind=kind)
+    table = created.table
+    click.secho(f"wrote {created.path} ({created.name}): {len(table.features)} features, "
+                f"{table.rows:,} rows", bold=True)
+    for header, reason in table.dropped.items():
+        click.echo(f"  left out  {header}: {reason}")
+    how = "--kind" if table.kind_given else f"inferred: {table.kind_reason}"
+    click.echo(f"  kind      {table.kind} model of {table.target} ({how}; "
+               "change it in columns.yaml)")
+    if table.kind == "binary":
+        how = "--positive" if table.positive_given else "the minority class"
+        click.echo(f"  positive  {table.target} == {table.positive!r} ({how}; "
+                   "change it in columns.yaml)")
+    elif table.kind == "multiclass":
+        click.echo(f"  classes   {', '.join(map(str, table.classes))}")
+    if not created.committed:
+        click.echo("  git       not found: no first commit (lineage will name no commit)")
+    click.echo(f"next: review columns.yaml, then  cd {directory} && make run && make test")
+
+
+@click.command()
+@click.option(
+    "--products",
+    type=click.Path(path_type=Path),
+    default=Path("products"),
+    show_default=True,
+    help="The pipeline's products folder.",
+)
+def summary(products: Path) -> None:
+    """Print what the last build produced: the registered model, its metrics, the reports."""
+    from ..summary import build_summary
+
+    built = build_summary(products)
+    click.secho(f"registered model  {built.tag}  stage: {built.stage}  (store: {built.store})",
+                bold=True)
+    if built.last_event:
+        click.echo(f"last event        {built.last_event}")
+    click.echo(f"held-out metrics  {built.metrics}")
+    click.echo(f"reports           {built.reports} ({', '.join(built.report_names)})")
+    click.echo("next              nbprod bento            # the bento serving production (built if needed)")
+    click.echo("                  bentoml serve BENTO     # serve it on 127.0.0.1:3000")
+    click.echo("                  nbprod models list      # every version, its stage and metrics")
+    click.echo("                  ploomber status         # what is up to date")
+
+
+@click.command()
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("products/pipeline.html"), show_default=True,
+              help="The picture: a self-contained .html page, or .svg.")
+@click.option("--pipeline", type=click.Path(path_type=Path, dir_okay=False),
+              help="The pipeline spec (default: pipeline.yaml, found as Ploomber does).")
+def plot(output: Path, pipeline: Path | None) -> None:
+    """Draw the pipeline offline: every task and its status (up to date, outdated, failed)."""
+    from ..plot import load_status, write
+
+    nodes = load_status(pipeline)
+    path = write(nodes, output, title=f"pipeline: {Path.cwd().name}")
+    counts = {s: sum(n.status == s for n in nodes) for s in ("up to date", "outdated", "failed")}
+    click.echo(f"wrote {path} ({', '.join(f'{c} {s}' for s, c in counts.items())})")
+
+
+@click.command("export")
+@click.argument("engine", type=click.Choice(["airflow", "argo", "kubeflow"]))
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="The project folder (pipeline.yaml, export.yaml).")
+@click.option("--image", default=None, help="Image every step runs in [default: export.yaml's].")
+@click.option("--local", is_flag=True,
+              help="Airflow: run each task here, in this project's environment, not in a pod.")
+def export_(engine: str, project: Path, image: str | None, local: bool) -> None:
+    """Write ENGINE's spec of pipeline.yaml into the ENGINE/ folder (see export.yaml)."""
+    from ..export import export
+
+    click.echo(f"wrote {export(project, engine, image=image, local=local)}")
+
+
+@click.command()
+@click.option("--model", "tag", help="Model tag (default: the one the service would serve: production).")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where bentofile.yaml is, if a bento must be built.")
+@click.option("--build", "force", is_flag=True, help="Build a new bento even if one holds the model.")
+def bento(tag: str | None, project: Path, force: bool) -> None:
+    """Print the tag of the bento serving the production model; build it if there is none."""
+    from ..bento import bento_for, build_bento
+    from ..serving import REGISTRATION, model_tag
+
+    tag = tag or model_tag(registration=project / REGISTRATION)
+    if force:
+        bento_tag, built = build_bento(tag, project), True
+    else:
+        bento_tag, built = bento_for(tag, project)
+    click.echo(f"{'built' if built else 'selected'} bento {bento_tag} for {tag}", err=True)
+    click.echo(bento_tag)
+
+
+COMMANDS = (new, summary, plot, export_, bento)
