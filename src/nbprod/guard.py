@@ -39,7 +39,6 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,9 +66,6 @@ OPEN_PATHS = frozenset(
 OPEN_PREFIXES = ("/static_content/",)
 METRICS = "/metrics"
 CLOSE = (b"connection", b"close")
-#: The admission of the worker an admitted request is in, in that request's context (what
-#: :mod:`nbprod.inline` asks whether the request is the only one in progress).
-ADMISSION: ContextVar[Admission | None] = ContextVar("nbprod_admission", default=None)
 
 
 @dataclass(frozen=True)
@@ -248,14 +244,12 @@ class GuardMiddleware:
                     message["headers"].append(CLOSE)
             await send(message)
 
-        admission = ADMISSION.set(self.admission)
         try:
             await asyncio.wait_for(self._serve(scope, body, receive, tracking_send), s.timeout)
         except TimeoutError:
             if not started:
                 await respond(send, 504, f"no response within {s.timeout:g} s")
         finally:
-            ADMISSION.reset(admission)
             self.admission.done(verdict)
 
     def _authorized(self, scope: dict) -> bool:

@@ -60,14 +60,13 @@ from .drift import PREDICTION_REFERENCE
 from .errors import FeedbackError, PredictionError
 from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
-from .inline import INLINE_ENV, inlinable, inline_single_rows
 from .live_scores import feedback_label_model
 from .model_kinds import BINARY, MULTICLASS
 from .monitor_config import MonitorConfig
 from .monitoring import Monitor, finite_or_none
 from .registry import feature_schema, verify_servable
 from .serving import Predictor, ServingMiddleware, input_model, model_tag
-from .settings import env_flag, env_positive
+from .settings import env_positive
 
 #: API key, body size, concurrency and time limits from the environment (README "Reliability");
 #: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
@@ -117,9 +116,6 @@ WORKERS = env_positive("NBPROD_WORKERS", int, 1)
 #: default batcher drops requests once its latency estimate passes this bound; a long
 #: bound makes it queue them instead, and the traffic timeout still caps a request.
 MAX_LATENCY_MS = 30_000
-#: A lone /predict scored on the event loop, without the hop to the model thread
-#: (:mod:`nbprod.inline`).
-INLINE_SINGLE = env_flag(INLINE_ENV)
 API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
 
 Labels = Annotated[
@@ -148,7 +144,6 @@ def _value(args: tuple, kwargs: dict) -> Any:
     return args[0] if args else next(iter(kwargs.values()))
 
 
-@inlinable
 def _predict_one(self: Any, *args: Any, **kwargs: Any) -> Any:
     """The model's answer for one record (by kind: probability and label, class
     probabilities, or the predicted value), the model version and a request id."""
@@ -181,8 +176,6 @@ class ModelService:
         greedy_batching()
         released_timeouts()
         quiet_client_errors()
-        if INLINE_SINGLE:
-            inline_single_rows()
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
         gc.collect()

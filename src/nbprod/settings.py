@@ -1,5 +1,4 @@
-"""Positive numbers and on/off flags read from environment variables, with errors that name
-the variable."""
+"""Positive numbers read from environment variables, with errors that name the variable."""
 
 from __future__ import annotations
 
@@ -29,13 +28,3 @@ def env_positive(name: str, kind: type[Number], default: Number,
     """``$name`` as a positive ``kind``; ``default`` when it is unset or empty."""
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     return positive(name, raw, kind) if raw else default
-
-
-def env_flag(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
-    """``$name`` as on (1, true, on) or off (0, false, off); ``default`` when unset or empty."""
-    raw = (os.environ if environ is None else environ).get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in ("0", "1", "false", "true", "off", "on"):
-        raise ConfigError(f"${name}={raw!r}: use 1/true/on or 0/false/off")
-    return raw in ("1", "true", "on")
