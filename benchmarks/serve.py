@@ -6,7 +6,8 @@ Starts, on loopback, with one worker process each (``--workers``), all serving t
 registered model:
 
 - **service**: ``bentoml serve nbprod.service:ModelService``, one customer per request to
-  ``/predict_batch`` (adaptive batching merges concurrent requests into one model call);
+  ``/predict_batch`` (adaptive batching merges concurrent requests into one model call), or
+  with ``--endpoint predict`` one customer per request to ``/predict`` (no batching);
 - **bentoml**: ``benchmarks/plain_bento.py``, the model served the way BentoML's
   scikit-learn example does (``/predict``, BentoML's defaults, no batching, no checks);
 - **mlflow**: the same fitted pipeline saved as an MLflow model and served by
@@ -197,13 +198,13 @@ def mlflow_environ() -> dict:
 
 
 def servers(names: list[str], tag: str, example: dict, workers: int, workdir: Path,
-            env: dict, variants: dict[str, dict]) -> dict[str, tuple]:
+            env: dict, variants: dict[str, dict], endpoint: str) -> dict[str, tuple]:
     """name -> (process, url, body) for every server in ``names``, started; a variant is the
-    service with more environment variables."""
+    service with more environment variables; the service and its variants get ``endpoint``."""
     started: dict[str, tuple] = {}
     try:
         for name in names:
-            started[name] = _start(name, tag, example, workers, workdir, env, variants)
+            started[name] = _start(name, tag, example, workers, workdir, env, variants, endpoint)
     except BaseException:  # one failed to start: stop the others
         stop(*(proc for proc, _, _ in started.values()))
         raise
@@ -211,7 +212,7 @@ def servers(names: list[str], tag: str, example: dict, workers: int, workdir: Pa
 
 
 def _start(name: str, tag: str, example: dict, workers: int, workdir: Path, env: dict,
-           variants: dict[str, dict]) -> tuple:
+           variants: dict[str, dict], endpoint: str = "predict_batch") -> tuple:
     """Start one server; (process, url, body)."""
     port = free_port()
     host = ["--host", "127.0.0.1", "--port", str(port)]
@@ -236,8 +237,8 @@ def _start(name: str, tag: str, example: dict, workers: int, workdir: Path, env:
         extra = ({"NBPROD_MONITORING": "0"} if name == "unmonitored" else
                  {"NBPROD_PREDICTION_LOG_DIR": str(workdir / "predictions" / name),
                   **variants.get(name, {})})
-        proc, url = start(cmd, dict(env, **extra), log), f"{base}/predict_batch"
-        body = {"customers": [example]}
+        proc, url = start(cmd, dict(env, **extra), log), f"{base}/{endpoint}"
+        body = {"customers": [example]} if endpoint == "predict_batch" else {"customer": example}
     return proc, url, body
 
 
@@ -268,6 +269,10 @@ def main() -> int:
                         help="concurrency levels, in order (the last 1: right after the burst)")
     parser.add_argument("--peers", default=",".join(PEERS),
                         help=f"servers to compare the service with, among {', '.join(PEERS)}")
+    parser.add_argument("--endpoint", choices=("predict_batch", "predict"),
+                        default="predict_batch",
+                        help="the service's route: one-record lists to /predict_batch "
+                             "(batched), or single records to /predict")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     parser.add_argument("--monitoring", action="store_true",
                         help="also serve the service with NBPROD_MONITORING=0 and print the "
@@ -298,6 +303,7 @@ def main() -> int:
                BENTOML_DO_NOT_TRACK="true", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     names = ["service", *peers, *variants] + (["unmonitored"] if args.monitoring else [])
     print(f"model {tag}, {args.workers} worker(s) each, {os.cpu_count()} CPUs, wrk -t1, "
+          f"service on /{args.endpoint}, "
           f"{args.rounds} interleaved rounds of {args.seconds} s per level (medians); "
           f"load average {os.getloadavg()[0]:.1f} before start", flush=True)
     table: list[dict[str, Result]] = []
@@ -305,7 +311,8 @@ def main() -> int:
         workdir = Path(tmp)
         running: dict[str, tuple] = {}
         try:
-            running.update(servers(names, tag, example, args.workers, workdir, env, variants))
+            running.update(servers(names, tag, example, args.workers, workdir, env, variants,
+                                   args.endpoint))
             for name, (proc, url, body) in running.items():
                 wait_post(url, body, proc, workdir / f"{name}.log")
             for _, url, body in running.values():  # warm-up: imports, the batcher's calibration
