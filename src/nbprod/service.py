@@ -21,10 +21,11 @@ called ``Customer``:
 
 - ``/predict`` ``{"customer": {...}}``: the answer of the model's kind (:mod:`nbprod.answers`:
   probability and label at the threshold; the class and each class's probability; the
-  predicted value and its interval), the model version and a request id;
+  predicted value and its interval), the model version and a request id; concurrent
+  requests share a model call (:mod:`nbprod.batcher`);
 - ``/predict_batch`` ``{"customers": [...]}``: 1 to ``MAX_BATCH_SIZE`` records, one
-  prediction each. Adaptive batching merges concurrent requests into one model call, so
-  under load send single records here too;
+  prediction each; BentoML's adaptive batching merges concurrent requests into one model
+  call;
 - ``/metadata``: the model version, its held-out metrics and its lineage;
 - ``/feedback``: true labels of earlier predictions (0/1, a class, a number), for the live
   performance (:mod:`nbprod.live_scores`).
@@ -42,6 +43,7 @@ import inspect
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,6 +52,7 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from .answers import answer_model, outcome
+from .batcher import Batcher
 from .compat.bentoml import (
     fixed_list_media_type,
     greedy_batching,
@@ -144,10 +147,11 @@ def _value(args: tuple, kwargs: dict) -> Any:
     return args[0] if args else next(iter(kwargs.values()))
 
 
-def _predict_one(self: Any, *args: Any, **kwargs: Any) -> Any:
+async def _predict_one(self: Any, *args: Any, **kwargs: Any) -> Any:
     """The model's answer for one record (by kind: probability and label, class
-    probabilities, or the predicted value), the model version and a request id."""
-    return self._predict([_value(args, kwargs)])[0]
+    probabilities, or the predicted value), the model version and a request id (concurrent
+    requests share a model call)."""
+    return await self._batcher(_value(args, kwargs))
 
 
 def _predict_batch(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
@@ -171,6 +175,10 @@ class ModelService:
     def __init__(self) -> None:
         self.predictor = Predictor.from_store(str(self.model.tag))
         self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
+        # /predict's own batcher (BentoML batches only list inputs); one model call at a time
+        # between it and BentoML's thread for /predict_batch
+        self._batcher = Batcher(self._predict, MAX_BATCH_SIZE)
+        self._model_lock = threading.Lock()
         # BentoML's bugs (nbprod.compat.bentoml): a batch dispatched as soon as the model is
         # free, each request freed when answered (not 60 s later), a client's 4xx one line
         greedy_batching()
@@ -222,10 +230,15 @@ class ModelService:
 
     @bentoml.on_shutdown
     def _close_monitor(self) -> None:
+        self._batcher.close()
         if self.monitor is not None:
             self.monitor.close()
 
     def _predict(self, rows: list[Any]) -> list[Any]:
+        with self._model_lock:
+            return self._predict_locked(rows)
+
+    def _predict_locked(self, rows: list[Any]) -> list[Any]:
         try:
             predictions = self.predictor.predict(rows)
         except PredictionError as exc:
