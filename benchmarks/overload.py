@@ -2,7 +2,8 @@
 
     make bench-overload         # after `make run`; or: python benchmarks/overload.py --help
 
-Serves the churn service on loopback (one worker) twice, one after the other:
+Serves the churn service on loopback (one worker, one record per model call by default:
+``--batch-size``) twice, one after the other:
 
 - ``wait bound``: ``NBPROD_MAX_WAIT=--bound`` (admission by expected waiting time);
 - ``slots only``: ``NBPROD_MAX_WAIT`` so large that only the 256 request slots admit, as
@@ -175,11 +176,11 @@ def ratios(bound: list[tuple[str, Level]], slots: list[tuple[str, Level]]) -> No
               f"{pct(b.ok, .5) / pct(s.ok, .5):.2f} | {pct(b.ok, .99) / pct(s.ok, .99):.2f} |")
 
 
-def serve(env: dict, workdir: Path, name: str, max_wait: float) -> tuple:
+def serve(env: dict, workdir: Path, name: str, max_wait: float, batch: int) -> tuple:
     port = free_port()
     proc = start([str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host",
                   "127.0.0.1", "--port", str(port)],
-                 dict(env, NBPROD_MAX_WAIT=str(max_wait),
+                 dict(env, NBPROD_MAX_WAIT=str(max_wait), NBPROD_MAX_BATCH_SIZE=str(batch),
                       NBPROD_PREDICTION_LOG_DIR=str(workdir / f"predictions-{name}")),
                  workdir / f"{name}.log")
     wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
@@ -194,6 +195,10 @@ def main() -> int:
     parser.add_argument("--levels", default="1,2,4", help="multiples of the admitted clients")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the slots-only server (a quicker run, no comparison)")
+    parser.add_argument("--batch-size", type=int, default=1,
+                        help="NBPROD_MAX_BATCH_SIZE of both servers: records per model call (1: "
+                        "a load generator on the same machine can overload the model; with "
+                        "batching, concurrent records share its calls)")
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
@@ -208,13 +213,14 @@ def main() -> int:
     multiples = [int(m) for m in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        proc, port = serve(env, workdir, "bound", args.bound)
+        proc, port = serve(env, workdir, "bound", args.bound, args.batch_size)
         try:
             asyncio.run(load(port, body, 2, 3))  # warm-up
             one = asyncio.run(load(port, body, 1, 5))
             service = statistics.median(one.ok)
             admitted = max(1, round(args.bound / service))
-            print(f"model {tag}, 1 worker, {os.cpu_count()} CPUs; service time at 1 client "
+            print(f"model {tag}, 1 worker, {args.batch_size} record(s) per model call, "
+                  f"{os.cpu_count()} CPUs; service time at 1 client "
                   f"{service * 1e3:.1f} ms (p50): the {args.bound:g} s bound admits about "
                   f"{admitted} clients; {args.seconds:g} s per level")
             bound_levels = [(f"{m}x", asyncio.run(load(port, body, m * admitted, args.seconds)))
@@ -224,7 +230,7 @@ def main() -> int:
         report(f"wait bound (NBPROD_MAX_WAIT={args.bound:g})", args.bound, bound_levels)
         if args.no_baseline:
             return 0
-        proc, port = serve(env, workdir, "slots", 1e6)
+        proc, port = serve(env, workdir, "slots", 1e6, args.batch_size)
         try:
             asyncio.run(load(port, body, 2, 3))
             slot_levels = [(f"{m}x", asyncio.run(load(port, body, m * admitted, args.seconds)))

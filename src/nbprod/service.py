@@ -111,7 +111,7 @@ def parameter_names(record: str) -> tuple[str, str]:
 
 NAME = service_name(getattr(ARGUMENTS, "service_name", None), MODEL_TAG.partition(":")[0])
 ONE, MANY = parameter_names(SCHEMA.record)
-#: Most records in one /predict_batch request, and in one model call.
+#: Most records in one /predict_batch request, and in one model call (1: no batching).
 MAX_BATCH_SIZE = env_positive("NBPROD_MAX_BATCH_SIZE", int, 256)
 #: Worker processes (each loads the model once).
 WORKERS = env_positive("NBPROD_WORKERS", int, 1)
@@ -119,6 +119,9 @@ WORKERS = env_positive("NBPROD_WORKERS", int, 1)
 #: default batcher drops requests once its latency estimate passes this bound; a long
 #: bound makes it queue them instead, and the traffic timeout still caps a request.
 MAX_LATENCY_MS = 30_000
+#: BentoML's batcher for /predict_batch (it takes at least 2 records a call), unless 1.
+BATCHING = ({"batchable": True, "max_batch_size": MAX_BATCH_SIZE,
+             "max_latency_ms": MAX_LATENCY_MS} if MAX_BATCH_SIZE > 1 else {})
 API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
 
 Labels = Annotated[
@@ -193,7 +196,7 @@ class ModelService:
     predict_batch = bentoml.api(
         _named(_predict_batch, "predict_batch", MANY, RecordBatch,
                list[Prediction]),  # type: ignore[valid-type]
-        batchable=True, max_batch_size=MAX_BATCH_SIZE, max_latency_ms=MAX_LATENCY_MS,
+        **BATCHING,
     )
 
     @bentoml.api

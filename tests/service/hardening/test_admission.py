@@ -1,8 +1,8 @@
 """Admission by expected waiting time under overload, and /metrics behind the key and a
 cache, against a real `bentoml serve`.
 
-One server with a key, ``NBPROD_METRICS_AUTH=1`` and a small waiting bound (0.25 s), so a few
-client threads overload it: twice as many as the bound admits, from the service time measured
+One server with a key, ``NBPROD_METRICS_AUTH=1``, a small waiting bound (0.25 s) and one
+record per model call (``NBPROD_MAX_BATCH_SIZE=1``), so a few client threads overload it: twice as many as the bound admits, from the service time measured
 at one client in the same run. The benchmark at 1x, 2x and 4x the bound is
 ``benchmarks/overload.py`` (BENCHMARKS.md).
 """
@@ -33,8 +33,10 @@ LATE = "not answered within the 0.25 s bound"
 
 @pytest.fixture(scope="module")
 def admitting(project):
+    # one record per model call: with batching, a few client threads in this process could
+    # not overload the model (concurrent records would share its calls)
     env = project.env(NBPROD_API_KEY=API_KEY, NBPROD_MAX_WAIT=str(MAX_WAIT),
-                      NBPROD_METRICS_AUTH="1")
+                      NBPROD_METRICS_AUTH="1", NBPROD_MAX_BATCH_SIZE="1")
     with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
         yield client
 
@@ -47,6 +49,16 @@ def test_metrics_needs_the_key_when_the_operator_asks(admitting, auth):
     assert page.status_code == 200 and "bentoml_service_request" in page.text
     for path in ("/livez", "/readyz"):
         assert admitting.get(path).status_code == 200, path
+
+
+def test_one_record_per_model_call_serves_both_routes(admitting, auth, customer):
+    """NBPROD_MAX_BATCH_SIZE=1 (BentoML's batcher takes at least two): no batching, and a
+    list of one record at most."""
+    assert admitting.post("/predict", json={"customer": customer}, headers=auth).status_code == 200
+    one = admitting.post("/predict_batch", json={"customers": [customer]}, headers=auth)
+    assert one.status_code == 200 and len(one.json()) == 1, one.text
+    two = admitting.post("/predict_batch", json={"customers": [customer] * 2}, headers=auth)
+    assert two.status_code == 400 and "at most 1 item" in two.text, two.text
 
 
 def _predictions(page: str) -> float:
