@@ -29,16 +29,15 @@ class Batcher:
         self.predict = predict
         self.max_size = max_size
         self._waiting: list[tuple[Any, asyncio.Future]] = []
-        self._draining = False
+        self._drainer: asyncio.Task | None = None  # held: the loop keeps only weak references
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="nbprod-batcher")
 
     async def __call__(self, record: Any) -> Any:
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
         self._waiting.append((record, answer))
-        if not self._draining:
-            self._draining = True
-            loop.create_task(self._drain())
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
         return await answer
 
     async def _drain(self) -> None:
@@ -50,7 +49,10 @@ class Batcher:
                 if batch:
                     await self._call(batch)
         finally:
-            self._draining = False
+            self._drainer = None
+            for _, answer in self._waiting:  # stopped (the worker shutting down): none hangs
+                _settle(answer, error=RuntimeError("the model's batcher stopped"))
+            self._waiting.clear()
 
     async def _call(self, batch: list[tuple[Any, asyncio.Future]]) -> None:
         loop = asyncio.get_running_loop()

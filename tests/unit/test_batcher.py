@@ -92,3 +92,21 @@ def test_every_answer_goes_to_its_own_record(n):
         return await asyncio.gather(*(batcher(i) for i in range(n)))
 
     assert asyncio.run(run()) == [2 * i for i in range(n)]
+
+
+def test_after_close_a_waiting_record_gets_an_error_not_a_hang():
+    model = Model()
+
+    async def run():
+        batcher = Batcher(model, max_size=100)
+        first = asyncio.ensure_future(batcher(1))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.ensure_future(batcher(2))
+        await asyncio.sleep(0.05)
+        batcher.close()  # the worker shuts down
+        model.hold.set()
+        return await first, await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 5)
+
+    first, (waiting,) = asyncio.run(run())
+    assert first == 2
+    assert isinstance(waiting, RuntimeError), waiting
