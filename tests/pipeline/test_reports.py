@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
 import nbformat
 import pytest
+from browser import FLAGS, ensure_chromium
 
 from nbprod.lineage import INJECTED_TAG
 from nbprod.reports import WIDTH
@@ -19,7 +19,6 @@ from projectkit import BIN, TASKS, bentoml_cli, build_env, smoke_build
 
 pytestmark = pytest.mark.pipeline
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 #: Counts the <pre> blocks wider than their box once the page has laid out.
 MEASURE = """<script>
 window.addEventListener('load', () => {
@@ -105,15 +104,16 @@ def test_the_index_links_the_six_reports_and_the_evaluation_figure(built):
     assert not re.search(r"<script|https?://", page)  # self-contained, nothing to download
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine")
 @pytest.mark.parametrize("task", ["train", "evaluate", "register"])
 def test_no_line_is_cut_off_at_the_right_edge_in_a_browser(built, task, tmp_path):
     _, _, reports = built
     page = tmp_path / f"{task}.html"
     page.write_text((reports / f"{task}.html").read_text().replace("</body>", MEASURE + "</body>"))
     dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,1000",
-         "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        [ensure_chromium(), *(f for f in FLAGS if not f.startswith("--remote-debugging")),
+         f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=800,1000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
     cut, total = map(int, re.search(r'data-cut="(\d+):(\d+)"', dom).groups())
     assert total >= 3 and cut == 0, f"{cut} of {total} <pre> blocks overflow in {task}.html"
 
