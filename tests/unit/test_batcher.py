@@ -28,55 +28,44 @@ class Model:
         return [2 * r for r in rows]
 
 
+def behind_a_held_call(model: Model, max_size: int, first, rest, meanwhile=None):
+    """``first`` sent alone (its model call held), then ``rest`` while it runs; ``meanwhile``
+    called with the batcher and the futures of ``rest`` before the call is let go. Returns
+    the first answer and the others' (an exception in place of an answer)."""
+    async def run():
+        batcher = Batcher(model, max_size=max_size)
+        one = asyncio.ensure_future(batcher(first))
+        await asyncio.sleep(0.05)  # the first call is running, held
+        others = [asyncio.ensure_future(batcher(r)) for r in rest]
+        await asyncio.sleep(0.05)
+        if meanwhile is not None:
+            meanwhile(batcher, others)
+        model.hold.set()
+        return await one, await asyncio.wait_for(asyncio.gather(*others, return_exceptions=True), 5)
+    return asyncio.run(run())
+
+
 def test_one_record_alone_is_one_call_and_records_arriving_meanwhile_share_the_next():
     model = Model()
-
-    async def run():
-        batcher = Batcher(model, max_size=100)
-        first = asyncio.ensure_future(batcher(1))
-        await asyncio.sleep(0.05)  # the first call is running, held
-        rest = [asyncio.ensure_future(batcher(i)) for i in range(2, 7)]
-        await asyncio.sleep(0.05)
-        model.hold.set()
-        return await first, await asyncio.gather(*rest)
-
-    first, rest = asyncio.run(run())
+    first, rest = behind_a_held_call(model, 100, 1, range(2, 7))
     assert (first, rest) == (2, [4, 6, 8, 10, 12])
     assert model.calls == [[1], [2, 3, 4, 5, 6]]
 
 
 def test_a_batch_holds_at_most_max_size_records():
     model = Model()
-
-    async def run():
-        batcher = Batcher(model, max_size=2)
-        first = asyncio.ensure_future(batcher(0))
-        await asyncio.sleep(0.05)
-        rest = [asyncio.ensure_future(batcher(i)) for i in range(1, 6)]
-        await asyncio.sleep(0.05)
-        model.hold.set()
-        return [await first, *await asyncio.gather(*rest)]
-
-    assert asyncio.run(run()) == [0, 2, 4, 6, 8, 10]
+    first, rest = behind_a_held_call(model, 2, 0, range(1, 6))
+    assert [first, *rest] == [0, 2, 4, 6, 8, 10]
     assert model.calls == [[0], [1, 2], [3, 4], [5]]
 
 
 def test_a_record_that_fails_fails_alone_and_a_given_up_one_is_left_out():
     model = Model(bad=3)
-
-    async def run():
-        batcher = Batcher(model, max_size=100)
-        first = asyncio.ensure_future(batcher(1))
-        await asyncio.sleep(0.05)
-        gone = asyncio.ensure_future(batcher(99))
-        rest = [asyncio.ensure_future(batcher(i)) for i in (2, 3, 4)]
-        await asyncio.sleep(0.05)
-        gone.cancel()  # its client's deadline passed while it waited
-        model.hold.set()
-        return await first, await asyncio.gather(*rest, return_exceptions=True)
-
-    first, (two, three, four) = asyncio.run(run())
+    # the first of the rest is given up: its client's deadline passed while it waited
+    first, (gone, two, three, four) = behind_a_held_call(
+        model, 100, 1, (99, 2, 3, 4), lambda _, others: others[0].cancel())
     assert (first, two, four) == (2, 4, 8)
+    assert isinstance(gone, asyncio.CancelledError)
     assert isinstance(three, ValueError) and str(three) == "bad record 3"
     assert [2, 3, 4] in model.calls and [3] in model.calls  # together, then one by one
     assert all(99 not in call for call in model.calls)
@@ -96,17 +85,7 @@ def test_every_answer_goes_to_its_own_record(n):
 
 def test_after_close_a_waiting_record_gets_an_error_not_a_hang():
     model = Model()
-
-    async def run():
-        batcher = Batcher(model, max_size=100)
-        first = asyncio.ensure_future(batcher(1))
-        await asyncio.sleep(0.05)
-        waiting = asyncio.ensure_future(batcher(2))
-        await asyncio.sleep(0.05)
-        batcher.close()  # the worker shuts down
-        model.hold.set()
-        return await first, await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 5)
-
-    first, (waiting,) = asyncio.run(run())
+    # the worker shuts down while a record waits
+    first, (waiting,) = behind_a_held_call(model, 100, 1, [2], lambda b, _: b.close())
     assert first == 2
     assert isinstance(waiting, RuntimeError), waiting
