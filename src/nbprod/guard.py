@@ -36,7 +36,6 @@ refuses a key-less service bound beyond loopback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import hmac
@@ -107,10 +106,12 @@ def guard_settings(environ: Mapping[str, str] | None = None) -> GuardSettings:
 
 
 async def _cancelled(task: asyncio.Future) -> None:
-    """Cancel ``task`` and wait until it has stopped (what it raised on the way is dropped)."""
+    """Cancel ``task`` and wait until it has stopped; what it raised on the way is dropped,
+    while a cancellation of the caller itself still reaches the caller."""
     task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio would log it as never retrieved
 
 
 @functools.cache

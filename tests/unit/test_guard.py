@@ -112,3 +112,26 @@ def test_past_the_time_limit_the_answer_is_a_504_as_before():
             return await client.post("/predict", headers={"x-take-ms": "400"})
     response = asyncio.run(run())
     assert response.status_code == 504 and response.json() == {"error": "no response within 0.1 s"}
+
+
+def test_waiting_for_a_cancelled_request_does_not_swallow_the_guards_own_cancellation():
+    """The guard cancels a late request and waits for it to stop; if the guard itself is
+    cancelled meanwhile (its client gone, the worker stopping), that must reach it."""
+    from nbprod.guard import _cancelled
+
+    async def slow_to_stop():
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.sleep(0.2)  # cleaning up after the cancellation
+
+    async def run():
+        inner = asyncio.ensure_future(slow_to_stop())
+        await asyncio.sleep(0)
+        outer = asyncio.ensure_future(_cancelled(inner))
+        await asyncio.sleep(0.05)
+        outer.cancel()
+        await asyncio.wait({outer})
+        return outer.cancelled()
+
+    assert asyncio.run(run())
