@@ -100,7 +100,7 @@ types: dev  ## mypy on the toolkit (src/nbprod; its configuration in pyproject.t
 test-fast: dev  ## the unit and check tiers: the edit-test loop (about a minute)
 	pytest tests/unit tests/check -m 'not engines' --deselect tests/check/test_lab.py
 
-# nbprod.lab injects each pipeline notebook's upstream and product paths (of env.yaml, so
+# nbprod.pipeline.lab injects each pipeline notebook's upstream and product paths (of env.yaml, so
 # after `make run`) when JupyterLab opens it, in memory only, and saves the source without
 # them and without outputs: `nbprod check` and the lineage's git state stay clean.
 # Ploomber's own Jupyter extension, which does the same, is off: it answers 500 beside
@@ -108,7 +108,7 @@ test-fast: dev  ## the unit and check tiers: the edit-test loop (about a minute)
 lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as they are
 	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
-		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.lab=True \
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.pipeline.lab=True \
 		--ServerApp.allow_root=True
 
 bench-dask: dev  ## batch scoring of a data set: local vs a 2-worker Dask LocalCluster (minutes)
@@ -132,7 +132,7 @@ serve: bento  ## serve the production model's bento on http://$(HOST):$(PORT)
 	bentoml serve $$(cat $(BENTO_TAG_FILE)) --host $(HOST) --port $(PORT)
 
 serve-dev: install  ## serve the service from the source (reloads on change)
-	bentoml serve nbprod.service:ModelService --host $(HOST) --port $(PORT) --reload
+	bentoml serve nbprod.serving.service:ModelService --host $(HOST) --port $(PORT) --reload
 
 bench-serve: install  ## load benchmark: the service vs mlflow models serve, a plain BentoML service, a bare app (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from nbprod.registry import feature_schema, load_model
+from nbprod.registry.store import feature_schema, load_model
 
 TAG = os.environ["NBPROD_MODEL_TAG"]
 MODEL = load_model(TAG)

@@ -5,7 +5,7 @@
 Writes a data set of ``--parts`` Parquet files (``--rows`` in all) sampled from the shipped
 customers, trains and registers a model in a temporary store, then scores the data set
 (best of 3 each; the model is loaded once per process, in the first) with
-``nbprod.dataset_scoring.score_dataset``:
+``nbprod.serving.dataset_scoring.score_dataset``:
 * locally, in a child process (its peak RSS from wait4());
 * on a ``distributed.LocalCluster`` of 2 worker processes x 1 thread (started before
   the clock, as a running cluster would be); each worker's peak RSS from getrusage().
@@ -30,7 +30,7 @@ RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
 
 LOCAL_SCRIPT = """
 import sys, time
-from nbprod.dataset_scoring import score_dataset
+from nbprod.serving.dataset_scoring import score_dataset
 times = []
 for i in range(int(sys.argv[4])):
     started = time.perf_counter()
@@ -42,8 +42,8 @@ print(min(times))
 
 def real_rows():
     import churn
-    from nbprod import synth
-    from nbprod.columns import ColumnTable
+    from nbprod.data import synth
+    from nbprod.data.columns import ColumnTable
 
     table = ColumnTable.load(ROOT / "columns.yaml")
     return churn.clean(synth.real_rows(RAW, table)), table
@@ -60,8 +60,8 @@ def write_dataset(folder: Path, rows: int, parts: int) -> None:
 
 def register() -> str:
     from nbprod import derive_feature_schema, register_model
-    from nbprod.dataset import features, target
-    from nbprod.modeling import build_model
+    from nbprod.data.dataset import features, target
+    from nbprod.model.modeling import build_model
 
     real, table = real_rows()
     schema = derive_feature_schema(real, table)
@@ -101,7 +101,7 @@ def main() -> None:
         os.environ.update(BENTOML_HOME=str(work / "bentoml"), BENTOML_DO_NOT_TRACK="true")
         from distributed import Client, LocalCluster
 
-        from nbprod.dataset_scoring import score_dataset
+        from nbprod.serving.dataset_scoring import score_dataset
 
         source = work / "customers"
         write_dataset(source, args.rows, args.parts)

@@ -27,7 +27,7 @@ from churn.data import clean, read_raw  # noqa: E402
 from churn.features import features, target  # noqa: E402
 from churn.model import build_model  # noqa: E402
 from nbprod import derive_feature_schema  # noqa: E402
-from nbprod.artifacts import load_model_file, save_model  # noqa: E402
+from nbprod.model.artifacts import load_model_file, save_model  # noqa: E402
 
 ROUNDS = 15
 

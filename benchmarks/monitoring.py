@@ -29,9 +29,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     sys.path.insert(0, str(ROOT / "src"))
-    from nbprod.monitor_config import MonitorConfig
-    from nbprod.monitoring import Monitor
-    from nbprod.serving import Predictor, input_model, model_tag
+    from nbprod.monitoring.config import MonitorConfig
+    from nbprod.monitoring.monitor import Monitor
+    from nbprod.serving.predictor import Predictor, input_model, model_tag
 
     tag = model_tag(ROOT / "products" / "model" / "registration.json")
     predictor = Predictor.from_store(tag)

@@ -178,7 +178,7 @@ def ratios(bound: list[tuple[str, Level]], slots: list[tuple[str, Level]]) -> No
 
 def serve(env: dict, workdir: Path, name: str, max_wait: float, batch: int) -> tuple:
     port = free_port()
-    proc = start([str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host",
+    proc = start([str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService", "--host",
                   "127.0.0.1", "--port", str(port)],
                  dict(env, NBPROD_MAX_WAIT=str(max_wait), NBPROD_MAX_BATCH_SIZE=str(batch),
                       NBPROD_PREDICTION_LOG_DIR=str(workdir / f"predictions-{name}")),
@@ -202,7 +202,7 @@ def main() -> int:
     parser.add_argument("--tag", help="model tag (default: products/model/registration.json)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from nbprod.serving import TAG_ENV, model_tag
+    from nbprod.serving.predictor import TAG_ENV, model_tag
 
     if args.tag:
         os.environ[TAG_ENV] = args.tag

@@ -15,7 +15,7 @@ import os
 import bentoml
 import pandas as pd
 
-from nbprod.registry import load_model
+from nbprod.registry.store import load_model
 
 TAG = os.environ["NBPROD_MODEL_TAG"]
 

@@ -1,11 +1,11 @@
 """Cost of the executed reports' HTML: Ploomber's own conversion (what a build paid before
-nbprod.reports) against the tidy that replaces it, on the same notebooks, in one process.
+nbprod.pipeline.reports) against the tidy that replaces it, on the same notebooks, in one process.
 
     python benchmarks/reports.py [products/reports]    # after `make run` (or a smoke build)
 
 Alternates, over every executed notebook in the folder, Ploomber's conversion (read,
 ``nbconvert.export(HTMLExporter, nb)``: a new exporter per notebook) with the tidy (read,
-:func:`nbprod.reports.tidy_notebook`, write the ``.ipynb``, export the HTML with the
+:func:`nbprod.pipeline.reports.tidy_notebook`, write the ``.ipynb``, export the HTML with the
 process's one exporter), and prints the median time of each round and their ratio. Nothing is written to the
 folder: the tidy writes into a temporary copy.
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 import nbconvert
 import nbformat
 
-from nbprod.lineage import find_project_root
-from nbprod.reports import html_report, tidy_notebook
+from nbprod.pipeline.reports import html_report, tidy_notebook
+from nbprod.registry.lineage import find_project_root
 
 ROUNDS = 5
 
@@ -49,7 +49,7 @@ def main(folder: Path) -> None:
     a, b = statistics.median(ploomber), statistics.median(tidy)
     print(f"{len(notebooks)} reports, median of {ROUNDS} rounds")
     print(f"ploomber's html conversion  {a:.3f} s")
-    print(f"nbprod.reports tidy         {b:.3f} s  ({b / a:.2f}x Ploomber's conversion)")
+    print(f"nbprod.pipeline.reports tidy         {b:.3f} s  ({b / a:.2f}x Ploomber's conversion)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     make bench-scale        # or: .venv/bin/python benchmarks/scale.py [--quick]
 
 Prints, in one run:
-* batch scoring (`nbprod.batch.score_chunks`, Parquet file -> Parquet file, I/O and
+* batch scoring (`nbprod.serving.batch.score_chunks`, Parquet file -> Parquet file, I/O and
   per-chunk validation included) in rows/s against the raw `predict_proba` rows/s on
   the same rows already in memory (best of 3 each, alternating), and their ratio;
 * `nbprod score` at 1M and 10M rows: wall time and peak RSS of the process;
@@ -53,7 +53,7 @@ def throughput(tag: str, source: Path, work: Path, repeats: int = 3) -> tuple[fl
     import pandas as pd
 
     from nbprod import feature_schema, load_model
-    from nbprod.batch import score_chunks
+    from nbprod.serving.batch import score_chunks
 
     model, schema = load_model(tag), feature_schema(tag)
     frame = pd.read_parquet(source, columns=schema.names)

@@ -5,7 +5,7 @@
 Starts, on loopback, with one worker process each (``--workers``), all serving the same
 registered model:
 
-- **service**: ``bentoml serve nbprod.service:ModelService``, one customer per request to
+- **service**: ``bentoml serve nbprod.serving.service:ModelService``, one customer per request to
   ``/predict_batch`` (adaptive batching merges concurrent requests into one model call), or
   with ``--endpoint predict`` one customer per request to ``/predict`` (no batching);
 - **bentoml**: ``benchmarks/plain_bento.py``, the model served the way BentoML's
@@ -76,7 +76,7 @@ def free_port() -> int:
 
 
 def customer(tag: str) -> dict:
-    from nbprod.registry import feature_schema
+    from nbprod.registry.store import feature_schema
 
     return feature_schema(tag).example()
 
@@ -179,7 +179,7 @@ def mlflow_env() -> Path:
 
 def mlflow_model(tag: str, example: dict, workdir: Path, bin_dir: Path) -> Path:
     """The served model saved as an MLflow model (its pyfunc calls ``predict_proba``)."""
-    from nbprod.registry import load_model
+    from nbprod.registry.store import load_model
 
     (workdir / "model.pkl").write_bytes(pickle.dumps(load_model(tag)))
     (workdir / "example.json").write_text(json.dumps(example))
@@ -233,7 +233,7 @@ def _start(name: str, tag: str, example: dict, workers: int, workdir: Path, env:
         proc = start(cmd, mlflow_environ(), log)
         url, body = f"{base}/invocations", {"dataframe_records": [example]}
     else:  # service, unmonitored, a variant
-        cmd = [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", *host]
+        cmd = [str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService", *host]
         extra = ({"NBPROD_MONITORING": "0"} if name == "unmonitored" else
                  {"NBPROD_PREDICTION_LOG_DIR": str(workdir / "predictions" / name),
                   **variants.get(name, {})})
@@ -292,7 +292,7 @@ def main() -> int:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench-serve does it)")
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     sys.path.insert(0, str(ROOT / "src"))
-    from nbprod.serving import TAG_ENV, model_tag
+    from nbprod.serving.predictor import TAG_ENV, model_tag
 
     if args.tag:
         os.environ[TAG_ENV] = args.tag

@@ -160,7 +160,7 @@ def main() -> None:
         port, report = free_port(), {"ok": False}
         env = dict(os.environ, BENTOML_DO_NOT_TRACK="true")
         with tempfile.TemporaryDirectory() as tmp:
-            proc = start([str(BIN / "bentoml"), "serve", "nbprod.service:ModelService",
+            proc = start([str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService",
                           "--host", "127.0.0.1", "--port", str(port)],
                          env, Path(tmp) / "service.log")
             try:

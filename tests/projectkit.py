@@ -46,7 +46,7 @@ os.environ["XDG_STATE_HOME"] = str(STATE_HOME)
 atexit.register(shutil.rmtree, STATE_HOME, ignore_errors=True)
 
 
-from nbprod.columns import ColumnTable  # noqa: E402  (after the store is pointed at)
+from nbprod.data.columns import ColumnTable  # noqa: E402  (after the store is pointed at)
 
 #: The reference project's declared table, and its record's fields.
 TABLE = ColumnTable.load(ROOT / "columns.yaml")

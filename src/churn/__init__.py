@@ -19,7 +19,7 @@ def _total_charges_only_missing_for_new_customers(df: pd.DataFrame) -> pd.Series
     return df["total_charges"].notna() | (df["tenure"] == 0)
 
 
-#: Rules across columns, checked with the declared ones (``nbprod.validation.validate``).
+#: Rules across columns, checked with the declared ones (``nbprod.data.validation.validate``).
 RULES = [
     pa.Check(
         _total_charges_only_missing_for_new_customers,

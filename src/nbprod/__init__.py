@@ -1,8 +1,12 @@
 """nbprod: take Jupyter notebooks to production with Ploomber and BentoML.
 
 The public API is loaded lazily (PEP 562): ``import nbprod`` or ``import nbprod.errors``
-costs almost nothing, and ``nbprod.register_model`` imports :mod:`nbprod.registry` (and
+costs almost nothing, and ``nbprod.register_model`` imports :mod:`nbprod.registry.store` (and
 so pandas and BentoML) only when it is first used. ``nbprod --help`` relies on that.
+
+A project's notebooks import what they use from here (``from nbprod import ColumnTable,
+read_table, validate``), not from the stages' modules, whose paths may move
+(ARCHITECTURE.md: one folder per stage of the flow).
 """
 
 import importlib
@@ -22,24 +26,37 @@ _API: dict[str, str] = {
     "NbprodError": "errors",
     "PredictionError": "errors",
     "TargetError": "errors",
-    "ColumnTable": "columns",
-    "read_table": "data",
-    "validate": "validation",
-    "build_model": "modeling",
-    "Registration": "registration",
-    "register_run": "registration",
-    "executed_notebooks": "lineage",
-    "git_info": "lineage",
-    "package_versions": "lineage",
-    "sha256_file": "lineage",
-    "feature_schema": "registry",
-    "get_model": "registry",
-    "load_model": "registry",
-    "register_model": "registry",
-    "Feature": "schema",
-    "FeatureSchema": "schema",
-    "derive_feature_schema": "schema",
-    "reference_statistics": "schema",
+    "ColumnTable": "data.columns",
+    "read_table": "data.files",
+    "validate": "data.validation",
+    "compact": "data.validation",
+    "features": "data.dataset",
+    "target": "data.dataset",
+    "split": "data.dataset",
+    "stratified_sample": "data.dataset",
+    "summary": "data.dataset",
+    "save_model": "model.artifacts",
+    "load_model_file": "model.artifacts",
+    "evaluate": "model.evaluation",
+    "feature_importance": "model.evaluation",
+    "training_score": "model.evaluation",
+    "score_file": "serving.batch",
+    "score_summary": "serving.batch",
+    "build_model": "model.modeling",
+    "Registration": "registry.registration",
+    "register_run": "registry.registration",
+    "executed_notebooks": "registry.lineage",
+    "git_info": "registry.lineage",
+    "package_versions": "registry.lineage",
+    "sha256_file": "registry.lineage",
+    "feature_schema": "registry.store",
+    "get_model": "registry.store",
+    "load_model": "registry.store",
+    "register_model": "registry.store",
+    "Feature": "data.schema",
+    "FeatureSchema": "data.schema",
+    "derive_feature_schema": "data.schema",
+    "reference_statistics": "data.schema",
 }
 
 __all__ = sorted(_API)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nbprod.check import Finding, check
 from nbprod.errors import ContractError
-from nbprod.hooks import NOT_AT_BUILD, enforce_contract
+from nbprod.pipeline.hooks import NOT_AT_BUILD, enforce_contract
 
 
 def copied(src: Path, dest: Path) -> Path:

@@ -140,7 +140,7 @@ def test_the_hook_never_blocks_a_valid_build_and_stops_a_broken_one(tmp_path):
     """A real `ploomber build` of the scaffolded project with `on_render` added."""
     project = scaffolded(tmp_path / "scaffold_simple", package=False)
     spec = project / "pipeline.yaml"
-    spec.write_text("on_render: nbprod.hooks.on_render\n\n" + spec.read_text())
+    spec.write_text("on_render: nbprod.pipeline.hooks.on_render\n\n" + spec.read_text())
     env = {"PLOOMBER_STATS_ENABLED": "false", "BENTOML_DO_NOT_TRACK": "true",
            "PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)}
 

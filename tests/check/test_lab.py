@@ -1,6 +1,6 @@
 """The JupyterLab loop with real parts: a smoke build in a git checkout, then `jupyter lab`
 started as `make lab` starts it, on a free loopback port with a token. Opening a pipeline
-notebook gets the task's parameters injected in memory (``nbprod.lab``); it runs cell by
+notebook gets the task's parameters injected in memory (``nbprod.pipeline.lab``); it runs cell by
 cell through the server's kernel API (REST + websocket, as JupyterLab does) and writes its
 product; saving it writes back the committed source byte for byte, so `nbprod check`
 passes and the lineage's ``git dirty`` stays false.
@@ -23,8 +23,8 @@ import pytest
 import requests
 import websocket
 
-from nbprod.lab import SERVER_FLAGS
-from nbprod.lineage import git_info
+from nbprod.pipeline.lab import SERVER_FLAGS
+from nbprod.registry.lineage import git_info
 from projectkit import BIN, PROJECT_FILES, ROOT, build_env, free_port, smoke_build, stop, wait_until
 
 pytestmark = pytest.mark.pipeline

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from nbprod import BatchInputError, ConfigError, DataFileError
-from nbprod.batch import score_file
 from nbprod.cli import main
-from nbprod.dataset_scoring import partitions, score_dataset
+from nbprod.serving.batch import score_file
+from nbprod.serving.dataset_scoring import partitions, score_dataset
 
 pytestmark = pytest.mark.engines
 
@@ -60,7 +60,8 @@ def test_the_cluster_scores_every_partition_as_local_scoring_does(
         positives += local.positives
     assert result.positives == positives
     # each worker process loaded (and checked) the model at most once, for all its partitions
-    loads = cluster.run(lambda: __import__("nbprod.dataset_scoring").dataset_scoring.LOADS)
+    loads = cluster.run(
+        lambda: __import__("nbprod.serving.dataset_scoring").serving.dataset_scoring.LOADS)
     assert len(loads) == 2 and all(v in ([], [registered]) for v in loads.values())
     assert sum(map(len, loads.values())) >= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.parquet", "scores"]

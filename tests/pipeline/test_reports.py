@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from browser import FLAGS, ensure_chromium
 
-from nbprod.lineage import INJECTED_TAG
-from nbprod.reports import WIDTH
+from nbprod.pipeline.reports import WIDTH
+from nbprod.registry.lineage import INJECTED_TAG
 from projectkit import BIN, TASKS, bentoml_cli, build_env, smoke_build
 
 pytestmark = pytest.mark.pipeline
@@ -120,12 +120,12 @@ def test_no_line_is_cut_off_at_the_right_edge_in_a_browser(built, task, tmp_path
 
 def test_ploombers_own_html_conversion_is_replaced_not_doubled(built):
     """The tidy writes the HTML from the tidied notebook; Ploomber's export of the raw one,
-    which would cost as much again, is switched off (nbprod.reports.take_over_html)."""
+    which would cost as much again, is switched off (nbprod.pipeline.reports.take_over_html)."""
     import contextlib
 
     from ploomber.spec import DAGSpec
 
-    from nbprod import reports
+    from nbprod.pipeline import reports
 
     project, _, _ = built
     with contextlib.chdir(project):

@@ -65,7 +65,7 @@ def test_a_build_waits_for_the_model_lock_and_says_for_what(committed):
     env = build_env(home)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys
-        from nbprod.storelock import model_lock
+        from nbprod.registry.storelock import model_lock
         with model_lock("telco_churn", "nbprod promote (held by the test)"):
             print("held", flush=True)
             sys.stdin.readline()

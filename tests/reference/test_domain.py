@@ -8,9 +8,9 @@ import pytest
 
 import churn
 from nbprod import DataValidationError
-from nbprod.columns import ColumnTable
-from nbprod.data import read_table
-from nbprod.validation import validate
+from nbprod.data.columns import ColumnTable
+from nbprod.data.files import read_table
+from nbprod.data.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "data/raw/telco_churn.csv.gz"

@@ -21,8 +21,8 @@ import yaml
 from datasets import KIND_DATASETS, DataSet
 from service.conftest import bentoml_serve
 
-from nbprod.metrics import BY_KIND, DIRECTIONS
-from nbprod.model_kinds import prediction_columns
+from nbprod.data.model_kinds import prediction_columns
+from nbprod.model.metrics import BY_KIND, DIRECTIONS
 from projectkit import BIN, build_env
 
 pytestmark = pytest.mark.pipeline

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 
 import churn
-from nbprod import derive_feature_schema, register_model, synth
-from nbprod.dataset import features, target
-from nbprod.modeling import build_model
+from nbprod import derive_feature_schema, register_model
+from nbprod.data import synth
+from nbprod.data.dataset import features, target
+from nbprod.model.modeling import build_model
 from projectkit import RAW, TABLE
 
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from nbprod import BatchInputError, ConfigError, DataFileError
-from nbprod.batch import read_chunks, score_chunks, score_file
 from nbprod.cli import main
+from nbprod.serving.batch import read_chunks, score_chunks, score_file
 from projectkit import FEATURES, RAW, TABLE
 
 
@@ -50,7 +50,8 @@ def test_csv_in_csv_out_gives_the_same_predictions(registered, to_score, tmp_pat
 
 def test_memory_follows_the_chunk_not_the_file(registered, real, tmp_path):
     """Peak allocations while scoring 4x more rows in the same chunks stay the same."""
-    from nbprod import feature_schema, load_model, synth
+    from nbprod import feature_schema, load_model
+    from nbprod.data import synth
 
     model, schema = load_model(registered), feature_schema(registered)
     small = synth.write(real, TABLE, tmp_path / "small.parquet", 10_000, seed=1, chunk_rows=2_000)
@@ -173,7 +174,7 @@ def test_the_score_command_shows_progress_from_the_start_with_rate_and_eta(regis
 def test_score_without_model_uses_the_production_version(registered, trained, to_score,
                                                         tmp_path, monkeypatch):
     from nbprod import register_model
-    from nbprod.lifecycle import production, promote
+    from nbprod.registry.lifecycle import production, promote
 
     model, feature_schema = trained
     if production("telco_churn") is None:

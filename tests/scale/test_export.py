@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from nbprod import ConfigError
 from nbprod.cli import main
 from nbprod.export import export, make_plan
-from nbprod.lineage import notebook_parameters
+from nbprod.registry.lineage import notebook_parameters
 from projectkit import BIN, ROOT, build_env, copy_project, models_in, tasks_that_ran
 
 pytestmark = pytest.mark.pipeline

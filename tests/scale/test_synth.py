@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 import churn
-from nbprod import ConfigError, synth
-from nbprod.data import read_table
-from nbprod.validation import compact, validate
+from nbprod import ConfigError
+from nbprod.data import synth
+from nbprod.data.files import read_table
+from nbprod.data.validation import compact, validate
 from projectkit import TABLE
 
 

@@ -95,12 +95,12 @@ def customer(project) -> dict:
 
 @pytest.fixture(scope="module")
 def app(project):
-    """A client of ``nbprod.service:ModelService`` run in this process on the project's model.
+    """A client of ``nbprod.serving.service:ModelService`` run in this process on the project's model.
 
     The model is copied into this process's store (BentoML resolves its home once per
     process) and named by ``$NBPROD_MODEL_TAG``; the service module is imported once. The
-    service patches BentoML when it starts (``nbprod.serving``): the patches are undone after
-    the module, so the canaries of ``tests/unit/test_serving.py`` still see BentoML's bugs."""
+    service patches BentoML when it starts (``nbprod.serving.predictor``): the patches are undone after
+    the module, so the canaries of ``tests/unit/serving/test_serving.py`` still see BentoML's bugs."""
     from bentoml._internal.marshal.dispatcher import Optimizer
     from bentoml._internal.server.http.traffic import TimeoutMiddleware
 
@@ -121,7 +121,7 @@ def app(project):
         patch.setattr(errors, "filters", list(errors.filters))
         patch.setenv("NBPROD_MODEL_TAG", project.tag)
         patch.chdir(project.path)  # the service's name comes from the project's bentofile.yaml
-        from nbprod.service import ModelService
+        from nbprod.serving.service import ModelService
 
         forget_bentoml_request_metrics()  # another in-process app may have registered them
         with TestClient(ModelService.to_asgi(), raise_server_exceptions=False) as client:
@@ -161,7 +161,7 @@ def server(project):
     """The service served from the source, as in development (`bentoml serve` in the project)."""
     env = project.env()
     assert "NBPROD_MODEL_TAG" not in env and os.environ.get("NBPROD_MODEL_TAG") is None
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
         yield client
 
 

@@ -1,7 +1,7 @@
 """The service with a test-only knob, served only by the tests: ``x-debug-delay-ms: N`` holds a
 request N ms inside its request slot (within the guards' admission and time limit).
 
-nbprod has no such knob: a bento serves ``nbprod.service:ModelService``, which never reads the
+nbprod has no such knob: a bento serves ``nbprod.serving.service:ModelService``, which never reads the
 header. The tests serve ``service.delaying:ModelService`` with ``tests/`` on ``PYTHONPATH``
 (``tests/service/hardening/conftest.py: delaying_env``); this module adds the innermost
 middleware. Importing it imports the service, so only `bentoml serve` does.
@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nbprod.asgi import header
-from nbprod.service import ModelService
+from nbprod.compat.asgi import header
+from nbprod.serving.service import ModelService
 
 HEADER = b"x-debug-delay-ms"
 #: where the middleware writes how many requests it holds now (read by the tests' hold_slots)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-MAX_BATCH_SIZE = 256  # nbprod.service.MAX_BATCH_SIZE's default
+MAX_BATCH_SIZE = 256  # nbprod.serving.service.MAX_BATCH_SIZE's default
 
 
 def bad_cases(good: dict) -> dict[str, tuple]:

@@ -96,7 +96,7 @@ def test_a_truncated_artifact_stops_bentoml_serve_with_one_line(two_models, rest
     name, version = tag.split(":")
     artifact = copy.home / "models" / name / version / "model.skops"
     artifact.write_bytes(restored(artifact)[:-100])  # truncated
-    status, lines = serve_until_exit(copy, "nbprod.service:ModelService", NBPROD_MODEL_TAG=tag)
+    status, lines = serve_until_exit(copy, "nbprod.serving.service:ModelService", NBPROD_MODEL_TAG=tag)
     assert status == 1, lines[-20:]  # exits by itself: no worker crash-loop
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: cannot serve {tag}: model {tag}: artifact ")

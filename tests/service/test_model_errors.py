@@ -41,7 +41,7 @@ def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, customer):
         [str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
         env=project.env(**TRUSTED), capture_output=True, text=True, check=True, timeout=120,
     ).stdout.strip().splitlines()[-1]
-    with bentoml_serve("nbprod.service:ModelService", project.path,
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path,
                        project.env(NBPROD_MODEL_TAG=tag, **TRUSTED)) as client:
         one = client.post("/predict", json={"customer": customer})
         many = client.post("/predict_batch", json={"customers": [customer, customer]})

@@ -26,11 +26,11 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from nbprod.answers import INTERVAL_LEVEL
-from nbprod.drift import prediction_reference
-from nbprod.model_kinds import MULTICLASS, REGRESSION, prediction_columns
-from nbprod.registry import register_model
-from nbprod.schema import Feature, FeatureSchema, reference_statistics
+from nbprod.data.drift import prediction_reference
+from nbprod.data.model_kinds import MULTICLASS, REGRESSION, prediction_columns
+from nbprod.data.schema import Feature, FeatureSchema, reference_statistics
+from nbprod.registry.store import register_model
+from nbprod.serving.answers import INTERVAL_LEVEL
 from projectkit import BIN
 
 from .conftest import bentoml_serve
@@ -122,9 +122,9 @@ def served(tmp_path_factory):
         cwd = tmp / name
         cwd.mkdir()
         out[kind] = (tag, schema, test, predictions, model, env, cwd)
-    with bentoml_serve("nbprod.service:ModelService", out[MULTICLASS][6], out[MULTICLASS][5]) \
+    with bentoml_serve("nbprod.serving.service:ModelService", out[MULTICLASS][6], out[MULTICLASS][5]) \
             as multiclass, \
-            bentoml_serve("nbprod.service:ModelService", out[REGRESSION][6], out[REGRESSION][5]) \
+            bentoml_serve("nbprod.serving.service:ModelService", out[REGRESSION][6], out[REGRESSION][5]) \
             as regression:
         multiclass.env, regression.env = out[MULTICLASS][5], out[REGRESSION][5]
         yield {kind: Served(kind, o[4], o[1], o[2], o[3], client)

@@ -35,7 +35,7 @@ def monitored(project, tmp_path_factory):
         NBPROD_PREDICTION_LOG_MAX_BYTES=str(MAX_BYTES), NBPROD_PREDICTION_LOG_BACKUPS="1000",
         NBPROD_METRICS_CACHE="0.001",  # each scrape fresh: these tests compare two scrapes
     )
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
         client.logs = logs  # type: ignore[attr-defined]
         client.answered = {}  # type: ignore[attr-defined]  # request_id -> prediction
         yield client

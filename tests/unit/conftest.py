@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nbprod.columns import ColumnTable
+from nbprod.data.columns import ColumnTable
 from tables import CUSTOMER, LOAN, loan_rows
 
 ROOT = Path(__file__).resolve().parents[2]

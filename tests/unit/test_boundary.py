@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import nbprod
-from nbprod.wheel import build_wheel
+from nbprod.registry.wheel import build_wheel
 
 SRC = Path(nbprod.__file__).resolve().parent
 #: Words that belong to the reference project (its package, data set, service, fields).
@@ -44,6 +44,6 @@ def test_the_wheel_holds_only_nbprod(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"nbprod", f"nbprod-{nbprod.__version__}.dist-info"}
-    assert "nbprod/service.py" in names and "nbprod/py.typed" in names
+    assert "nbprod/serving/service.py" in names and "nbprod/py.typed" in names
     assert not [n for n in names if n.endswith(".pyc")]
     assert build_wheel(tmp_path / "again").read_bytes() == wheel.read_bytes()  # reproducible

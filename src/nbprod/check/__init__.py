@@ -4,7 +4,7 @@ A registry of rules (NB001-NB010, one function each, see :mod:`.rules` and
 :mod:`.code_rules`) runs over each notebook (``.ipynb`` read with nbformat, percent
 ``.py`` and other text notebooks with jupytext, :mod:`.reader`), with the parameters,
 products and dependencies Ploomber resolves for its task (:mod:`.pipeline`). Findings are ``path:cell:line RULE message`` plus a
-hint. The same check runs as the pipeline's ``on_render`` hook (:mod:`nbprod.hooks`).
+hint. The same check runs as the pipeline's ``on_render`` hook (:mod:`nbprod.pipeline.hooks`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from ..lineage import INJECTED_TAG
+from ..registry.lineage import INJECTED_TAG
 
 PARAMETERS_TAG = "parameters"
 #: Notebook languages the Python rules apply to (kernel spec or language info).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..env_file import env_value, model_name, production_tag
+from ..pipeline.env_file import env_value, model_name, production_tag
 
 __all__ = ["debugging", "env_value", "model_name", "name_option", "production_tag"]
 

@@ -25,8 +25,8 @@ def synth(rows: int, output: Path, source: Path | None, columns_file: Path, seed
           chunk_size: int) -> None:
     """Write ROWS synthetic rows sampled from the project's real data to OUTPUT
     (.parquet, .csv or .csv.gz): rows drawn with replacement, numbers perturbed a little."""
-    from .. import synth as generator
-    from ..columns import ColumnTable
+    from ..data import synth as generator
+    from ..data.columns import ColumnTable
     from .progress import RowsProgress
 
     table = ColumnTable.load(columns_file)
@@ -75,7 +75,7 @@ def score(
     if scheduler is None and source.is_file():
         with RowsProgress("scoring") as bar:  # on screen before the slow imports and the model load
             bar.stage("counting rows")
-            from ..batch import count_rows, score_file
+            from ..serving.batch import count_rows, score_file
 
             total = count_rows(source)
             bar.stage(f"loading model {tag}")
@@ -89,7 +89,7 @@ def score(
             f"{counted} -> {result.output}"
         )
         return
-    from ..dataset_scoring import score_dataset
+    from ..serving.dataset_scoring import score_dataset
 
     with RowsProgress("scoring") as bar:
         bar.stage(f"loading model {tag}")

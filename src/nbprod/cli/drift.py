@@ -50,7 +50,7 @@ def drift(ctx: click.Context, data: Path, tag: str | None, threshold: float, min
 def _drift(data: Path, tag: str | None, threshold: float, min_rows: int,
            output: Path) -> list[str]:
     """Check, print and write the report; the drifted features (and the predictions)."""
-    from ..drift_report import check_drift
+    from ..monitoring.drift_report import check_drift
 
     result = check_drift(data, tag or production_tag(), threshold, min_rows, output)
     click.echo(f"{data}: {result.inputs.span()}")

@@ -28,8 +28,8 @@ def models_list(name: str | None, metrics: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..lifecycle import stage_of, versions
-    from ..metrics import arrow, table_columns
+    from ..model.metrics import arrow, table_columns
+    from ..registry.lifecycle import stage_of, versions
 
     name = name or model_name()
     found = versions(name)
@@ -71,7 +71,7 @@ def models_show(tag: str) -> None:
     """One version: stage, metrics, parameters, lineage and lifecycle events."""
     import yaml
 
-    from ..summary import version_record
+    from ..pipeline.summary import version_record
 
     click.echo(yaml.safe_dump(version_record(tag), sort_keys=False, default_flow_style=False))
 
@@ -80,7 +80,7 @@ def models_show(tag: str) -> None:
 @name_option
 def models_history(name: str | None) -> None:
     """Every registration, promotion and rollback, oldest first."""
-    from ..lifecycle import history
+    from ..registry.lifecycle import history
 
     name = name or model_name()
     for e in history(name):
@@ -92,7 +92,7 @@ def models_history(name: str | None) -> None:
 @click.option("--reason", default="promoted by hand", show_default=True)
 def promote(tag: str, reason: str) -> None:
     """Make TAG the production version (the previous one is archived)."""
-    from ..lifecycle import promote as do_promote
+    from ..registry.lifecycle import promote as do_promote
 
     click.secho(f"production: {do_promote(tag, reason)}", fg="green")
     click.echo("serve it: nbprod bento (selects or builds its bento), then bentoml serve BENTO")
@@ -103,7 +103,7 @@ def promote(tag: str, reason: str) -> None:
 @click.option("--reason", default="rollback", show_default=True)
 def rollback(name: str | None, reason: str) -> None:
     """Put back the version that was in production before the current one."""
-    from ..lifecycle import rollback as do_rollback
+    from ..registry.lifecycle import rollback as do_rollback
 
     click.secho(f"production: {do_rollback(name or model_name(), reason)}", fg="yellow")
     click.echo("serve it: nbprod bento (selects or builds its bento), then bentoml serve BENTO")
@@ -115,7 +115,7 @@ def rollback(name: str | None, reason: str) -> None:
               show_default=True, help="The project folder the recorded paths are relative to.")
 def lineage(tag: str, root: Path) -> None:
     """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed."""
-    from ..trace import broken, trace
+    from ..registry.trace import broken, trace
 
     links = trace(tag, root)
     colours = {"ok": "green", "recorded": "cyan", "modified": "red", "missing": "red"}

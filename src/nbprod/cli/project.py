@@ -56,7 +56,7 @@ def new(directory: Path, data: Path, target: str, kind: str | None, positive: st
 )
 def summary(products: Path) -> None:
     """Print what the last build produced: the registered model, its metrics, the reports."""
-    from ..summary import build_summary
+    from ..pipeline.summary import build_summary
 
     built = build_summary(products)
     click.secho(f"registered model  {built.tag}  stage: {built.stage}  (store: {built.store})",
@@ -79,7 +79,7 @@ def summary(products: Path) -> None:
               help="The pipeline spec (default: pipeline.yaml, found as Ploomber does).")
 def plot(output: Path, pipeline: Path | None) -> None:
     """Draw the pipeline offline: every task and its status (up to date, outdated, failed)."""
-    from ..plot import load_status, write
+    from ..pipeline.plot import load_status, write
 
     nodes = load_status(pipeline)
     path = write(nodes, output, title=f"pipeline: {Path.cwd().name}")
@@ -108,8 +108,8 @@ def export_(engine: str, project: Path, image: str | None, local: bool) -> None:
 @click.option("--build", "force", is_flag=True, help="Build a new bento even if one holds the model.")
 def bento(tag: str | None, project: Path, force: bool) -> None:
     """Print the tag of the bento serving the production model; build it if there is none."""
-    from ..bento import bento_for, build_bento
-    from ..serving import REGISTRATION, model_tag
+    from ..registry.bento import bento_for, build_bento
+    from ..serving.predictor import REGISTRATION, model_tag
 
     tag = tag or model_tag(registration=project / REGISTRATION)
     if force:

@@ -20,7 +20,7 @@ module             what it works around                                        w
 Each module says the bug, the versions it was seen on and when its patch can go. Each
 patch calls :func:`written_for` with the version it was written for: on any other installed
 version it warns once (:class:`CompatWarning`), since the bug may be fixed or the private
-code it touches changed. ``tests/unit/test_compat_*.py`` show each bug on the pinned
+code it touches changed. ``tests/unit/compat/test_compat_*.py`` show each bug on the pinned
 versions (a canary fails the day a bug is fixed, so the patch can be dropped).
 """
 

@@ -1,7 +1,7 @@
 """Workarounds of BentoML 1.4 bugs, written for bentoml 1.4.40 (the pinned version).
 
 Each one says the bug, what the patch does, and when it can go: when a BentoML release
-makes its canary in ``tests/unit/test_compat_bentoml.py`` fail (the bug fixed), drop the
+makes its canary in ``tests/unit/compat/test_compat_bentoml.py`` fail (the bug fixed), drop the
 patch and its call. Those touching private classes break loudly there, too, when BentoML
 renames them. Nothing here imports BentoML at module level.
 
@@ -13,6 +13,9 @@ renames them. Nothing here imports BentoML at module level.
 - :func:`fixed_list_media_type`: a list output's media type rebuilt on every response;
 - :func:`visible_build_context`: ``bentoml build`` refuses a folder with a hidden part;
 - :func:`die_with_parent`: a worker outlives its killed server.
+
+:func:`last_option` reads BentoML's command line as click does (the worker's ``--fd``, the
+``--host`` of :mod:`nbprod.serving.exposure`).
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..asgi import header, respond
 from ..errors import ConfigError
 from . import written_for
+from .asgi import header, respond
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,17 @@ WRITTEN_FOR = "1.4.40"
 
 def _check(patch: str) -> None:
     written_for("bentoml", WRITTEN_FOR, f"nbprod.compat.bentoml.{patch}")
+
+
+def last_option(argv: Sequence[str], name: str) -> str | None:
+    """The value of the last ``name VALUE`` or ``name=VALUE`` in ``argv`` (as click reads it)."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg.partition("=")[2]
+    return value
 
 
 def greedy_batching() -> None:

@@ -7,7 +7,7 @@ notebook schema never uses that format. ``nbprod check`` must answer in well und
 before nbformat is imported it marks the optional package as absent, as if it were not
 installed; jsonschema then leaves the ``iri`` format unchecked, which nothing of nbprod
 uses. Can go when jsonschema builds its format checkers lazily (the canary in
-``tests/unit/test_compat_jsonschema.py`` finds ``rfc3987_syntax`` not imported by
+``tests/unit/compat/test_compat_jsonschema.py`` finds ``rfc3987_syntax`` not imported by
 ``import jsonschema``).
 """
 

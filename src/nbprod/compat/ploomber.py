@@ -17,7 +17,7 @@
   jupyter-server 2.x): Ploomber's Jupyter server extension answers 500 to every notebook
   opened (``'coroutine' object is not subscriptable``: it calls jupytext's asynchronous
   contents manager synchronously), and renders with ``force=True``, which marks every task
-  outdated. It is switched off and :mod:`nbprod.lab` does the injection instead
+  outdated. It is switched off and :mod:`nbprod.pipeline.lab` does the injection instead
   (docs/lab.md). The canary is the last test of ``tests/check/test_lab.py``. Can go when
   that test sees Ploomber's extension answer 200.
 - :func:`check_networkx` (the pin ``networkx<3.6``). Bug (ploomber 0.23.3): ``ploomber plot``

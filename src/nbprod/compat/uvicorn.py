@@ -14,10 +14,10 @@ between two requests. The patch of the private ``H11Protocol``:
 - the open connections are known (:func:`open_connections`), so a draining server can wait
   until each connection it accepted has had its answer.
 
-Can go when uvicorn gains a head timeout (the canary in ``tests/unit/test_compat_uvicorn.py``
+Can go when uvicorn gains a head timeout (the canary in ``tests/unit/compat/test_compat_uvicorn.py``
 sees an unpatched server close a half-sent head).
 
-**Graceful shutdown** (:class:`Drain`, installed by :class:`nbprod.guard.GuardMiddleware` in
+**Graceful shutdown** (:class:`Drain`, installed by :class:`nbprod.serving.guard.GuardMiddleware` in
 the worker). Bug (uvicorn 0.54.0 under BentoML 1.4.40's process manager): on SIGTERM uvicorn
 stops at once: idle keep-alive connections are closed under clients that are sending on them,
 and connections queued in the listening socket (which BentoML keeps open until the worker is
@@ -50,8 +50,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..exposure import last_option
 from . import written_for
+from .bentoml import last_option
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..data import read_table
+from ..data.files import read_table
+from ..data.model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from ..errors import ConfigError, DataFileError, TargetError
-from ..model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from .leaks import target_leak
 from .names import identifier, identifiers
 
@@ -74,7 +74,7 @@ class Inferred:
 
 
 def read_data(path: str | Path) -> pd.DataFrame:
-    """The data file as the pipeline will read it (:func:`nbprod.data.read_table`: CSV,
+    """The data file as the pipeline will read it (:func:`nbprod.data.files.read_table`: CSV,
     gzip-compressed CSV or Parquet), refusing a file with no rows."""
     path = Path(path)
     if not path.exists():

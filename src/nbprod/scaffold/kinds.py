@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from ..model_kinds import BINARY, MULTICLASS, REGRESSION
-from ..modeling import default_estimator
+from ..data.model_kinds import BINARY, MULTICLASS, REGRESSION
+from ..model.modeling import default_estimator
 from .infer import Inferred
 
 #: the quality gate's floor (held-out ROC AUC) of a new binary project: better than a
@@ -67,10 +67,10 @@ def gate_yaml(table: Inferred, smoke: bool) -> str:
 def estimator_yaml(table: Inferred) -> str:
     """The ``estimator:`` and ``hyperparameters:`` lines of env.yaml."""
     if table.kind == REGRESSION:
-        return ("estimator: ridge   # or gradient_boosting (nbprod.modeling.REGRESSORS)\n"
+        return ("estimator: ridge   # or gradient_boosting (nbprod.model.modeling.REGRESSORS)\n"
                 "hyperparameters:\n  ridge: {alpha: 1.0}\n"
                 "  gradient_boosting: {learning_rate: 0.05, max_iter: 200, max_leaf_nodes: 15}")
-    return ("estimator: logistic_regression   # or gradient_boosting (nbprod.modeling.ESTIMATORS)\n"
+    return ("estimator: logistic_regression   # or gradient_boosting (nbprod.model.modeling.ESTIMATORS)\n"
             "hyperparameters:\n  logistic_regression: {C: 1.0}\n"
             "  gradient_boosting: {learning_rate: 0.05, max_iter: 200, max_leaf_nodes: 15}")
 

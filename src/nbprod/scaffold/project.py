@@ -150,7 +150,7 @@ def _wheel_name() -> str:
 
 
 def _add_wheel(folder: Path) -> None:
-    from ..wheel import build_wheel
+    from ..registry.wheel import build_wheel
 
     built = build_wheel(folder / "wheels")
     log.info("nbprod wheel: %s", built.name)

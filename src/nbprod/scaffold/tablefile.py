@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from ..model_kinds import BINARY
+from ..data.model_kinds import BINARY
 from .infer import Inferred
 
 __all__ = ["render_columns"]

@@ -37,7 +37,7 @@ def admitting(project):
     # not overload the model (concurrent records would share its calls)
     env = project.env(NBPROD_API_KEY=API_KEY, NBPROD_MAX_WAIT=str(MAX_WAIT),
                       NBPROD_METRICS_AUTH="1", NBPROD_MAX_BATCH_SIZE="1")
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
         yield client
 
 

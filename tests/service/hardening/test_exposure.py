@@ -19,7 +19,7 @@ def _serve(project, tmp_path, args: list[str], **env: str) -> tuple[int, str, st
     environ.pop("NBPROD_API_KEY", None)
     port = free_port()
     result = subprocess.run(
-        [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--port", str(port), *args],
+        [str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService", "--port", str(port), *args],
         cwd=project.path, env=environ, capture_output=True, text=True, timeout=180,
     )
     try:  # nothing ever listened there
@@ -59,6 +59,6 @@ def test_a_loopback_command_line_wins_over_the_configuration(project):
     # which sees the configuration's 0.0.0.0 in its environment, reads its real socket
     env = project.env(BENTOML_CONFIG_OPTIONS="services.churn.http.host=0.0.0.0")
     env.pop("NBPROD_API_KEY", None)
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
         assert client.post("/metadata", json={}).status_code == 200
         assert "Service churn initialized" in client.log.read_text()

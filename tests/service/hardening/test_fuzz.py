@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from schemathesis import GenerationMode
 
-from nbprod.schema import Feature, FeatureSchema
-from nbprod.serving import input_model
+from nbprod.data.schema import Feature, FeatureSchema
+from nbprod.serving.predictor import input_model
 
 EXAMPLES = int(os.environ.get("NBPROD_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(

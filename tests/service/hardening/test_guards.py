@@ -62,7 +62,7 @@ def test_a_key_is_required_beyond_loopback(project):
     env = project.env()
     env.pop("NBPROD_API_KEY", None)
     result = subprocess.run(
-        [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService",
+        [str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService",
          "--host", "0.0.0.0", "--port", str(free_port())],
         cwd=project.path, env=env, capture_output=True, text=True, timeout=120,
     )

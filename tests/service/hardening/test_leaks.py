@@ -83,7 +83,7 @@ def test_a_log_folder_that_is_relative_or_in_the_store_stops_the_server(project)
     }
     for folder, message in cases.items():
         result = subprocess.run(
-            [str(BIN / "bentoml"), "serve", "nbprod.service:ModelService", "--host", "127.0.0.1",
+            [str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService", "--host", "127.0.0.1",
              "--port", str(free_port())],
             cwd=project.path, env=project.env(NBPROD_PREDICTION_LOG_DIR=folder),
             capture_output=True, text=True, timeout=180)
@@ -100,7 +100,7 @@ def lost_lines(client: httpx.Client) -> float:
 def test_a_full_disk_loses_lines_counted_on_metrics_never_printed(project, customer, tmp_path):
     rows, _ = project.test_rows()
     env = project.env(NBPROD_PREDICTION_LOG_DIR=str(tmp_path / "logs"))
-    with bentoml_serve("nbprod.service:ModelService", project.path, env) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
         path = log_file(client)
         assert not path.exists(), "the file opens with the first prediction"
         path.symlink_to("/dev/full")  # every write fails: ENOSPC, as on a full disk

@@ -73,7 +73,7 @@ def _answers(port: int) -> str:
 def test_sigkill_of_the_server_takes_its_worker_down_and_the_port_is_free_at_once(project):
     import psutil
 
-    with bentoml_serve("nbprod.service:ModelService", project.path, project.env()) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, project.env()) as client:
         port = client.base_url.port
         server = psutil.Process(client.proc.pid)
         workers = server.children(recursive=True)
@@ -88,7 +88,7 @@ def test_sigkill_of_the_server_takes_its_worker_down_and_the_port_is_free_at_onc
         wait_until(lambda: not alive(), 15, lambda: f"workers {alive()} outlived their server")
         assert _answers(port) == "refused"
     # the same port, at once
-    with bentoml_serve("nbprod.service:ModelService", project.path, project.env(),
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, project.env(),
                        port=port) as again:
         assert again.get("/readyz").status_code == 200
 
@@ -116,7 +116,7 @@ def test_sigterm_under_load_answers_every_accepted_connection(project, customer)
     import threading
 
     sigterm = threading.Event()
-    with bentoml_serve("nbprod.service:ModelService", project.path, project.env()) as client, \
+    with bentoml_serve("nbprod.serving.service:ModelService", project.path, project.env()) as client, \
             ThreadPoolExecutor(32) as pool:
         deadline = time.monotonic() + 60
         clients = [pool.submit(_until_refused, client, customer, sigterm, deadline)

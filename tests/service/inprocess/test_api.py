@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from nbprod.columns import ColumnTable
+from nbprod.data.columns import ColumnTable
 from projectkit import FEATURES, ROOT
 
 from ..inputs import bad_cases

@@ -1,0 +1,14 @@
+"""The data: the declared contract of every column, and the data read, checked and split by it.
+
+- :mod:`.columns`: the column table (``columns.yaml``): kinds, categories, ranges, the target;
+- :mod:`.model_kinds`: the target's kind (binary, multiclass, regression), declared in that table;
+- :mod:`.files`: reading a CSV or Parquet file;
+- :mod:`.validation`: every rule of the table checked at once (pandera), dtypes compacted;
+- :mod:`.dataset`: features and the label by kind, the split, samples, the summary;
+- :mod:`.schema`: the feature schema a model is served by, and the training data's reference
+  statistics;
+- :mod:`.drift`: the one binning of a column, and PSI and Jensen-Shannon between two samples;
+- :mod:`.synth`: synthetic rows that satisfy the table (scale tests).
+
+May import: :mod:`nbprod.errors`, :mod:`nbprod.settings`, :mod:`nbprod.compat`.
+"""

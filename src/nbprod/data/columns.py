@@ -1,0 +1,311 @@
+"""The declared column table of a project: ``columns.yaml``, the contract of its data.
+
+One file declares every column the model uses once (its kind, the allowed categories or
+range, whether it may be blank, its header in the raw file), the target and its positive
+class, the name of one record in the API, and the raw columns left out with the reason.
+Validation of the raw data (:mod:`nbprod.data.validation`), the model's preprocessing
+(:mod:`nbprod.model.modeling`), the feature schema stored with the model and so the served API
+(:mod:`nbprod.data.schema`) are all derived from it, so they cannot disagree::
+
+    target: status            # the column the model predicts
+    positive: bad             # the served probability is P(status == bad)
+    record: Loan              # the name of one input record in the API
+    columns:
+      age: {source: Age, kind: integer, min: 18, max: 99}
+      home: {kind: categorical, categories: [own, rent], nullable: true}
+      status: {kind: categorical, categories: [bad, good]}
+    dropped:
+      Customer ID: id-like (a different value on every row)
+
+``kind`` says what the model predicts (:mod:`nbprod.data.model_kinds`): ``binary`` (the default;
+a categorical target with two categories and its ``positive`` class), ``multiclass`` (a
+categorical target with three or more categories, the classes in their declared order) or
+``regression`` (an integer or number target)::
+
+    kind: regression
+    target: price
+    columns:
+      price: {kind: number, min: 0}
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
+
+#: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
+#: integer and number: within [min, max] when those are given.
+KINDS = ("binary", "categorical", "integer", "number")
+_COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "unit", "source", "description"}
+_TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column: what a valid value is."""
+
+    name: str
+    kind: str
+    categories: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    nullable: bool = False
+    unit: str | None = None
+    source: str | None = None
+    description: str | None = None
+
+    @property
+    def header(self) -> str:
+        """The column's header in the raw file."""
+        return self.source or self.name
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in ("integer", "number")
+
+    def spec(self) -> dict[str, Any]:
+        """The declaration as a plain dict (what :func:`nbprod.data.schema.derive_feature_schema` reads)."""
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.categories is not None:
+            out["categories"] = list(self.categories)
+        for key in ("min", "max", "unit", "source", "description"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.nullable:
+            out["nullable"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class ColumnTable:
+    """The declared columns (target included, in order), the target, the model kind and (for
+    a binary model) the positive class."""
+
+    columns: tuple[Column, ...]
+    target: str
+    positive: Any = None
+    record: str = "Record"
+    dropped: dict[str, str] = field(default_factory=dict)
+    source: str = "columns.yaml"
+    #: what the model predicts: binary, multiclass or regression
+    kind: str = BINARY
+
+    def __post_init__(self) -> None:
+        where = self.source
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ConfigError(f"{where}: column(s) {dup} declared twice")
+        headers = [c.header for c in self.columns]
+        if len(set(headers)) != len(headers):
+            dup = sorted({h for h in headers if headers.count(h) > 1})
+            raise ConfigError(f"{where}: raw header(s) {dup} are the source of two columns")
+        if self.target not in names:
+            raise ConfigError(f"{where}: target {self.target!r} is not among the columns {names}")
+        check_model_kind(self.kind, f"{where}: kind")
+        _check_target(self.column(self.target), self.kind, self.positive, where)
+        if len(self.columns) < 2:
+            raise ConfigError(f"{where}: declare at least one feature besides the target")
+        if not self.record.isidentifier() or keyword.iskeyword(self.record):
+            raise ConfigError(f"{where}: record {self.record!r} must be a Python identifier")
+        clash = sorted(set(self.dropped) & set(headers))
+        if clash:
+            raise ConfigError(f"{where}: {clash} are both declared and dropped")
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def features(self) -> list[str]:
+        """The model's input columns, in the declared order."""
+        return [c.name for c in self.columns if c.name != self.target]
+
+    @property
+    def negative(self) -> Any:
+        if self.kind != BINARY:
+            raise ConfigError(f"{self.source}: a {self.kind} target has no negative class")
+        cats = self.column(self.target).categories or ()
+        return next(c for c in cats if c != self.positive)
+
+    @property
+    def categories(self) -> list[Any]:
+        """The target's classes as declared: ``[negative, positive]`` for a binary model,
+        the declared order for a multiclass one, none for a regression."""
+        if self.kind == BINARY:
+            return [self.negative, self.positive]
+        if self.kind == MULTICLASS:
+            return list(self.column(self.target).categories or ())
+        return []
+
+    @property
+    def classes(self) -> list[str]:
+        """:attr:`categories` as strings: the labels the service answers with."""
+        return [str(c) for c in self.categories]
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """Raw header -> column name, for the columns whose header differs."""
+        return {c.source: c.name for c in self.columns if c.source and c.source != c.name}
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise ConfigError(f"{self.source}: no column {name!r}; declared: {self.names}")
+
+    def declared(self) -> dict[str, dict[str, Any]]:
+        """Every column as name -> plain declaration (target included)."""
+        return {c.name: c.spec() for c in self.columns}
+
+    def feature_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.name != self.target]
+
+    # -- files -----------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> ColumnTable:
+        """Read and check a ``columns.yaml``; errors name the file and the key."""
+        import yaml
+
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file (the declared column table)") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "columns.yaml") -> ColumnTable:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping with keys {sorted(_TABLE_KEYS)}")
+        unknown = sorted(set(data) - _TABLE_KEYS)
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {unknown}; valid: {sorted(_TABLE_KEYS)}")
+        kind = data.get("kind", BINARY)
+        check_model_kind(kind, f"{source}: kind")
+        for key in ("target", "positive", "columns") if kind == BINARY else ("target", "columns"):
+            if key not in data:
+                raise ConfigError(f"{source}: missing key {key!r}")
+        if kind != BINARY and "positive" in data:
+            raise ConfigError(f"{source}: positive: only a binary target has a positive class "
+                              f"(kind is {kind})")
+        raw_columns = data["columns"]
+        if not isinstance(raw_columns, dict) or not raw_columns:
+            raise ConfigError(f"{source}: columns must be a mapping of column name -> declaration")
+        columns = tuple(_column(str(name), spec, source) for name, spec in raw_columns.items())
+        dropped = data.get("dropped") or {}
+        if not isinstance(dropped, dict):
+            raise ConfigError(f"{source}: dropped must be a mapping of raw header -> reason")
+        return cls(
+            columns=columns,
+            target=str(data["target"]),
+            positive=data.get("positive"),
+            record=str(data.get("record") or "Record"),
+            dropped={str(k): str(v) for k, v in dropped.items()},
+            source=source,
+            kind=kind,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        head: dict[str, Any] = {"target": self.target}
+        if self.kind == BINARY:
+            head["positive"] = self.positive
+        else:
+            head = {"kind": self.kind, **head}
+        return {**head, "record": self.record, "columns": self.declared(),
+                "dropped": dict(self.dropped)}
+
+
+def _check_target(target: Column, kind: str, positive: Any, where: str) -> None:
+    """The target fits the model kind: errors name the file and the key."""
+    key = f"{where}: columns.{target.name}"
+    cats = list(target.categories or [])
+    if target.nullable:
+        raise ConfigError(f"{key}: the target cannot be nullable")
+    if kind == BINARY:
+        if target.kind != "categorical" or len(cats) != 2:
+            raise ConfigError(
+                f"{key}: the target must be categorical with exactly two categories "
+                f"(a binary classifier), got kind {target.kind!r} and categories {cats}; "
+                "set `kind: multiclass` or `kind: regression` for another kind of model"
+            )
+        if positive not in cats:
+            raise ConfigError(
+                f"{where}: positive {positive!r} is not a category of the target "
+                f"{target.name!r}: {cats}"
+            )
+    elif kind == MULTICLASS:
+        if target.kind != "categorical" or len(cats) < 3:
+            raise ConfigError(
+                f"{key}: a multiclass target must be categorical with three or more "
+                f"categories, got kind {target.kind!r} and categories {cats}"
+                + ("; two categories make a binary model" if len(cats) == 2 else "")
+            )
+    elif kind == REGRESSION and not target.is_numeric:
+        raise ConfigError(
+            f"{key}: a regression target must be of kind integer or number, got {target.kind!r}"
+        )
+
+
+def _column(name: str, spec: Any, source: str) -> Column:
+    where = f"{source}: columns.{name}"
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ConfigError(f"{where}: a column name must be an identifier (letters, digits, _); "
+                          "keep the raw header under `source:`")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping with at least `kind`")
+    unknown = sorted(set(spec) - _COLUMN_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid: {sorted(_COLUMN_KEYS)}")
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise ConfigError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
+    categories = spec.get("categories")
+    if kind == "categorical":
+        if not isinstance(categories, list) or not categories:
+            raise ConfigError(f"{where}.categories: a categorical column needs a non-empty list")
+        if len(set(map(repr, categories))) != len(categories):
+            raise ConfigError(f"{where}.categories: {categories} repeats a category")
+        if not all(isinstance(c, str) for c in categories) and not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in categories
+        ):
+            raise ConfigError(f"{where}.categories: all strings or all integers, got {categories}")
+        categories = tuple(categories)
+    elif categories is not None:
+        raise ConfigError(f"{where}.categories: only categorical columns have categories")
+    low, high = _bound(spec.get("min"), f"{where}.min"), _bound(spec.get("max"), f"{where}.max")
+    if (low is not None or high is not None) and kind not in ("integer", "number"):
+        raise ConfigError(f"{where}: min/max apply to integer and number columns only")
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"{where}: min {low} is above max {high}")
+    nullable = spec.get("nullable", False)
+    if not isinstance(nullable, bool):
+        raise ConfigError(f"{where}.nullable: true or false, got {nullable!r}")
+    return Column(
+        name=name, kind=kind, categories=categories, min=low, max=high, nullable=nullable,
+        unit=_text(spec.get("unit")), source=_text(spec.get("source")),
+        description=_text(spec.get("description")),
+    )
+
+
+def _bound(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}: a finite number, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

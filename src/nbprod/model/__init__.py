@@ -1,0 +1,11 @@
+"""The model: built from the column kinds, fitted, evaluated, saved in a safe format.
+
+- :mod:`.modeling`: preprocessing by column kind and a named estimator;
+- :mod:`.predictions`: the predictions frame of each model kind;
+- :mod:`.evaluation`: held-out metrics, permutation importance, training score;
+- :mod:`.evaluation_plots`: the evaluation figure of each kind;
+- :mod:`.metrics`: which way each metric is better, and which to show;
+- :mod:`.artifacts`: the model file (skops: loading runs no code outside the trusted types).
+
+May import: the data stage (:mod:`nbprod.data`) and the floor (errors, settings, compat).
+"""

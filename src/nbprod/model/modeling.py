@@ -1,0 +1,105 @@
+"""The model factory: preprocessing driven by the column kinds, plus a named estimator.
+
+Categorical columns are one-hot encoded over their declared categories, numbers scaled,
+0/1 flags passed as they are. A column declared nullable gets an imputer first (the most
+frequent value for categories and flags, the median for numbers, with a missing-value
+indicator), so blanks the declaration allows never reach the estimator. The estimator is a
+classifier or a regressor by the model kind of the schema (``FeatureSchema.model_kind``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ..data.model_kinds import BINARY, is_classifier
+from ..data.schema import Feature, FeatureSchema
+from ..errors import ConfigError
+
+#: classifier name (the ``estimator`` pipeline parameter) -> (class, defaults)
+ESTIMATORS: dict[str, tuple[type, dict[str, Any]]] = {
+    "logistic_regression": (LogisticRegression, {"max_iter": 1000}),
+    "gradient_boosting": (HistGradientBoostingClassifier, {}),
+}
+#: regressor name -> (class, defaults)
+REGRESSORS: dict[str, tuple[type, dict[str, Any]]] = {
+    "ridge": (Ridge, {}),
+    "gradient_boosting": (HistGradientBoostingRegressor, {}),
+}
+#: the estimator a new project starts with, and its hyper-parameters, per kind
+DEFAULTS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "classifier": ("logistic_regression", {"logistic_regression": {"C": 1.0},
+                                           "gradient_boosting": {"learning_rate": 0.05}}),
+    "regressor": ("ridge", {"ridge": {"alpha": 1.0}, "gradient_boosting": {"learning_rate": 0.05}}),
+}
+
+
+def estimators(kind: str = BINARY) -> dict[str, tuple[type, dict[str, Any]]]:
+    """The estimators a model of ``kind`` can use: classifiers, or regressors."""
+    return ESTIMATORS if is_classifier(kind) else REGRESSORS
+
+
+def default_estimator(kind: str = BINARY) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The estimator name and the hyper-parameters per estimator a new project starts with."""
+    return DEFAULTS["classifier" if is_classifier(kind) else "regressor"]
+
+
+def make_estimator(name: str, params: dict[str, Any], seed: int, kind: str = BINARY) -> Any:
+    """The estimator called ``name`` for a model of ``kind`` with ``params`` (unknown names
+    and keys are errors)."""
+    table = estimators(kind)
+    if name not in table:
+        what = "classifier" if is_classifier(kind) else "regressor"
+        raise ConfigError(f"estimator {name!r} is unknown for a {kind} model (nbprod's {what}s); "
+                          f"choose one of {sorted(table)}")
+    cls, defaults = table[name]
+    allowed = set(cls().get_params())
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"estimator {name!r} has no hyper-parameter(s) {unknown}; "
+            f"valid ones: {sorted(allowed)}"
+        )
+    kwargs = {**defaults, **params}
+    if "random_state" in allowed:
+        kwargs.setdefault("random_state", seed)
+    return cls(**kwargs)
+
+
+def preprocessor(schema: FeatureSchema) -> ColumnTransformer:
+    """One transformer per feature group (kind x nullable), in schema order."""
+    groups: list[tuple[str, Any, list[str]]] = []
+    for kind in ("categorical", "binary", "integer", "number"):
+        for nullable in (False, True):
+            feats = [f for f in schema.features if f.kind == kind and f.nullable == nullable]
+            if feats:
+                name = f"{kind}{'_nullable' if nullable else ''}"
+                groups.append((name, _transformer(kind, nullable, feats), [f.name for f in feats]))
+    return ColumnTransformer(groups, verbose_feature_names_out=False)
+
+
+def _transformer(kind: str, nullable: bool, feats: list[Feature]) -> Any:
+    if kind == "categorical":
+        encode = OneHotEncoder(categories=[list(f.categories or []) for f in feats],
+                               handle_unknown="error")
+        return make_pipeline(SimpleImputer(strategy="most_frequent"), encode) if nullable else encode
+    if kind == "binary":
+        return SimpleImputer(strategy="most_frequent") if nullable else "passthrough"
+    if nullable:
+        return make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+    return StandardScaler()
+
+
+def build_model(
+    schema: FeatureSchema, estimator: str, params: dict[str, Any], seed: int
+) -> Pipeline:
+    """The preprocessing of :func:`preprocessor` followed by the named estimator (a
+    classifier or a regressor, by ``schema.model_kind``)."""
+    return Pipeline([("preprocess", preprocessor(schema)),
+                     ("estimator", make_estimator(estimator, params, seed, schema.model_kind))])

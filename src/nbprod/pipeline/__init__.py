@@ -1,0 +1,13 @@
+"""The pipeline around Ploomber: its hooks, its reports and what people see of a build.
+
+- :mod:`.hooks`: ``on_render`` (the contract check first), ``on_finish``;
+- :mod:`.failure`: ``on_failure``, the failed task remembered;
+- :mod:`.reports`, :mod:`.report_index`: each executed notebook as HTML, and the index;
+- :mod:`.plot`: the DAG and each task's status, offline;
+- :mod:`.lab`: the Jupyter server extension that injects a task's parameters on open;
+- :mod:`.summary`: what a build produced (``nbprod summary``);
+- :mod:`.env_file`: the defaults of ``env.yaml``.
+
+May import every stage before it: the notebook check (:mod:`nbprod.check`), serving,
+monitoring, the registry, the model, the data and the floor.
+"""

@@ -1,0 +1,157 @@
+"""The register step of a pipeline in one call: lineage, registration and the gate.
+
+:func:`register_run` reads what the earlier tasks produced (the fitted model, its
+held-out metrics, the feature schema and the training reference statistics), assembles
+the lineage (the parameters each notebook really ran with, the git commit, the sha256 of
+the raw data and of every executed notebook, library versions), registers the model in
+the BentoML store with the executed notebooks archived beside it, and lets the quality
+gate decide whether it replaces production.
+
+It finds those products by their key in the register task's ``upstream`` (Ploomber's
+dict of task -> product paths): ``model``, ``metrics``, ``schema``, ``reference`` and each
+task's executed notebook ``nb``. A project that names them otherwise passes the paths.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .lifecycle import GatePolicy, register_and_gate
+from .lineage import (
+    executed_notebooks,
+    find_project_root,
+    git_info,
+    package_versions,
+    relative_to,
+    sha256_file,
+)
+
+log = logging.getLogger(__name__)
+
+#: Libraries whose versions the lineage records.
+RECORDED_PACKAGES = ("scikit-learn", "pandas", "numpy", "bentoml", "ploomber", "nbprod")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the register step did: the new version and the gate's decision."""
+
+    tag: str
+    promoted: bool
+    reason: str
+    metrics: dict[str, Any]
+    #: the gate's full decision, every check on its line (the build's console shows it)
+    decision: str = ""
+
+    def summary(self) -> str:
+        verdict = "promoted to production" if self.promoted else "NOT promoted"
+        return f"registered {self.tag}: {verdict} ({self.reason})\n{self.decision}".rstrip()
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def product(upstream: Mapping[str, Any], key: str) -> str:
+    """The path of the one upstream product called ``key`` (e.g. ``model``)."""
+    found = {task: p[key] for task, p in upstream.items() if isinstance(p, Mapping) and key in p}
+    if len(found) != 1:
+        where = f"in tasks {sorted(found)}" if found else "in no upstream task"
+        raise ConfigError(
+            f"register: expected exactly one upstream product named {key!r}, found it {where}; "
+            f"pass its path as {key}=..."
+        )
+    return str(next(iter(found.values())))
+
+
+def _optional_product(upstream: Mapping[str, Any], key: str) -> str | None:
+    try:
+        return product(upstream, key)
+    except ConfigError:
+        return None
+
+
+def lineage(
+    upstream: Mapping[str, Any],
+    data: Mapping[str, str | Path],
+    root: str | Path,
+    metrics: dict[str, Any],
+    gate: dict[str, Any],
+    schema: str | Path,
+    reference: str | Path,
+) -> dict[str, Any]:
+    """The metadata stored with the model (JSON-like)."""
+    notebooks = executed_notebooks(
+        {task: p["nb"] for task, p in upstream.items() if isinstance(p, Mapping) and "nb" in p},
+        root=root,
+    )
+    return {
+        "metrics": metrics,
+        "parameters": {task: info["parameters"] for task, info in notebooks.items()},
+        "git": git_info(root),
+        "data": {
+            name: {"path": relative_to(path, root), "sha256": sha256_file(path)}
+            for name, path in data.items()
+        },
+        "notebooks": {t: {"path": i["path"], "sha256": i["sha256"]} for t, i in notebooks.items()},
+        "feature_schema": json.loads(Path(schema).read_text()),
+        "reference_statistics": json.loads(Path(reference).read_text()),
+        "versions": package_versions(list(RECORDED_PACKAGES)),
+        "gate": gate,
+        "run": {"finished_at": datetime.now(UTC).isoformat(timespec="seconds")},
+    }
+
+
+def register_run(
+    model_name: str,
+    upstream: Mapping[str, Any],
+    gate: dict[str, Any],
+    data: Mapping[str, str | Path] | None = None,
+    registration: str | Path | None = None,
+    root: str | Path | None = None,
+    **paths: str | Path,
+) -> Registration:
+    """Register the model the pipeline trained, with its lineage, and apply the gate.
+
+    ``data`` names the raw data files (name -> path) whose sha256 the lineage keeps;
+    ``registration`` is where the outcome is written (the task's product); ``root`` the
+    project folder recorded paths are relative to (found from ``pipeline.yaml``);
+    ``paths`` overrides where ``model``, ``metrics``, ``schema``, ``reference`` or the
+    held-out ``predictions`` (optional: their histogram is the reference of the served
+    probabilities' drift) are.
+    """
+    from ..model.artifacts import load_model_file
+
+    unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference", "predictions"})
+    if unknown:
+        raise ConfigError(f"register_run: unknown path(s) {unknown}")
+    where = {k: paths.get(k) or product(upstream, k)
+             for k in ("model", "metrics", "schema", "reference")}
+    predictions = paths.get("predictions") or _optional_product(upstream, "predictions")
+    root = Path(root) if root is not None else find_project_root()
+    policy = GatePolicy.from_dict(gate)
+    metrics = json.loads(Path(where["metrics"]).read_text())
+    metadata = lineage(upstream, data or {}, root, metrics, gate, where["schema"], where["reference"])
+    if predictions is not None:  # the served predictions' drift is judged against these
+        from ..data.drift import prediction_reference
+
+        metadata["prediction_reference"] = prediction_reference(predictions)
+    estimator = next((p["estimator"] for p in metadata["parameters"].values()
+                      if isinstance(p.get("estimator"), str)), None)
+    archived = {f"reports/{Path(p['nb']).name}": p["nb"]
+                for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
+    tag, decision = register_and_gate(
+        model_name, load_model_file(where["model"]), metadata, policy,
+        labels={"estimator": estimator} if estimator else None, files=archived,
+    )
+    result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe())
+    if registration is not None:
+        result.save(registration)
+    log.info("%s", result.summary())
+    return result

@@ -1,0 +1,15 @@
+"""Serving: the registered model answers, one record online or a whole file offline.
+
+- :mod:`.service`: the BentoML service (``bentofile.yaml``'s
+  ``service: nbprod.serving.service:ModelService``);
+- :mod:`.predictor`: the model behind it, its typed input record, the version header;
+- :mod:`.answers`: the answer of each model kind;
+- :mod:`.batcher`: concurrent single records sharing a model call;
+- :mod:`.guard`, :mod:`.admission`, :mod:`.exposure`, :mod:`.worker`: the API key, limits,
+  admission by expected wait, the refusal to bind beyond loopback without a key, the worker;
+- :mod:`.batch`, :mod:`.dataset_scoring`: a file scored in chunks, locally or on Dask
+  (``nbprod score``).
+
+May import: the monitoring, registry, model and data stages and the floor (errors,
+settings, compat).
+"""

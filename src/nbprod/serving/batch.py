@@ -1,0 +1,336 @@
+"""Batch scoring: stream a Parquet or CSV file of any size through a registered model.
+
+The input is read in chunks (``pyarrow.parquet.ParquetFile.iter_batches`` or
+``pandas.read_csv(chunksize=...)``), only the model's feature columns (plus any
+``keep`` columns) are loaded, each chunk is checked against the model's stored
+feature schema, scored, and appended to the output with ``pyarrow.parquet.ParquetWriter``
+(or as CSV). Memory therefore depends on the chunk size, not on the file size.
+
+Each output row holds ``row`` (the input row number, from 0), the prediction columns of
+the model's kind, and ``model`` (the model's tag). Parquet output also carries the tag in
+its file metadata (``nbprod.model``). The prediction columns (:mod:`nbprod.model.predictions`):
+
+- binary: ``probability`` (of the positive class) and ``label`` (``probability >=
+  threshold``; the threshold the model was evaluated with, unless given);
+- multiclass: ``label`` (the class) and ``probability:<class>`` per class;
+- regression: ``prediction``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..data.model_kinds import BINARY, MULTICLASS
+from ..data.schema import FeatureSchema
+from ..errors import BatchInputError, ConfigError, DataFileError
+from ..model.predictions import predict
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 100_000
+MAX_REPORTED_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """What a batch-scoring run did."""
+
+    model: str
+    rows: int
+    chunks: int
+    positives: int  # rows at or above the threshold (binary models; 0 for the others)
+    threshold: float
+    output: Path
+    kind: str = BINARY
+
+
+def score_file(
+    tag: str,
+    source: str | Path,
+    dest: str | Path,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    threshold: float | None = None,
+    keep: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> ScoreResult:
+    """Score every row of ``source`` with registered model ``tag``; write them to ``dest``.
+
+    ``on_start`` is called once the model is loaded, before the first chunk is read;
+    ``progress`` is called with the number of rows of each chunk scored. Raises
+    :class:`BatchInputError` (file, row, column, value) on the first chunk that
+    breaks the feature schema; the partial output is removed.
+    """
+    from ..registry.store import get_model, load_artifact, schema_of, threshold_of
+
+    stored = get_model(tag)
+    if threshold is None:
+        threshold = threshold_of(stored)
+    model = load_artifact(stored)
+    if on_start is not None:
+        on_start()
+    return score_chunks(
+        model,
+        schema_of(stored),
+        str(stored.tag),
+        source,
+        dest,
+        chunk_rows=chunk_rows,
+        threshold=threshold,
+        keep=keep,
+        progress=progress,
+    )
+
+
+def score_chunks(
+    model: Any,
+    schema: FeatureSchema,
+    model_tag: str,
+    source: str | Path,
+    dest: str | Path,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    threshold: float = 0.5,
+    keep: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreResult:
+    """:func:`score_file` with the model and schema already loaded."""
+    if chunk_rows <= 0:
+        raise ConfigError(f"chunk size must be positive, got {chunk_rows}")
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
+    source, dest = Path(source), Path(dest)
+    keep = list(keep or [])
+    out_kind = _format(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    writer = _Writer(dest, out_kind, model_tag)
+    rows = n_chunks = positives = 0
+    try:
+        # Reading and writing run in a helper thread (pyarrow releases the GIL), so the
+        # next chunk is decoded and the last one encoded while this one is scored.
+        with ThreadPoolExecutor(max_workers=1) as io:
+            batches = read_chunks(source, schema.names + keep, chunk_rows,
+                                  categorical=schema.by_kind("categorical"))
+            pending = io.submit(next, batches, None)
+            written = None
+            while (frame := pending.result()) is not None:
+                pending = io.submit(next, batches, None)
+                features = check_chunk(frame[schema.names], schema, source, first_row=rows)
+                predicted = predict(model, features, schema.model_kind, schema.classes)
+                out = _predictions(frame, keep, predicted, threshold, first_row=rows, tag=model_tag)
+                if written is not None:
+                    written.result()
+                written = io.submit(writer.write, out)
+                rows += len(frame)
+                n_chunks += 1
+                if schema.model_kind == BINARY:
+                    positives += int(np.count_nonzero(predicted["probability"] >= threshold))
+                if progress is not None:
+                    progress(len(frame))
+            if written is not None:
+                written.result()
+        writer.close()
+    except BaseException:
+        writer.close()
+        dest.unlink(missing_ok=True)
+        raise
+    log.info("scored %d rows in %d chunk(s) with %s -> %s", rows, n_chunks, model_tag, dest)
+    return ScoreResult(model_tag, rows, n_chunks, positives, threshold, dest, schema.model_kind)
+
+
+def count_rows(source: str | Path) -> int | None:
+    """The number of rows of a Parquet file (from its footer); None for CSV."""
+    source = Path(source)
+    if _format(source) != "parquet" or not source.is_file():
+        return None
+    return pq.ParquetFile(source).metadata.num_rows
+
+
+def read_chunks(
+    source: str | Path, columns: list[str], chunk_rows: int, categorical: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``chunk_rows`` rows holding ``columns`` of a Parquet or CSV file.
+
+    ``categorical`` columns stored as Parquet strings are read dictionary-encoded (pandas
+    ``category``): smaller, and faster to check.
+    """
+    source = Path(source)
+    if not source.is_file():
+        raise DataFileError(source, "no such file")
+    kind = _format(source)
+    if kind == "parquet":
+        try:
+            names = pq.read_schema(source)
+            strings = [c for c in categorical or [] if c in names.names
+                       and pa.types.is_string(names.field(c).type)]
+            parquet = pq.ParquetFile(source, read_dictionary=strings)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataFileError(source, f"cannot be read as Parquet: {exc}") from None
+        _require(source, columns, parquet.schema_arrow.names)
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield batch.to_pandas()
+        return
+    try:
+        header = pd.read_csv(source, nrows=0).columns
+    except pd.errors.EmptyDataError:
+        raise DataFileError(source, "the file is empty (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise DataFileError(source, f"cannot be parsed: {exc}") from None
+    _require(source, columns, list(header))
+    try:
+        yield from pd.read_csv(source, usecols=columns, chunksize=chunk_rows)
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
+        raise DataFileError(source, f"cannot be parsed: {exc}") from None
+
+
+def check_chunk(
+    frame: pd.DataFrame, schema: FeatureSchema, source: str | Path, first_row: int = 0
+) -> pd.DataFrame:
+    """``frame`` with numeric columns as numbers, or :class:`BatchInputError`.
+
+    Checks what the model needs: no missing value in a non-nullable feature, numbers
+    that parse and lie in their declared range, categories the model knows. Rows are
+    numbered from 0 across the whole file (``first_row`` is this chunk's first row).
+    """
+    problems: list[dict[str, Any]] = []
+    columns: dict[str, pd.Series] = {}
+    for feat in schema.features:
+        col = frame[feat.name]
+        if feat.is_numeric or feat.kind == "binary":
+            values = pd.to_numeric(col, errors="coerce")
+            bad = values.isna() & col.notna()
+            _report(problems, feat.name, "is not a number", bad, col, first_row)
+            in_range = pd.Series(True, index=col.index)
+            if feat.min is not None:
+                in_range &= values >= feat.min
+            if feat.max is not None:
+                in_range &= values <= feat.max
+            if feat.kind == "binary":
+                in_range &= values.isin([0, 1])
+            allowed = f"in [{feat.min}, {feat.max}]" if feat.kind != "binary" else "0 or 1"
+            _report(problems, feat.name, f"is not {allowed}", ~in_range & values.notna(), col, first_row)
+            columns[feat.name] = values if col.dtype.kind not in "biuf" else col
+        else:
+            known = col.isin(feat.categories)
+            _report(
+                problems, feat.name, f"is not one of {feat.categories}", ~known & col.notna(),
+                col, first_row,
+            )
+            columns[feat.name] = col
+        if not feat.nullable:
+            _report(problems, feat.name, "is missing", col.isna(), col, first_row)
+    if problems:
+        raise BatchInputError(str(source), problems)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _report(
+    problems: list[dict], column: str, rule: str, mask: pd.Series, col: pd.Series, first_row: int
+) -> None:
+    if not mask.any():
+        return
+    positions = np.flatnonzero(mask.to_numpy())
+    rows = {int(first_row + p): _value(col.iloc[p]) for p in positions[:MAX_REPORTED_ROWS]}
+    problems.append({"column": column, "rule": rule, "count": int(len(positions)), "rows": rows})
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return None if pd.isna(value) else value
+
+
+def _predictions(
+    frame: pd.DataFrame, keep: list[str], predicted: pd.DataFrame, threshold: float,
+    first_row: int, tag: str,
+) -> pa.Table:
+    n = len(frame)
+    data: dict[str, Any] = {"row": pa.array(np.arange(first_row, first_row + n, dtype="int64"))}
+    for name in keep:
+        data[name] = pa.Array.from_pandas(frame[name])
+    for name in predicted.columns:
+        values = predicted[name].to_numpy()
+        data[name] = pa.array(values if name == "label" else values.astype("float64", copy=False))
+    if "probability" in predicted.columns:  # binary: the label at the threshold
+        data["label"] = pa.array((predicted["probability"].to_numpy() >= threshold).astype("int8"))
+    data["model"] = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype="int32")), pa.array([tag])
+    )
+    return pa.table(data)
+
+
+class _Writer:
+    """Appends prediction tables to one Parquet or CSV file."""
+
+    def __init__(self, path: Path, kind: str, tag: str) -> None:
+        self.path, self.kind, self.tag = path, kind, tag
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: pacsv.CSVWriter | None = None
+        self._stream: pa.NativeFile | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.kind == "parquet":
+            if self._parquet is None:
+                schema = table.schema.with_metadata({"nbprod.model": self.tag})
+                self._parquet = pq.ParquetWriter(self.path, schema, compression="zstd")
+            self._parquet.write_table(table.replace_schema_metadata({"nbprod.model": self.tag}))
+        else:
+            table = table.set_column(
+                table.schema.get_field_index("model"), "model", table["model"].cast(pa.string())
+            )
+            if self._csv is None:
+                gzip = self.path.name.lower().endswith(".gz")
+                self._stream = pa.CompressedOutputStream(str(self.path), "gzip") if gzip else None
+                self._csv = pacsv.CSVWriter(self._stream or str(self.path), table.schema)
+            self._csv.write_table(table)
+
+    def close(self) -> None:
+        for writer in (self._parquet, self._csv, self._stream):
+            if writer is not None:
+                writer.close()
+        self._parquet = self._csv = self._stream = None
+
+
+def _require(source: Path, wanted: list[str], present: list[str]) -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise BatchInputError(
+            str(source),
+            [{"column": c, "rule": "is not in the file", "count": 0, "rows": {}} for c in missing],
+        )
+
+
+def _format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    raise ConfigError(f"{path}: unknown file format; use *.parquet, *.csv or *.csv.gz")
+
+
+def score_summary(result: ScoreResult) -> pd.DataFrame:
+    """One row about a scored file: rows and, by kind, the rows at or above the threshold
+    and the mean probability; the rows of each predicted class; or the predictions' spread."""
+    columns = {BINARY: ["probability"], MULTICLASS: ["label"]}.get(result.kind, ["prediction"])
+    scores = pd.read_parquet(result.output, columns=columns)
+    row: dict[str, Any] = {"rows": len(scores)}
+    if result.kind == BINARY:
+        row[f"at or above {result.threshold}"] = result.positives
+        row["mean probability"] = round(float(scores["probability"].mean()), 4)
+    elif result.kind == MULTICLASS:
+        row.update({f"predicted {k}": int(v) for k, v in scores["label"].value_counts().items()})
+    else:
+        described = scores["prediction"].describe()
+        row.update({k: round(float(described[k]), 4) for k in ("mean", "std", "min", "max")})
+    return pd.DataFrame([row])
