@@ -22,6 +22,10 @@ patch calls :func:`written_for` with the version it was written for: on any othe
 version it warns once (:class:`CompatWarning`), since the bug may be fixed or the private
 code it touches changed. ``tests/unit/compat/test_compat_*.py`` show each bug on the pinned
 versions (a canary fails the day a bug is fixed, so the patch can be dropped).
+
+``compat`` is part of the toolkit's floor (ARCHITECTURE.md): every stage may import it, and it
+imports nothing of theirs. That is why ``asgi`` (the two ASGI primitives the JSON-API
+workaround shares with the service's guard) lives here, though it works around nothing.
 """
 
 from __future__ import annotations
