@@ -64,9 +64,9 @@ def imports(module: str, source: str, known: dict[str, Path], package: bool = Fa
                     out.add(sub)
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                parts = alias.name.split(".")
-                if parts[0] == "nbprod" and ".".join(parts[1:]) in known:
-                    out.add(".".join(parts[1:]))
+                top, _, rest = alias.name.partition(".")
+                if top == "nbprod" and rest in known:
+                    out.add(rest)
     out.discard(module)
     return out
 
