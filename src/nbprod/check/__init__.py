@@ -5,6 +5,9 @@ A registry of rules (NB001-NB010, one function each, see :mod:`.rules` and
 ``.py`` and other text notebooks with jupytext, :mod:`.reader`), with the parameters,
 products and dependencies Ploomber resolves for its task (:mod:`.pipeline`). Findings are ``path:cell:line RULE message`` plus a
 hint. The same check runs as the pipeline's ``on_render`` hook (:mod:`nbprod.pipeline.hooks`).
+
+May import: the registry (the injected cell's tag, :mod:`nbprod.registry.lineage`), the model
+and data stages and the floor (errors, settings, compat).
 """
 
 from __future__ import annotations

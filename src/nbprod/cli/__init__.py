@@ -6,6 +6,8 @@ its options and rendering what the library returns: :mod:`.project` (new, summar
 export, bento), :mod:`.models` (models, promote, rollback, lineage), :mod:`.check`,
 :mod:`.drift`, :mod:`.data` (synth, score). None imports pandas, BentoML or Ploomber
 before a command needs them.
+
+May import every room: the command line is last.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ versions (a canary fails the day a bug is fixed, so the patch can be dropped).
 ``compat`` is part of the toolkit's floor (ARCHITECTURE.md): every stage may import it, and it
 imports nothing of theirs. That is why ``asgi`` (the two ASGI primitives the JSON-API
 workaround shares with the service's guard) lives here, though it works around nothing.
+
+May import: :mod:`nbprod.errors` and itself.
 """
 
 from __future__ import annotations

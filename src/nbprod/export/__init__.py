@@ -9,6 +9,8 @@ the DAG, kfp compiles the pipeline, hera's Argo models validate the Workflow.
     nbprod export airflow [--local]   # airflow/<name>.py + <name>.json
     nbprod export argo                # argo/argo.yaml
     nbprod export kubeflow            # kubeflow/pipeline.py (compile it with kfp)
+
+May import every stage before it (it needs only the floor: errors).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@
 * :mod:`.tablefile`: the table as the commented ``columns.yaml``;
 * :mod:`.writer`: a folder written all-or-nothing, with its first git commit;
 * :mod:`.project`: the templates rendered for one project, and :func:`create_project`.
+
+May import every stage before it: the data (inference), the model (the estimators), the
+registry (nbprod's wheel) and the floor.
 """
 
 from .infer import Inferred, infer_column, infer_table, read_data
