@@ -94,22 +94,34 @@ def test_sigkill_of_the_server_takes_its_worker_down_and_the_port_is_free_at_onc
 
 
 def _until_refused(client: httpx.Client, customer: dict, sigterm: object, deadline: float,
-                   ) -> list[tuple[str, float]]:
+                   ) -> list[tuple[str, float, bool]]:
     """POST /predict in a loop on one keep-alive client until the server refuses to connect:
-    (outcome, when it came)."""
+    (outcome, when it came, whether the server had said ``Connection: close`` before it, so
+    that this request went on a connection opened after the server began to drain)."""
     outcomes = []
+    told = False
     with httpx.Client(base_url=client.base_url, timeout=30) as own:
         while time.monotonic() < deadline:
+            asked_after_close = told
             try:
-                outcome = str(own.post("/predict", json={"customer": customer}).status_code)
+                response = own.post("/predict", json={"customer": customer})
+                outcome = str(response.status_code)
+                told = response.headers.get("connection", "").lower() == "close"
             except httpx.ConnectError:
                 outcome = "refused"
             except httpx.TransportError as exc:  # reset, or closed without an answer
                 outcome = type(exc).__name__
-            outcomes.append((outcome, time.monotonic()))
+            outcomes.append((outcome, time.monotonic(), asked_after_close))
             if outcome == "refused" and sigterm.is_set():
                 break
     return outcomes
+
+
+#: A connection that completes its handshake in the instant between the worker's last
+#: ``accept`` and the listening socket's shutdown is reset by the kernel, before any server
+#: code sees it (docs/reliability.md, section 10). Only a client the server had already told
+#: ``Connection: close`` (it is draining) reconnects into that instant.
+CLOSE_RACE = ("RemoteProtocolError", "ReadError")
 
 
 def test_sigterm_under_load_answers_every_accepted_connection(project, customer):
@@ -128,13 +140,26 @@ def test_sigterm_under_load_answers_every_accepted_connection(project, customer)
         client.proc.send_signal(signal.SIGTERM)
         code = client.proc.wait(timeout=60)
         exited = time.monotonic()
-        timed = [o for f in clients for o in f.result()]
-    outcomes = [o for o, _ in timed]
+        per_client = [f.result() for f in clients]
+    timed = [o for outcomes in per_client for o in outcomes]
+    outcomes = [o for o, _, _ in timed]
     kinds = {o: outcomes.count(o) for o in set(outcomes)}
-    failed = [(o, round(t - signalled, 3)) for o, t in timed
-              if o not in ("200", "429", "503", "refused")]
-    # an answer (429: the admission bound, on a slow machine) or refused: never a reset
+    answered = ("200", "429", "503", "refused")
+    raced = [(o, round(t - signalled, 3)) for o, t, after_close in timed
+             if o in CLOSE_RACE and after_close]
+    failed = [(o, round(t - signalled, 3)) for o, t, after_close in timed
+              if o not in answered and not (o in CLOSE_RACE and after_close)]
+    # an answer (429: the admission bound, on a slow machine) or refused: never a reset of a
+    # request the server took, nor of a keep-alive connection it had not told to close
     assert not failed, (kinds, failed, f"exit {exited - signalled:.2f} s after SIGTERM")
+    # the kernel's race at the socket's close: rare, and only once for a client, which is
+    # then refused
+    assert len(raced) < len(per_client) / 4, (kinds, raced)
+    for outcomes_of_one in per_client:
+        races = [i for i, (o, _, after_close) in enumerate(outcomes_of_one)
+                 if o in CLOSE_RACE and after_close]
+        assert all(outcomes_of_one[i + 1][0] == "refused" for i in races
+                   if i + 1 < len(outcomes_of_one)), outcomes_of_one[-5:]
     assert kinds.get("200", 0) > 32 and kinds.get("refused", 0) >= 32, kinds
     assert code == 0
 
