@@ -45,7 +45,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml src/churn/pyproject.toml $(LOCK
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@echo "installing the test dependencies ($(LOCK)) with $(INSTALLER)"
-	@$(call install,-e '.[dev$(comma)dask]')
+	@$(call install,-e '.[dev$(comma)dask$(comma)models$(comma)onnx]')
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with pinned dependencies
@@ -70,6 +70,13 @@ $(ENGINES)/%/.installed: engines/%.lock.txt
 	$(PYTHON) -m venv $(ENGINES)/$*
 	$(ENGINES)/$*/bin/python -m pip install --quiet --no-deps --requirement $<
 	@touch $@
+
+# The models tier (docs/own-model.md): each supported model (scikit-learn's, XGBoost,
+# LightGBM, CatBoost, a pipeline of the project's own package) trained by the pipeline,
+# bundled by `nbprod bento` and served from its bento by `bentoml serve`.
+.PHONY: test-models
+test-models: dev  ## the models tier: every supported model trained, bundled, served
+	pytest -m models tests/models
 
 .PHONY: engines test-engines
 engines: $(ENGINES)/airflow/.installed $(ENGINES)/kfp/.installed  ## the engines' own environments

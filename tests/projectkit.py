@@ -17,14 +17,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+import httpx
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROJECT_FILES = [
-    "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "notebooks", "data/raw",
+    "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "trust.yaml", "notebooks",
+    "data/raw",
 ]
 #: The reference project's shipped raw data.
 RAW = ROOT / "data" / "raw" / "telco_churn.csv.gz"
@@ -174,3 +178,39 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def answers(client: httpx.Client, path: str) -> bool:
+    """Whether ``GET path`` is 200 now (False while the server does not take connections)."""
+    try:
+        return client.get(path).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
+                  bentoml: Path | None = None, port: int | None = None):
+    """`bentoml serve TARGET` on a free loopback port (or ``port``); yields a client once
+    /readyz is 200."""
+    port = port or free_port()
+    log = cwd / f"serve-{port}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(bentoml or BIN / "bentoml"), "serve", target, "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    def ready() -> bool:
+        assert proc.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
+        return answers(client, "/readyz")
+
+    try:
+        wait_until(ready, timeout, lambda: f"not ready:\n{log.read_text()[-3000:]}", interval=0.3)
+        client.log = log  # type: ignore[attr-defined]
+        client.proc = proc  # type: ignore[attr-defined]
+        yield client
+    finally:
+        client.close()
+        stop(proc)

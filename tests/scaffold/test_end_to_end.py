@@ -19,9 +19,8 @@ import httpx
 import pytest
 import yaml
 from datasets import DATASETS, DataSet
-from service.conftest import bentoml_serve
 
-from projectkit import BIN, bentoml_cli, build_env, wait_until
+from projectkit import BIN, bentoml_cli, bentoml_serve, build_env, wait_until
 
 pytestmark = pytest.mark.pipeline
 WINDOW = 40

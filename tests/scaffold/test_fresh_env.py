@@ -17,9 +17,8 @@ import psutil
 import pytest
 import yaml
 from datasets import DATASETS
-from service.conftest import answers
 
-from projectkit import BIN, free_port, wait_until
+from projectkit import BIN, answers, free_port, wait_until
 
 pytestmark = [
     pytest.mark.fresh_env,

@@ -19,11 +19,10 @@ import pandas as pd
 import pytest
 import yaml
 from datasets import KIND_DATASETS, DataSet
-from service.conftest import bentoml_serve
 
 from nbprod.data.model_kinds import prediction_columns
 from nbprod.model.metrics import BY_KIND, DIRECTIONS
-from projectkit import BIN, build_env
+from projectkit import BIN, bentoml_serve, build_env
 
 pytestmark = pytest.mark.pipeline
 

@@ -123,8 +123,12 @@ def test_new_writes_a_complete_project_with_a_first_commit(project):
     for rel in ("columns.yaml", "pipeline.yaml", "env.yaml", "env.smoke.yaml", "bentofile.yaml",
                 "Makefile", ".ci/run", ".gitignore", "README.md", "pyproject.toml",
                 "environment.yml", "requirements.lock.txt", "src/credit/__init__.py",
-                "data/raw/credit.csv", "tests/conftest.py"):
+                "data/raw/credit.csv", "tests/conftest.py", "trust.yaml"):
         assert (dest / rel).is_file(), rel
+    # its own package is trusted, and the bento carries the trust file
+    trust = yaml.safe_load((dest / "trust.yaml").read_text())
+    assert trust == {"libraries": [], "packages": ["credit"], "types": []}
+    assert "trust.yaml" in yaml.safe_load((dest / "bentofile.yaml").read_text())["include"]
     assert (dest / ".ci/run").stat().st_mode & 0o111
     assert len(list((dest / "wheels").glob("nbprod-*-py3-none-any.whl"))) == 1
     table = yaml.safe_load((dest / "columns.yaml").read_text())

@@ -19,10 +19,8 @@ import os
 import shutil
 import subprocess
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 
@@ -31,23 +29,13 @@ from projectkit import (
     FEATURES,
     ROOT,
     SESSION_STORE,
+    bentoml_serve,
     build_env,
     copy_project,
     forget_bentoml_request_metrics,
-    free_port,
     ploomber_build,
-    stop,
-    wait_until,
 )
 from tables import CUSTOMER
-
-
-def answers(client: httpx.Client, path: str) -> bool:
-    """Whether ``GET path`` is 200 now (False while the server does not take connections)."""
-    try:
-        return client.get(path).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 class Project:
@@ -126,34 +114,6 @@ def app(project):
         forget_bentoml_request_metrics()  # another in-process app may have registered them
         with TestClient(ModelService.to_asgi(), raise_server_exceptions=False) as client:
             yield client
-
-
-@contextmanager
-def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
-                  bentoml: Path | None = None, port: int | None = None):
-    """`bentoml serve TARGET` on a free loopback port (or ``port``); yields a client once
-    /readyz is 200."""
-    port = port or free_port()
-    log = cwd / f"serve-{port}.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(bentoml or BIN / "bentoml"), "serve", target, "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    def ready() -> bool:
-        assert proc.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
-        return answers(client, "/readyz")
-
-    try:
-        wait_until(ready, timeout, lambda: f"not ready:\n{log.read_text()[-3000:]}", interval=0.3)
-        client.log = log  # type: ignore[attr-defined]
-        client.proc = proc  # type: ignore[attr-defined]
-        yield client
-    finally:
-        client.close()
-        stop(proc)
 
 
 @pytest.fixture(scope="session")

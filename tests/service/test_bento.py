@@ -99,7 +99,8 @@ def test_a_project_under_a_hidden_folder_builds_its_bento(project, tmp_path):
 @pytest.mark.timeout(900)
 def test_the_bento_environment_alone_serves_it(project, bento, tmp_path):
     """What the bento's Dockerfile installs (its requirements and its wheels), in a fresh
-    virtual environment with nothing else, serves the bento: nbprod comes from the wheel."""
+    virtual environment with nothing else, serves the bento: nbprod and the project's own
+    package come from its wheels."""
     import os
 
     home = project.home
@@ -116,7 +117,10 @@ def test_the_bento_environment_alone_serves_it(project, bento, tmp_path):
                             "import nbprod, sys; print(nbprod.__file__)"],
                            capture_output=True, text=True, check=True)
     assert str(venv) in probe.stdout and str(ROOT) not in probe.stdout
-    assert subprocess.run([str(venv / "bin/python"), "-c", "import churn"]).returncode != 0
+    # the project's own package (trust.yaml's packages) comes from the bento's wheel too
+    own = subprocess.run([str(venv / "bin/python"), "-c", "import churn; print(churn.__file__)"],
+                         capture_output=True, text=True, check=True)
+    assert str(venv) in own.stdout and str(ROOT) not in own.stdout
     rows, expected = project.test_rows()
     env = {**project.env(), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     with bentoml_serve(bento, tmp_path, env, bentoml=venv / "bin" / "bentoml") as client:

@@ -103,6 +103,19 @@ def test_a_truncated_artifact_stops_bentoml_serve_with_one_line(two_models, rest
     assert "modified or truncated, refusing to load it" in lines[0]
 
 
+def test_a_broken_trust_file_stops_bentoml_serve_with_one_line(two_models, restored):
+    copy, predictions = two_models
+    tag = list(predictions)[0]
+    trust = copy.path / "trust.yaml"
+    restored(trust)
+    trust.write_text("libraries: [tensorflow]\n")
+    status, lines = serve_until_exit(copy, "nbprod.serving.service:ModelService", NBPROD_MODEL_TAG=tag)
+    assert status == 1, lines[-20:]
+    assert lines == [f"error: cannot serve {tag}: {trust.resolve()}: no reviewed list for librar(ies) "
+                     "['tensorflow']; nbprod has lists for ['catboost', 'lightgbm', 'sklearn', "
+                     "'xgboost']. List their types under `types:`"], lines
+
+
 def test_a_corrupt_model_yaml_stops_the_bento_naming_the_file(two_models, restored):
     copy, predictions = two_models
     tag = list(predictions)[-1]

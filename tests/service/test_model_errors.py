@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import textwrap
+from pathlib import Path
 
-from projectkit import BIN
+import yaml
+
+from projectkit import BIN, ROOT
 
 from .conftest import bentoml_serve
 
@@ -28,21 +32,31 @@ REGISTER_BROKEN = textwrap.dedent(
 )
 
 
-#: The broken model holds a function skops does not trust by default: the operator trusts it.
-TRUSTED = {"NBPROD_TRUSTED_TYPES": "numpy.linalg.inv"}
+def trusting(folder: Path, *types: str) -> Path:
+    """``folder`` as a project whose trust file trusts ``types`` too (bentofile alike)."""
+    folder.mkdir(exist_ok=True)
+    shutil.copy2(ROOT / "bentofile.yaml", folder / "bentofile.yaml")
+    trust = yaml.safe_load((ROOT / "trust.yaml").read_text())
+    (folder / "trust.yaml").write_text(yaml.safe_dump({**trust, "types": list(types)}))
+    return folder
 
 
-def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, customer):
+def test_a_model_error_is_a_4xx_and_the_server_keeps_serving(project, customer, tmp_path):
+    # the broken model holds a function skops does not trust by default: refused until the
+    # project's trust file names it
     refused = subprocess.run([str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
-                             env=project.env(), capture_output=True, text=True, timeout=120)
+                             cwd=project.path, env=project.env(), capture_output=True,
+                             text=True, timeout=120)
     assert refused.returncode != 0
     assert "outside the trusted list: numpy.linalg.inv" in refused.stderr
+    assert "under `types:` in" in refused.stderr and "trust.yaml" in refused.stderr
+    folder = trusting(tmp_path / "trusting", "numpy.linalg.inv")
     tag = subprocess.run(
-        [str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag],
-        env=project.env(**TRUSTED), capture_output=True, text=True, check=True, timeout=120,
+        [str(BIN / "python"), "-c", REGISTER_BROKEN, project.tag], cwd=folder,
+        env=project.env(), capture_output=True, text=True, check=True, timeout=120,
     ).stdout.strip().splitlines()[-1]
-    with bentoml_serve("nbprod.serving.service:ModelService", project.path,
-                       project.env(NBPROD_MODEL_TAG=tag, **TRUSTED)) as client:
+    with bentoml_serve("nbprod.serving.service:ModelService", folder,
+                       project.env(NBPROD_MODEL_TAG=tag)) as client:
         one = client.post("/predict", json={"customer": customer})
         many = client.post("/predict_batch", json={"customers": [customer, customer]})
         assert client.get("/livez").status_code == 200

@@ -5,6 +5,7 @@
 - :mod:`.files`: reading a CSV or Parquet file;
 - :mod:`.validation`: every rule of the table checked at once (pandera), dtypes compacted;
 - :mod:`.dataset`: features and the label by kind, the split, samples, the summary;
+- :mod:`.frames`: the one frame a model sees, trained or served (the dtypes of each kind);
 - :mod:`.schema`: the feature schema a model is served by, and the training data's reference
   statistics;
 - :mod:`.drift`: the one binning of a column, and PSI and Jensen-Shannon between two samples;

@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 
 from ..errors import ConfigError, TargetError
 from .columns import ColumnTable
+from .frames import model_frame
 from .model_kinds import BINARY, REGRESSION
 
 
@@ -48,8 +49,9 @@ def _numeric_target(values: pd.Series, table: ColumnTable, where: str = "") -> p
 
 
 def features(df: pd.DataFrame, table: ColumnTable) -> pd.DataFrame:
-    """The model's input columns, in the declared order."""
-    return df[table.features]
+    """The model's input columns, in the declared order, with the dtypes the service gives
+    the model too (:func:`nbprod.data.frames.model_frame`)."""
+    return model_frame(df, [table.column(name) for name in table.features])
 
 
 def check_target(df: pd.DataFrame, table: ColumnTable, source: str = "data") -> None:

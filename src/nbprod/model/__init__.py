@@ -1,11 +1,16 @@
 """The model: built from the column kinds, fitted, evaluated, saved in a safe format.
 
-- :mod:`.modeling`: preprocessing by column kind and a named estimator;
+- :mod:`.modeling`: preprocessing by column kind and a named estimator, or any class or
+  factory with the scikit-learn API;
+- :mod:`.description`: what a fitted model is, for its lineage: classes, parameters, libraries;
 - :mod:`.predictions`: the predictions frame of each model kind;
 - :mod:`.evaluation`: held-out metrics, permutation importance, training score;
 - :mod:`.evaluation_plots`: the evaluation figure of each kind;
 - :mod:`.metrics`: which way each metric is better, and which to show;
-- :mod:`.artifacts`: the model file (skops: loading runs no code outside the trusted types).
+- :mod:`.artifacts`: the model file (skops: loading runs no code outside the trusted types);
+- :mod:`.trust`: which types a model may hold: reviewed lists per library, her packages, the
+  project's trust file;
+- :mod:`.onnx_model`: a model she exported to ONNX, run by onnxruntime.
 
 May import: the data stage (:mod:`nbprod.data`) and the floor (errors, settings, compat).
 """

@@ -147,7 +147,7 @@ def feature_importance(
         X, y = X.loc[sample], y.loc[sample]
         log.info("permutation importance on a sample of %d of the test rows", max_rows)
     result = permutation_importance(
-        model, X, y, scoring=IMPORTANCE_SCORING[kind], n_repeats=repeats, random_state=seed,
+        model, X, y, scoring=_importance_score(kind), n_repeats=repeats, random_state=seed,
         n_jobs=1,
     )
     return pd.Series(result.importances_mean, index=X.columns, name="importance").sort_values(
@@ -155,6 +155,18 @@ def feature_importance(
     )
 
 
+
+
+def _importance_score(kind: str) -> Any:
+    """The score of :data:`IMPORTANCE_SCORING` from the model's own predictions, so any model
+    with ``predict_proba``/``predict`` is scored alike (an ONNX graph too)."""
+    def score(model: Any, X: pd.DataFrame, y: pd.Series) -> float:
+        if kind == BINARY:
+            return float(roc_auc_score(y, model.predict_proba(X)[:, 1]))
+        if kind == MULTICLASS:
+            return float(accuracy_score(y, np.argmax(model.predict_proba(X), axis=1)))
+        return float(r2_score(y, model.predict(X)))
+    return score
 
 
 def training_score(model, X: pd.DataFrame, y: pd.Series, kind: str) -> str:

@@ -21,6 +21,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from ..data.model_kinds import BINARY, is_classifier
 from ..data.schema import Feature, FeatureSchema
 from ..errors import ConfigError
+from .trust import LIBRARIES
 
 #: classifier name (the ``estimator`` pipeline parameter) -> (class, defaults)
 ESTIMATORS: dict[str, tuple[type, dict[str, Any]]] = {
@@ -52,12 +53,21 @@ def default_estimator(kind: str = BINARY) -> tuple[str, dict[str, dict[str, Any]
 
 def make_estimator(name: str, params: dict[str, Any], seed: int, kind: str = BINARY) -> Any:
     """The estimator called ``name`` for a model of ``kind`` with ``params`` (unknown names
-    and keys are errors)."""
+    and keys are errors).
+
+    ``name`` is one of nbprod's named estimators, or ``module:attribute`` naming any class
+    or factory with the scikit-learn API: ``xgboost:XGBClassifier``, or a function of her
+    own package (``mypackage.models:forest``) called with ``params``. ``random_state`` is
+    ``seed`` unless ``params`` says otherwise.
+    """
+    if ":" in name:
+        return _from_reference(name, params, seed, kind)
     table = estimators(kind)
     if name not in table:
         what = "classifier" if is_classifier(kind) else "regressor"
         raise ConfigError(f"estimator {name!r} is unknown for a {kind} model (nbprod's {what}s); "
-                          f"choose one of {sorted(table)}")
+                          f"choose one of {sorted(table)}, or name any scikit-learn-API class "
+                          "or factory as module:attribute (e.g. xgboost:XGBClassifier)")
     cls, defaults = table[name]
     allowed = set(cls().get_params())
     unknown = sorted(set(params) - allowed)
@@ -70,6 +80,52 @@ def make_estimator(name: str, params: dict[str, Any], seed: int, kind: str = BIN
     if "random_state" in allowed:
         kwargs.setdefault("random_state", seed)
     return cls(**kwargs)
+
+
+def _from_reference(name: str, params: dict[str, Any], seed: int, kind: str) -> Any:
+    """The estimator a ``module:attribute`` reference builds, checked against ``kind``."""
+    import importlib
+    import inspect
+
+    from sklearn.base import is_classifier as sklearn_classifier
+    from sklearn.base import is_regressor
+
+    module, _, attribute = name.partition(":")
+    try:
+        factory = importlib.import_module(module)
+        for part in attribute.split("."):
+            factory = getattr(factory, part)
+    except ModuleNotFoundError as exc:
+        extra = (" (pip install 'nbprod[models]' brings XGBoost, LightGBM and CatBoost)"
+                 if (exc.name or "").split(".")[0] in LIBRARIES else "")
+        raise ConfigError(f"estimator {name!r}: module {exc.name!r} is not installed; install "
+                          f"it{extra}") from None
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"estimator {name!r}: cannot import it ({exc}); name a class or a "
+                          "function as module:attribute, e.g. xgboost:XGBClassifier") from None
+    if not callable(factory):
+        raise ConfigError(f"estimator {name!r} is not a class or a function")
+    try:
+        accepted = dict(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):
+        accepted = {}
+    kwargs = dict(params)
+    if "random_state" in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        kwargs.setdefault("random_state", seed)
+    try:
+        estimator = factory(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"estimator {name!r} does not take the hyper-parameters "
+                          f"{sorted(params)}: {exc}") from None
+    if not callable(getattr(estimator, "fit", None)) or not callable(
+            getattr(estimator, "predict", None)):
+        raise ConfigError(f"estimator {name!r} gave a {type(estimator).__name__}, which has no "
+                          "fit and predict (the scikit-learn API)")
+    wrong = is_regressor(estimator) if is_classifier(kind) else sklearn_classifier(estimator)
+    if wrong:
+        raise ConfigError(f"estimator {name!r} is a {'regressor' if is_classifier(kind) else 'classifier'}, "
+                          f"but the model is {kind}")
+    return estimator
 
 
 def preprocessor(schema: FeatureSchema) -> ColumnTransformer:
@@ -97,9 +153,16 @@ def _transformer(kind: str, nullable: bool, feats: list[Feature]) -> Any:
 
 
 def build_model(
-    schema: FeatureSchema, estimator: str, params: dict[str, Any], seed: int
-) -> Pipeline:
-    """The preprocessing of :func:`preprocessor` followed by the named estimator (a
-    classifier or a regressor, by ``schema.model_kind``)."""
-    return Pipeline([("preprocess", preprocessor(schema)),
-                     ("estimator", make_estimator(estimator, params, seed, schema.model_kind))])
+    schema: FeatureSchema, estimator: str, params: dict[str, Any], seed: int,
+    preprocess: bool = True,
+) -> Any:
+    """The preprocessing of :func:`preprocessor` followed by the estimator ``estimator``
+    names (:func:`make_estimator`: a classifier or a regressor, by ``schema.model_kind``).
+
+    With ``preprocess`` false, the estimator alone: it takes the feature columns as they
+    are (:func:`nbprod.data.frames.model_frame`'s dtypes), for a pipeline of her own.
+    """
+    model = make_estimator(estimator, params, seed, schema.model_kind)
+    if not preprocess:
+        return model
+    return Pipeline([("preprocess", preprocessor(schema)), ("estimator", model)])

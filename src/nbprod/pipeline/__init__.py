@@ -1,5 +1,7 @@
 """The pipeline around Ploomber: its hooks, its reports and what people see of a build.
 
+- :mod:`.registration`: the register step in one call (lineage, the single-record trial of
+  the service's path, register, gate);
 - :mod:`.hooks`: ``on_render`` (the contract check first), ``on_finish``;
 - :mod:`.failure`: ``on_failure``, the failed task remembered;
 - :mod:`.reports`, :mod:`.report_index`: each executed notebook as HTML, and the index;

@@ -3,7 +3,6 @@
 - :mod:`.store`: the BentoML model store: register, load (sha256-checked), the feature schema;
 - :mod:`.lineage`: what a version was made from (parameters, git, data and notebook hashes,
   versions);
-- :mod:`.registration`: the one call at the end of a pipeline (lineage, register, gate);
 - :mod:`.gate`, :mod:`.lifecycle`: the quality gate, stages, promotion and rollback;
 - :mod:`.storelock`, :mod:`.fingerprint`: one writer of the store at a time, and when it changed;
 - :mod:`.trace`: the lineage chain re-checked (``nbprod lineage``);

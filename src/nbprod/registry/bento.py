@@ -24,6 +24,7 @@ from typing import Any
 
 from ..compat.bentoml import visible_build_context
 from ..errors import ConfigError, ModelStoreError
+from ..model.trust import ALWAYS, TRUST_FILE, Trust, project_trust
 from .wheel import build_wheel
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,106 @@ def context_files(project: Path, bentofile: dict[str, Any]) -> list[Path]:
     return sorted(files)
 
 
+def packaged(bentofile: dict[str, Any], project: Path, trust: Trust,
+             trained_with: dict[str, str], onnx: bool = False) -> dict[str, Any]:
+    """``bentofile`` with what the model needs beyond nbprod: the libraries the project's
+    trust file turns on, pinned at their installed versions (which must be the ones the
+    model was trained with, ``trained_with``), and a wheel of each of the project's own
+    packages (written into ``build/wheels``), so the bento serves with nothing else.
+
+    An ONNX model (``onnx``) adds onnxruntime, which runs it. Only the project's trust file
+    chooses what else is added; the store's record of the trained versions can refuse a
+    bento, never add to it.
+    """
+    python = dict(bentofile.get("python") or {})
+    packages = list(python.get("packages") or [])
+    named = {_requirement_name(p) for p in packages}
+    for dist, installed in library_versions(trust, onnx).items():
+        trained = trained_with.get(dist)
+        if trained is not None and trained != installed:
+            raise ModelStoreError(
+                f"the model was trained with {dist} {trained}, and this environment has "
+                f"{installed}: install {dist}=={trained} (make install) or retrain (make run)"
+            )
+        if _key(dist) not in named:
+            packages.append(f"{dist}=={installed}")
+    wheels = list(python.get("wheels") or [])
+    for package in trust.packages:
+        wheel = build_wheel(project / WHEEL_DIR, _distribution_of(package), package,
+                            requirements=False)
+        relative = wheel.relative_to(project).as_posix()
+        if relative not in wheels:
+            wheels.append(relative)
+    return {**bentofile, "python": {**python, "packages": packages, "wheels": wheels}}
+
+
+def library_versions(trust: Trust, onnx: bool = False) -> dict[str, str]:
+    """The installed distribution and version of each library the trust file turns on
+    (scikit-learn's is pinned in every bentofile already), and onnxruntime for ``onnx``."""
+    from importlib.metadata import packages_distributions, version
+
+    found: dict[str, str] = {}
+    providers = packages_distributions()
+    for library in (*trust.libraries, *(("onnxruntime",) if onnx else ())):
+        if library in ALWAYS:
+            continue
+        dists = providers.get(library)
+        if not dists:
+            raise ConfigError(f"the model needs {library} ({trust.source or TRUST_FILE}), "
+                              "which is not installed here: install it (make install)")
+        found.update({dist: version(dist) for dist in dists})
+    return found
+
+
+def _distribution_of(package: str) -> str:
+    """The installed distribution providing ``package``; the package's own name when it is
+    importable from its source folder only."""
+    import importlib.util
+    from importlib.metadata import packages_distributions
+
+    dists = packages_distributions().get(package)
+    if dists:
+        return dists[0]
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(f"the project's package {package!r} ({TRUST_FILE}: packages) is not "
+                          "installed: install the project (make install)")
+    return package
+
+
+def _requirement_name(requirement: str) -> str:
+    import re
+
+    return _key(re.split(r"[\s<>=!~;\[]", requirement.strip(), maxsplit=1)[0])
+
+
+def _key(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def build_bento(model_tag: str, project: str | Path = ".") -> str:
-    """Run ``bentoml build --arg model_tag=...`` on ``project``'s context; return the bento tag."""
+    """Run ``bentoml build --arg model_tag=...`` on ``project``'s context; return the bento tag.
+
+    The bentofile built from is :func:`packaged`'s: the project's, plus the model's
+    libraries and the project's own packages.
+    """
+    import yaml
+
+    from .store import get_model
+
     project = Path(project).resolve()
     name = bento_name(project)
     build_wheel(project / WHEEL_DIR)
+    metadata = get_model(model_tag).info.metadata
+    trained_with = (metadata.get("model") or {}).get("libraries") or {}
+    onnx = (metadata.get("artifact") or {}).get("format") == "onnx"
+    bentofile = packaged(read_bentofile(project), project, project_trust(project), trained_with,
+                         onnx)
     bentoml_cli = Path(sys.executable).parent / "bentoml"
-    files = context_files(project, read_bentofile(project))
+    files = context_files(project, bentofile)
     with visible_build_context(project, files) as context:
+        (context / BENTOFILE).write_text(yaml.safe_dump(bentofile, sort_keys=False))
         result = subprocess.run(
             [str(bentoml_cli), "build", "--output", "tag", "--arg", f"model_tag={model_tag}",
              "--arg", f"service_name={name}"],

@@ -183,8 +183,13 @@ def register_and_gate(
     policy: GatePolicy,
     labels: dict[str, str] | None = None,
     files: dict[str, str | Path] | None = None,
+    trial: str | None = None,
 ) -> tuple[str, GateDecision]:
     """Register ``model`` as a candidate, then promote it if it passes the gate.
+
+    ``trial`` is why the candidate failed the single-record trial of the service's path
+    (:mod:`nbprod.serving.trial`), None if it passed: a failed trial is never promoted,
+    whatever its metrics.
 
     A candidate that fails the gate stays in the store (stage ``candidate``) with
     the reason recorded in its lifecycle; production is left untouched. A candidate
@@ -208,6 +213,9 @@ def register_and_gate(
         decision = judge(
             metadata["metrics"], current.info.metadata.get("metrics", {}) if current else None, policy
         )
+        if trial is not None:
+            decision = GateDecision(False, f"it cannot answer one record as /predict does: {trial}",
+                                    decision.checks)
         events = [{"event": "registered", "at": _now(), "stage": CANDIDATE,
                    "reason": "registered by the pipeline"}]
         extra = {"fingerprint": candidate} if candidate else {}

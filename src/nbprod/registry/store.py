@@ -3,7 +3,8 @@
 The BentoML store is the source of truth: a model is a folder holding the
 artifact and a ``model.yaml`` whose metadata carries the lineage. The artifact is
 written in the skops format (:mod:`nbprod.model.artifacts`), whose loading runs no code
-outside a list of trusted types; its file name, format and sha256 are recorded in
+outside a list of trusted types, or, for a model she exported to ONNX, as its graph, whose
+loading runs no Python code at all (:mod:`nbprod.model.onnx_model`); its file name, format and sha256 are recorded in
 the metadata (``artifact``), and the sha256 is checked before loading, against
 accidental damage (a truncated copy, a full disk).
 
@@ -23,6 +24,7 @@ from typing import Any
 from ..data.schema import FeatureSchema, _drop_none
 from ..errors import ModelStoreError
 from ..model import artifacts
+from ..model.trust import Trust
 from .lineage import sha256_file
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,10 @@ def register_model(
 
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
     with bentoml.models.create(name, labels=labels or {}, metadata={}) as bento_model:
-        path = artifacts.save_model(model, Path(bento_model.path) / ARTIFACT)
+        fmt, file = artifacts.format_of(model)
+        path = artifacts.save_model(model, Path(bento_model.path) / file)
         meta = _drop_none(dict(metadata))
-        meta["artifact"] = {"file": ARTIFACT, "sha256": sha256_file(path), "format": artifacts.FORMAT}
+        meta["artifact"] = {"file": file, "sha256": sha256_file(path), "format": fmt}
         for key, src in (files or {}).items():
             dest = Path(bento_model.path) / FILES / key
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -131,9 +134,10 @@ def _fault(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
-def load_model(tag: str) -> Any:
-    """Load the artifact of ``tag`` after checking its recorded sha256."""
-    return load_artifact(get_model(tag))
+def load_model(tag: str, trust: Trust | None = None) -> Any:
+    """Load the artifact of ``tag`` after checking its recorded sha256 (``trust``: what it
+    may hold; the project's trust file by default)."""
+    return load_artifact(get_model(tag), trust)
 
 
 def artifact_path(stored: Any) -> Path:
@@ -143,7 +147,7 @@ def artifact_path(stored: Any) -> Path:
     if not artifact:
         raise ModelStoreError(f"model {stored.tag}: no artifact record in its metadata")
     fmt = artifact.get("format")
-    if fmt != artifacts.FORMAT:
+    if fmt not in (artifacts.FORMAT, artifacts.ONNX_FORMAT):
         raise ModelStoreError(
             f"model {stored.tag}: stored as {fmt!r}, not {artifacts.FORMAT!r}. Loading a pickle "
             "can run code, so nbprod no longer loads it: retrain and register it again (make run)"
@@ -161,9 +165,10 @@ def artifact_path(stored: Any) -> Path:
     return path
 
 
-def load_artifact(stored: Any) -> Any:
-    """Load the artifact of a stored model (from :func:`get_model`), sha256-checked, skops only."""
-    return artifacts.load_model_file(artifact_path(stored))
+def load_artifact(stored: Any, trust: Trust | None = None) -> Any:
+    """Load the artifact of a stored model (from :func:`get_model`), sha256-checked, skops
+    only, holding only what ``trust`` allows (the project's trust file by default)."""
+    return artifacts.load_model_file(artifact_path(stored), trust)
 
 
 def feature_schema(tag: str) -> FeatureSchema:
@@ -188,16 +193,16 @@ def bentoml_home() -> str:
     return os.environ.get("BENTOML_HOME", str(Path.home() / "bentoml"))
 
 
-def check_servable(tag: str) -> None:
+def check_servable(tag: str, trust: Trust | None = None) -> None:
     """Raise :class:`ModelStoreError` unless model ``tag`` can be served: its ``model.yaml``
     parses, its artifact is a skops file with its recorded sha256, holding only trusted
     types, and it loads; its feature schema is readable."""
     stored = get_model(tag)
     schema_of(stored)
-    load_artifact(stored)
+    load_artifact(stored, trust)
 
 
-def verify_servable(tag: str) -> None:
+def verify_servable(tag: str, trust: Trust | None = None) -> None:
     """Stop the process with one clear line (exit status 1) unless ``tag`` can be served.
 
     A service module calls it at import: ``bentoml serve`` imports the service in the
@@ -205,7 +210,7 @@ def verify_servable(tag: str) -> None:
     with ``error: <what and where>`` instead of workers crash-looping on it.
     """
     try:
-        check_servable(tag)
+        check_servable(tag, trust)
     except ModelStoreError as exc:
         raise SystemExit(f"error: cannot serve {tag}: {exc}") from None
     log.debug("model %s is servable", tag)

@@ -1,4 +1,4 @@
-"""A wheel of the running nbprod, so a project and its bento can carry the toolkit.
+"""A wheel of the running nbprod (or of a project's own package), for a bento to carry.
 
 A project made by ``nbprod new`` lives outside this repository, and the container built
 from its bento must ``import nbprod`` with nothing else. :func:`build_wheel` writes a
@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
+import importlib.util
+import re
 import zipfile
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -21,17 +24,26 @@ from ..errors import ConfigError
 PACKAGE = "nbprod"
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
+_SKIP_ROOT = {"pyproject.toml", "setup.py", "setup.cfg"}
 
 
-def wheel_name(version: str) -> str:
-    return f"{PACKAGE}-{version}-py3-none-any.whl"
+def wheel_name(version: str, dist: str = PACKAGE) -> str:
+    return f"{_normal(dist)}-{version}-py3-none-any.whl"
+
+
+def _normal(dist: str) -> str:
+    """A distribution's name as wheel file names spell it (PEP 427: runs of -_. as _)."""
+    return re.sub(r"[-_.]+", "_", dist).lower()
 
 
 def _package_files(root: Path) -> list[Path]:
+    """The package's files: not bytecode, not the build's metadata (``*.egg-info``, a
+    ``pyproject.toml`` of a package that is its own project folder)."""
     return sorted(
         p for p in root.rglob("*")
         if p.is_file() and not _SKIP_DIRS & set(p.relative_to(root).parts)
-        and p.suffix not in _SKIP_SUFFIXES
+        and not any(part.endswith(".egg-info") for part in p.relative_to(root).parts)
+        and p.suffix not in _SKIP_SUFFIXES and p.relative_to(root).as_posix() not in _SKIP_ROOT
     )
 
 
@@ -40,28 +52,41 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def build_wheel(dest_dir: str | Path) -> Path:
-    """Write ``nbprod-<version>-py3-none-any.whl`` of the running nbprod into ``dest_dir``.
+def build_wheel(dest_dir: str | Path, dist: str = PACKAGE, package: str | None = None,
+                requirements: bool = True) -> Path:
+    """Write ``<dist>-<version>-py3-none-any.whl`` of the installed distribution ``dist``
+    (nbprod by default) into ``dest_dir``, from its import package ``package``'s files.
 
     The same files always give the same bytes (fixed timestamps, sorted entries), so a
-    rebuilt bento does not change only because the wheel was written again.
+    rebuilt bento does not change only because the wheel was written again. With
+    ``requirements=False`` the wheel declares no dependencies (a project's own package in a
+    bento, whose requirements are pinned by the bentofile instead).
     """
-    import nbprod
-
     try:
-        dist = distribution(PACKAGE)
+        found = distribution(dist)
+        version = found.version
+        metadata = found.read_text("METADATA") or found.read_text("PKG-INFO")
+        entry_points = found.read_text("entry_points.txt") or ""
     except PackageNotFoundError:
-        raise ConfigError("nbprod is not installed (pip install it), so it cannot be "
-                          "packaged as a wheel") from None
-    version = dist.version
-    metadata = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+        if package is None or importlib.util.find_spec(package) is None:
+            raise ConfigError(f"{dist} is not installed (pip install it), so it cannot be "
+                              "packaged as a wheel") from None
+        # importable from its source folder only (PYTHONPATH): packaged as it is found
+        version, entry_points = "0.0.0", ""
+        metadata = f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
     if not metadata:
-        raise ConfigError(f"the installed {PACKAGE} {version} has no METADATA")
-    entry_points = dist.read_text("entry_points.txt") or ""
-    root = Path(nbprod.__file__).resolve().parent
-    info = f"{PACKAGE}-{version}.dist-info"
+        raise ConfigError(f"the installed {dist} {version} has no METADATA")
+    if not requirements:
+        metadata = "".join(line for line in metadata.splitlines(keepends=True)
+                           if not line.startswith("Requires-Dist:"))
+    module = importlib.import_module(package or dist)
+    if module.__file__ is None:
+        raise ConfigError(f"{package or dist} is a namespace package; it cannot be packaged")
+    root = Path(module.__file__).resolve().parent
+    top = module.__name__
+    info = f"{_normal(dist)}-{version}.dist-info"
     entries: list[tuple[str, bytes]] = [
-        (f"{PACKAGE}/{p.relative_to(root).as_posix()}", p.read_bytes()) for p in _package_files(root)
+        (f"{top}/{p.relative_to(root).as_posix()}", p.read_bytes()) for p in _package_files(root)
     ]
     entries.append((f"{info}/METADATA", metadata.encode()))
     entries.append((f"{info}/WHEEL", (
@@ -69,13 +94,13 @@ def build_wheel(dest_dir: str | Path) -> Path:
     )))
     if entry_points:
         entries.append((f"{info}/entry_points.txt", entry_points.encode()))
-    entries.append((f"{info}/top_level.txt", f"{PACKAGE}\n".encode()))
+    entries.append((f"{info}/top_level.txt", f"{top}\n".encode()))
     record = "\n".join([*(_record_line(n, d) for n, d in entries), f"{info}/RECORD,,"]) + "\n"
     entries.append((f"{info}/RECORD", record.encode()))
 
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    target = dest / wheel_name(version)
+    target = dest / wheel_name(version, dist)
     tmp = target.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries:

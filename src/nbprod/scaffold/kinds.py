@@ -64,15 +64,23 @@ def gate_yaml(table: Inferred, smoke: bool) -> str:
     return "\n".join(lines)
 
 
+#: env.yaml's line on the estimator's input, after the hyper-parameters.
+PREPROCESS = ("preprocess: true   # false: the estimator takes the columns as they are "
+              "(its own preprocessing)")
+
+
 def estimator_yaml(table: Inferred) -> str:
-    """The ``estimator:`` and ``hyperparameters:`` lines of env.yaml."""
+    """The ``estimator:``, ``hyperparameters:`` and ``preprocess:`` lines of env.yaml."""
     if table.kind == REGRESSION:
-        return ("estimator: ridge   # or gradient_boosting (nbprod.model.modeling.REGRESSORS)\n"
+        return ("estimator: ridge   # or gradient_boosting, or module:attribute (docs/own-model.md)\n"
                 "hyperparameters:\n  ridge: {alpha: 1.0}\n"
-                "  gradient_boosting: {learning_rate: 0.05, max_iter: 200, max_leaf_nodes: 15}")
-    return ("estimator: logistic_regression   # or gradient_boosting (nbprod.model.modeling.ESTIMATORS)\n"
+                "  gradient_boosting: {learning_rate: 0.05, max_iter: 200, max_leaf_nodes: 15}\n"
+                + PREPROCESS)
+    return ("estimator: logistic_regression   # or gradient_boosting, or module:attribute "
+            "(docs/own-model.md)\n"
             "hyperparameters:\n  logistic_regression: {C: 1.0}\n"
-            "  gradient_boosting: {learning_rate: 0.05, max_iter: 200, max_leaf_nodes: 15}")
+            "  gradient_boosting: {learning_rate: 0.05, max_iter: 200, max_leaf_nodes: 15}\n"
+            + PREPROCESS)
 
 
 def answer(table: Inferred) -> str:

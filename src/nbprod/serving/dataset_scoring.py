@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataFileError
+from ..model.trust import Trust, project_trust
 from .batch import DEFAULT_CHUNK_ROWS, score_chunks
 
 log = logging.getLogger(__name__)
@@ -107,17 +108,19 @@ def score_dataset(
     staging = dest.with_name(f"{dest.name}.partial-{uuid.uuid4().hex[:8]}")
     jobs = [(str(f), str(staging / _output_name(f.relative_to(root)))) for f in files]
     options = {"chunk_rows": chunk_rows, "threshold": threshold, "keep": list(keep or [])}
+    trust = project_trust()  # read here: a Dask worker's folder is not the project's
     staging.mkdir(parents=True)
     try:
         if scheduler is None:
-            results = [_score_partition(exact, src, out, str(staging), options)
+            results = [_score_partition(exact, src, out, str(staging), options, trust)
                        for src, out in jobs]
             for r in results:
                 if progress is not None:
                     progress(r["rows"])
             address = None
         else:
-            results, address = _on_dask(scheduler, exact, jobs, str(staging), options, progress)
+            results, address = _on_dask(scheduler, exact, jobs, str(staging), options, trust,
+                                        progress)
         if dest.exists():
             dest.rmdir()
         staging.rename(dest)
@@ -132,7 +135,7 @@ def score_dataset(
 
 def _on_dask(
     scheduler: Any, tag: str, jobs: list[tuple[str, str]], staging: str, options: dict,
-    progress: Callable[[int], None] | None,
+    trust: Trust, progress: Callable[[int], None] | None,
 ) -> tuple[list[dict], str]:
     """Score each job as a Dask task; wait for all of them before returning or raising."""
     try:
@@ -143,7 +146,7 @@ def _on_dask(
         ) from None
     client = scheduler if isinstance(scheduler, Client) else _connect(Client, scheduler)
     try:
-        futures = [client.submit(_score_partition, tag, src, out, staging, options,
+        futures = [client.submit(_score_partition, tag, src, out, staging, options, trust,
                                  key=f"nbprod-score-{uuid.uuid4().hex}", pure=False)
                    for src, out in jobs]
         failed = False
@@ -171,11 +174,12 @@ def _connect(client_class: Any, address: str) -> Any:
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
-def _score_partition(tag: str, source: str, dest: str, staging: str, options: dict) -> dict:
+def _score_partition(tag: str, source: str, dest: str, staging: str, options: dict,
+                     trust: Trust) -> dict:
     """Score one partition with this process's copy of model ``tag`` (a Dask task)."""
     if Path(staging, ABORT).exists():
         return {"rows": 0, "positives": 0, "skipped": True}
-    model, schema = _model(tag)
+    model, schema = _model(tag, trust)
     result = score_chunks(model, schema, tag, source, dest, **options)
     return {"rows": result.rows, "positives": result.positives, "pid": os.getpid()}
 
@@ -185,7 +189,7 @@ _LOCK = threading.Lock()
 LOADS: list[str] = []  # tags this process loaded (one per model and store)
 
 
-def _model(tag: str) -> tuple[Any, Any]:
+def _model(tag: str, trust: Trust) -> tuple[Any, Any]:
     """Model ``tag`` and its feature schema, loaded (and sha256-checked) once per process."""
     from ..registry.store import bentoml_home, get_model, load_artifact, schema_of
 
@@ -193,7 +197,7 @@ def _model(tag: str) -> tuple[Any, Any]:
     with _LOCK:
         if key not in _MODELS:
             stored = get_model(tag)
-            _MODELS[key] = (load_artifact(stored), schema_of(stored))
+            _MODELS[key] = (load_artifact(stored, trust), schema_of(stored))
             LOADS.append(tag)
         return _MODELS[key]
 

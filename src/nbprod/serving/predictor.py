@@ -31,9 +31,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..compat.bentoml import JsonApiMiddleware
+from ..data.frames import model_frame
 from ..data.model_kinds import BINARY, MULTICLASS
 from ..data.schema import Feature, FeatureSchema
 from ..errors import ModelStoreError, PredictionError
+from ..model.trust import Trust
 from .answers import (
     Prediction,
     answer_model,
@@ -168,23 +170,25 @@ class Predictor:
             else None
 
     @classmethod
-    def from_store(cls, tag: str) -> Predictor:
-        """Load ``tag`` from the BentoML store (sha256-checked) with its stored schema."""
+    def from_store(cls, tag: str, trust: Trust | None = None) -> Predictor:
+        """Load ``tag`` from the BentoML store (sha256-checked) with its stored schema,
+        holding only what ``trust`` allows (the project's trust file by default)."""
         from ..registry.store import get_model, load_artifact, schema_of, threshold_of
 
         stored = get_model(tag)
-        return cls(load_artifact(stored), schema_of(stored), str(stored.tag),
+        return cls(load_artifact(stored, trust), schema_of(stored), str(stored.tag),
                    threshold_of(stored), dict(stored.info.metadata))
 
     def frame(self, rows: Sequence[BaseModel | dict[str, Any]]) -> pd.DataFrame:
-        """One DataFrame for all ``rows``, built column by column in schema order."""
+        """One DataFrame for all ``rows``, in schema order, with the dtypes of training
+        (:func:`nbprod.data.frames.model_frame`)."""
         if rows and isinstance(rows[0], BaseModel):
             data = {c: [getattr(r, c) for r in rows] for c in self.columns}
         else:
             data = {c: [r[c] for r in rows] for c in self.columns}  # type: ignore[index]
         for c in self._nullable:  # JSON null as the NaN the model was trained with
             data[c] = [np.nan if v is None else v for v in data[c]]
-        return pd.DataFrame(data, columns=self.columns)
+        return model_frame(data, self.schema.features)
 
     def _call(self, method: str, frame: pd.DataFrame, **kwargs: Any) -> Any:
         """The model's ``method`` on ``frame``; its failure becomes :class:`PredictionError`."""

@@ -59,7 +59,8 @@ from ..compat.bentoml import (
 )
 from ..data.drift import PREDICTION_REFERENCE
 from ..data.model_kinds import BINARY, MULTICLASS
-from ..errors import FeedbackError, PredictionError
+from ..errors import ConfigError, FeedbackError, PredictionError
+from ..model.trust import project_trust
 from ..monitoring.config import MonitorConfig
 from ..monitoring.live_scores import feedback_label_model
 from ..monitoring.monitor import Monitor, finite_or_none
@@ -82,7 +83,13 @@ HOST, PORT = "127.0.0.1", 3000
 
 ARGUMENTS = bentoml.use_arguments()
 MODEL_TAG = model_tag(argument=getattr(ARGUMENTS, "model_tag", None))
-verify_servable(MODEL_TAG)  # a broken stored model stops `bentoml serve` with one line, before workers
+#: What the model may hold (the project's trust.yaml, which the bento includes), read here,
+#: where the working folder is the project's or the bento's.
+try:
+    TRUST = project_trust()
+except ConfigError as exc:  # a broken trust.yaml: one line, before any worker starts
+    raise SystemExit(f"error: cannot serve {MODEL_TAG}: {exc}") from None
+verify_servable(MODEL_TAG, TRUST)  # a broken stored model stops `bentoml serve` with one line, before workers
 SCHEMA = feature_schema(MODEL_TAG)
 Record = input_model(SCHEMA, SCHEMA.record)
 Label = feedback_label_model(SCHEMA)
@@ -176,7 +183,7 @@ class ModelService:
     model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        self.predictor = Predictor.from_store(str(self.model.tag))
+        self.predictor = Predictor.from_store(str(self.model.tag), TRUST)
         self.monitor = self._monitor(self.predictor)  # prediction log, drift, live accuracy
         # /predict's own batcher (BentoML batches only list inputs); one model call at a time
         # between it and BentoML's thread for /predict_batch

@@ -1,5 +1,6 @@
 """The registry against a real BentoML store in a temporary BENTOML_HOME."""
 
+import copy
 import os
 from pathlib import Path
 
@@ -125,7 +126,12 @@ def test_a_type_outside_the_trusted_list_is_refused_by_name(model_name, model, t
     plant(get_model(tag), "model.skops", sio.dumps({"model": NotTrusted()}), "skops")
     with pytest.raises(ModelStoreError, match=r"outside the trusted list: .*test_registry\.NotTrusted"):
         load_model(tag)
+    holding = copy.deepcopy(model)
+    holding.extra_ = NotTrusted()
     with pytest.raises(ModelStoreError, match=r"outside the trusted list: .*NotTrusted"):
+        save_model(holding, tmp_path / "x.skops")
+    assert not (tmp_path / "x.skops").exists()
+    with pytest.raises(ModelStoreError, match=r"NotTrusted is not a scikit-learn-API model .*ONNX"):
         save_model(NotTrusted(), tmp_path / "x.skops")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .lifecycle import GatePolicy, register_and_gate
-from .lineage import (
+from ..registry.lifecycle import GatePolicy, register_and_gate
+from ..registry.lineage import (
     executed_notebooks,
     find_project_root,
     git_info,
@@ -124,11 +125,15 @@ def register_run(
     project folder recorded paths are relative to (found from ``pipeline.yaml``);
     ``paths`` overrides where ``model``, ``metrics``, ``schema``, ``reference`` or the
     held-out ``predictions`` (optional: their histogram is the reference of the served
-    probabilities' drift) are.
+    probabilities' drift) and the held-out ``test`` rows (optional: the single-record trial
+    of :mod:`nbprod.serving.trial` sends some of them one by one through the service's path;
+    a candidate that fails it is not promoted) are.
     """
-    from ..model.artifacts import load_model_file
+    from ..model.artifacts import held_types, load_model_file
+    from ..model.description import describe
 
-    unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference", "predictions"})
+    unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference", "predictions",
+                                   "test"})
     if unknown:
         raise ConfigError(f"register_run: unknown path(s) {unknown}")
     where = {k: paths.get(k) or product(upstream, k)
@@ -142,16 +147,40 @@ def register_run(
         from ..data.drift import prediction_reference
 
         metadata["prediction_reference"] = prediction_reference(predictions)
-    estimator = next((p["estimator"] for p in metadata["parameters"].values()
-                      if isinstance(p.get("estimator"), str)), None)
+    model = load_model_file(where["model"])
+    stored = Path(where["model"])
+    metadata["model"] = describe(
+        model, held_types(stored.read_bytes()) if zipfile.is_zipfile(stored) else ())
+    metadata["versions"] = {**metadata["versions"], **metadata["model"]["libraries"]}
+    estimator = metadata["model"]["estimator"].rpartition(".")[2]
+    trial, metadata["trial"] = _trial(model, where["schema"], metrics,
+                                      paths.get("test") or _optional_product(upstream, "test"))
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
     tag, decision = register_and_gate(
-        model_name, load_model_file(where["model"]), metadata, policy,
-        labels={"estimator": estimator} if estimator else None, files=archived,
+        model_name, model, metadata, policy, labels={"estimator": estimator}, files=archived,
+        trial=trial,
     )
     result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe())
     if registration is not None:
         result.save(registration)
     log.info("%s", result.summary())
     return result
+
+
+def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],
+           test: str | Path | None) -> tuple[str | None, dict[str, Any]]:
+    """The single-record trial on the held-out rows: (why it failed or None, its record)."""
+    import pandas as pd
+
+    from ..data.schema import FeatureSchema
+    from ..serving.trial import ROWS, single_record_trial
+
+    if test is None:
+        log.warning("no held-out `test` product upstream: the single-record trial did not run")
+        return None, {"ran": False}
+    frame = pd.read_parquet(test)
+    failed = single_record_trial(model, FeatureSchema.load(schema), frame,
+                                 float(metrics.get("threshold", 0.5)))
+    record = {"ran": True, "rows": min(ROWS, len(frame)), "passed": failed is None}
+    return failed, {**record, "reason": failed} if failed else record

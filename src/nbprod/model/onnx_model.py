@@ -1,0 +1,135 @@
+"""A model she exported to ONNX herself (from Keras, PyTorch or anything else), run by
+onnxruntime behind the scikit-learn methods nbprod calls: ``predict`` and ``predict_proba``.
+
+Loading an ONNX graph runs no Python code: onnxruntime parses the file and runs its
+operators. The graph takes the feature columns in one of two ways:
+
+- **one input per feature**, named as the feature, each ``[N, 1]`` (string tensors for text,
+  numbers as the graph declares them): what skl2onnx exports, and what a graph that encodes
+  text itself needs;
+- **one 2-D input** ``[N, F]`` of numbers: every feature, in the declared order (a network
+  exported from Keras or PyTorch). Text cannot go in; encode it inside the graph.
+
+Its output is read by the model kind: a classifier's probabilities are the output named
+``probabilities``, ``output_probability`` or ``probs`` if there is one, else the last output of
+numbers, ``[N, classes]`` in the declared order of the classes, or ``[N, 1]`` for the positive
+class of a binary model; a regression's values are its first output of numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelStoreError
+
+FORMAT = "onnx"
+FILE_NAME = "model.onnx"
+#: Output names taken as a classifier's probabilities, before any other.
+PROBABILITY_NAMES = ("probabilities", "output_probability", "probs", "probability")
+#: ONNX element types -> numpy dtypes of the inputs nbprod feeds.
+NUMPY = {"tensor(float)": np.float32, "tensor(double)": np.float64,
+         "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(string)": object,
+         "tensor(bool)": np.bool_}
+
+
+def is_onnx(value: Any) -> bool:
+    """Whether ``value`` is an ONNX model: a ``ModelProto``, an :class:`OnnxModel`."""
+    return isinstance(value, OnnxModel) or type(value).__name__ == "ModelProto"
+
+
+def onnx_bytes(value: Any) -> bytes:
+    """The serialized graph of an ``onnx.ModelProto`` or an :class:`OnnxModel`."""
+    if isinstance(value, OnnxModel):
+        return value.data
+    return bytes(value.SerializeToString())
+
+
+class OnnxModel:
+    """An ONNX graph in onnxruntime, with ``predict`` and ``predict_proba`` on a frame."""
+
+    def __init__(self, data: bytes, source: str = "ONNX model") -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelStoreError(f"{source}: an ONNX model needs onnxruntime: "
+                                  "pip install 'nbprod[onnx]'") from None
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(data, options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types
+            raise ModelStoreError(f"{source}: not a model onnxruntime can run "
+                                  f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        self.data = data
+        self.inputs = self.session.get_inputs()
+        self.outputs = [o for o in self.session.get_outputs() if o.type in NUMPY
+                        and o.type != "tensor(string)"]
+        if not self.outputs:
+            raise ModelStoreError(f"{source}: the graph has no output of numbers")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {}
+
+    def fit(self, *args: Any, **kwargs: Any) -> OnnxModel:
+        """An exported graph is trained where it came from; it is not refitted here."""
+        raise ModelStoreError("an ONNX model is trained in the library it was exported from; "
+                              "export it again to change it")
+
+    def describe(self) -> dict[str, Any]:
+        """What the lineage records of the graph: who exported it, its inputs and outputs."""
+        meta = self.session.get_modelmeta()
+        return {"class": f"onnx graph ({meta.producer_name or 'unknown producer'})",
+                "estimator": f"onnx.{meta.graph_name or 'graph'}",
+                "params": {"inputs": [f"{i.name}: {i.type}" for i in self.inputs],
+                           "outputs": [f"{o.name}: {o.type}" for o in self.outputs]}}
+
+    def feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The graph's inputs from ``frame``: a column per input, or all in one matrix."""
+        names = [i.name for i in self.inputs]
+        if len(self.inputs) == 1 and names[0] not in frame.columns:
+            (only,) = self.inputs
+            text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+            if text:
+                raise ValueError(f"the graph takes one matrix of numbers ({only.name}), and "
+                                 f"{text} are text: export a graph with one input per column")
+            return {only.name: frame.to_numpy(dtype=NUMPY.get(only.type, np.float32))}
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise ValueError(f"the graph's input(s) {missing} are not features of the model "
+                             f"({list(frame.columns)})")
+        out = {}
+        for i in self.inputs:
+            values = frame[i.name].to_numpy()
+            dtype = NUMPY.get(i.type, np.float32)
+            if dtype is object:
+                values = np.array(["" if v is None or v != v else str(v) for v in values],
+                                  dtype=object)  # a blank: no category
+            out[i.name] = values.astype(dtype).reshape(-1, 1)
+        return out
+
+    def _run(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        names = [o.name for o in self.outputs]
+        return dict(zip(names, self.session.run(names, self.feed(frame)), strict=True))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        results = self._run(frame)
+        name = next((n for n in PROBABILITY_NAMES if n in results), self.outputs[-1].name)
+        proba = np.asarray(results[name], dtype="float64").reshape(len(frame), -1)
+        if proba.shape[1] == 1:
+            proba = np.hstack([1.0 - proba, proba])
+        return proba
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        first = self._run(frame)[self.outputs[0].name]
+        return np.asarray(first, dtype="float64").reshape(len(frame), -1)[:, 0]
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class indices nbprod labels a classifier's target with (0 .. classes - 1)."""
+        shape = self.outputs[-1].shape
+        width = shape[-1] if len(shape) > 1 and isinstance(shape[-1], int) else 2
+        return np.arange(max(int(width), 2))
