@@ -115,8 +115,8 @@ def _from_reference(name: str, params: dict[str, Any], seed: int, kind: str) -> 
     try:
         estimator = factory(**kwargs)
     except TypeError as exc:
-        raise ConfigError(f"estimator {name!r} does not take the hyper-parameters "
-                          f"{sorted(params)}: {exc}") from None
+        raise ConfigError(f"estimator {name!r} cannot be called with the hyper-parameters "
+                          f"{sorted(kwargs)}: {exc}") from None
     if not callable(getattr(estimator, "fit", None)) or not callable(
             getattr(estimator, "predict", None)):
         raise ConfigError(f"estimator {name!r} gave a {type(estimator).__name__}, which has no "
