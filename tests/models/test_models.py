@@ -98,6 +98,8 @@ def _built_bundled_served(tier: Path, env: dict[str, str]) -> tuple[str, dict, s
     os.environ["BENTOML_HOME"] = env["BENTOML_HOME"]  # read this tier's store
     metadata = bentoml.models.get(tag).info.metadata
     assert metadata["trial"] == {"ran": True, "rows": 20, "passed": True}
+    shown = yaml.safe_load(_run([str(BIN / "nbprod"), "models", "show", tag], tier, env))
+    assert shown["model"] == metadata["model"] and shown["trial"]["passed"] is True
     bento = _run([str(BIN / "nbprod"), "bento", "--model", tag, "--project", str(tier)],
                  tier, env).strip().splitlines()[-1]
     table = ColumnTable.load(tier / "columns.yaml")

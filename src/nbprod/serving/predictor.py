@@ -258,7 +258,8 @@ class Predictor:
             "metrics": meta.get("metrics", {}),
             "lineage": {
                 k: meta[k]
-                for k in ("parameters", "git", "data", "notebooks", "versions", "artifact")
+                for k in ("model", "parameters", "git", "data", "notebooks", "versions",
+                          "artifact")
                 if k in meta
             },
         }
