@@ -43,6 +43,9 @@ def new(directory: Path, data: Path, target: str, kind: str | None, positive: st
         click.echo(f"  classes   {', '.join(map(str, table.classes))}")
     if not created.committed:
         click.echo("  git       not found: no first commit (lineage will name no commit)")
+    if created.raw_file != Path(data).name:
+        click.echo(f"  data      data/raw/{created.raw_file} (the file's name, letters, digits, "
+                   "_ and - kept: it is written into the project's files)")
     click.echo(f"next: review columns.yaml, then  cd {directory} && make run && make test")
 
 

@@ -106,5 +106,5 @@ def kind_tokens(table: Inferred) -> dict[str, str]:
         "smoke_gate_yaml": gate_yaml(table, smoke=True),
         "register_gate": json.dumps(register_gate),
         "answer": answer(table),
-        "classes": json.dumps([str(c) for c in table.classes]),
+        "classes": repr([str(c) for c in table.classes]),  # a Python literal
     }

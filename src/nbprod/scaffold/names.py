@@ -43,3 +43,16 @@ def identifiers(headers: list[str]) -> dict[str, str]:
         taken.add(name)
         out[header] = name
     return out
+
+
+#: What a data file's name keeps in a project: it is written into env.yaml (which Ploomber
+#: renders with Jinja), columns.yaml, and Python and notebook files.
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_file_name(name: str, suffix: str) -> str:
+    """``name`` (a data file's name ending in ``suffix``, e.g. ``.csv.gz``) with nothing but
+    letters, digits, ``_`` and ``-`` before its suffix: ``it's {x}.csv`` -> ``it_s_x.csv``."""
+    stem = name[: len(name) - len(suffix)] if name.lower().endswith(suffix) else name
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    return (_UNSAFE_IN_FILE_NAME.sub("_", ascii_stem).strip("_-") or "data") + suffix

@@ -22,10 +22,11 @@ from importlib.abc import Traversable
 from importlib.metadata import version
 from pathlib import Path
 
+from ..data.files import file_format
 from ..errors import ConfigError, NbprodError
 from .infer import Inferred, infer_table, read_data
 from .kinds import kind_tokens
-from .names import identifier
+from .names import identifier, safe_file_name
 from .tablefile import render_columns
 from .writer import git_first_commit, write_tree
 
@@ -47,6 +48,8 @@ class Created:
     name: str
     table: Inferred
     committed: bool
+    #: the data file's name in the project (data/raw/), made safe (:func:`safe_file_name`)
+    raw_file: str = ""
 
 
 def _snake(record: str) -> str:
@@ -98,7 +101,7 @@ def smoke_rows(rows: int) -> int:
 
 
 def tokens_for(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[str, str]:
-    return {
+    tokens = {
         "name": name,
         "title": name.replace("_", " ").capitalize(),
         "model_name": name,
@@ -108,13 +111,16 @@ def tokens_for(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[st
         "request_key": _snake(table.record),
         "example_fields": ", ".join(f'"{name}": ...' for name in table.features[:3])
         + (", ..." if len(table.features) > 3 else ""),
-        "raw_file": raw_file,
+        "raw_file": raw_file,  # safe_file_name: no quote, brace or newline can reach a file
         "raw_data": f"data/raw/{raw_file}",
         "sample_rows": str(smoke_rows(table.rows)),
         "nbprod_version": version("nbprod"),
         "wheel": wheel,
         **kind_tokens(table),
     }
+    # values from the data reach YAML through its serializer: a JSON string is a YAML scalar
+    tokens["description"] = json.dumps(f"{tokens['title']}: {tokens['answer']}.")
+    return tokens
 
 
 def project_files(name: str, table: Inferred, raw_file: str, wheel: str) -> dict[str, str]:
@@ -178,7 +184,7 @@ def create_project(
     package = project_name(dest, name)
     frame = read_data(data)
     table = infer_table(frame, target, positive, kind)
-    raw_file = data.name
+    raw_file = safe_file_name(data.name, "." + file_format(data))
     files: dict[str, str | Path] = dict(project_files(package, table, raw_file, _wheel_name()))
     files[f"data/raw/{raw_file}"] = data
     committed = False
@@ -190,4 +196,5 @@ def create_project(
         committed = git_first_commit(folder, f"nbprod new: {package}, predicting {table.target}")
 
     path = write_tree(dest, files, executable=EXECUTABLE, finish=finish)
-    return Created(path=path, name=package, table=table, committed=committed)
+    return Created(path=path, name=package, table=table, committed=committed,
+                   raw_file=raw_file)
