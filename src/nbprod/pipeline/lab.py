@@ -109,8 +109,8 @@ class LabTask:
 
 
 class Injector:
-    """The rendered pipeline of each ``pipeline.yaml`` under a Lab root; maps a notebook to
-    its task. Rendered again when a ``*.yaml`` file beside the pipeline or a task's
+    """The rendered pipeline of each ``pipeline.yaml`` under a Lab root (never one above
+    it); maps a notebook to its task. Rendered again when a ``*.yaml`` file beside the pipeline or a task's
     notebook changes (an edited ``upstream`` changes the task's parameters); a pipeline
     that does not render is tried again at the next open, not remembered."""
 
@@ -125,6 +125,12 @@ class Injector:
         notebook = (self.root / path).resolve()
         pipeline = find_pipeline(notebook.parent)
         if pipeline is None:
+            return None
+        if not pipeline.is_relative_to(self.root):
+            # rendering runs Jinja in the pipeline's env.yaml: only a pipeline inside the
+            # Lab root, which the user opened, is rendered; never one of a parent folder
+            log.info("nbprod.pipeline.lab: %s is outside the Lab root %s; not rendered",
+                     pipeline, self.root)
             return None
         return self._tasks(pipeline).get(notebook)
 

@@ -56,3 +56,16 @@ def test_a_changed_yaml_file_renders_again(tmp_path):
     stat = (root / "pipeline.yaml").stat()
     os.utime(root / "pipeline.yaml", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert injector.task_for("nb.ipynb").params["seed"] == 2
+
+
+def test_a_pipeline_above_the_lab_root_is_never_rendered(tmp_path):
+    """A pipeline.yaml planted in a parent of the Lab root (a shared folder) would run its
+    env.yaml's Jinja when a notebook is opened: only pipelines inside the root render."""
+    root = tmp_path / "lab"
+    root.mkdir()
+    project(root)
+    (root / "pipeline.yaml").unlink()
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE.replace("source: nb.ipynb",
+                                                             "source: lab/nb.ipynb"))
+    assert Injector(tmp_path).task_for("lab/nb.ipynb").name == "nb", "it renders from above"
+    assert Injector(root).task_for("nb.ipynb") is None
