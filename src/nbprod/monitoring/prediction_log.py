@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -69,6 +70,15 @@ def check_log_dir(folder: Path, store: Path | None = None) -> Path:
     if bento is not None:
         raise ConfigError(f"${DIR_ENV}={str(folder)!r} is inside the bento {bento}; "
                           f"choose a folder outside it")
+    try:  # written by every worker from its first request on: find out now, in one line
+        resolved.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=resolved, prefix=".nbprod-write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"${DIR_ENV}={str(folder)!r} cannot be written ({exc.strerror or exc}); choose a "
+            f"folder the server can write, or set ${DIR_ENV}= (empty) to keep no log"
+        ) from None
     return resolved
 
 

@@ -72,12 +72,16 @@ from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
 from .predictor import Predictor, ServingMiddleware, input_model, model_tag
 
-#: API key, body size, concurrency and time limits from the environment (README "Reliability");
-#: a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
-GUARD = guard_settings()
-#: Prediction log, drift and live accuracy settings (README "Monitoring"); checked here, so a
-#: log folder inside the model store or a bento stops `bentoml serve` before it serves.
-MONITOR = MonitorConfig.from_env()
+try:
+    #: API key, body size, concurrency and time limits from the environment (README
+    #: "Reliability"); a service bound beyond loopback without $NBPROD_API_KEY refuses to start.
+    GUARD = guard_settings()
+    #: Prediction log, drift and live accuracy settings (README "Monitoring"); checked here, so
+    #: a log folder that is relative, in the model store or a bento, or cannot be written stops
+    #: `bentoml serve` with one line before it serves.
+    MONITOR = MonitorConfig.from_env()
+except ConfigError as exc:
+    raise SystemExit(f"error: {exc}") from None
 #: Where `bentoml serve` binds unless told otherwise (--host, $BENTOML_HOST): loopback only.
 HOST, PORT = "127.0.0.1", 3000
 
