@@ -304,15 +304,29 @@ class Monitor:
         return {"accepted": len(labels), **scores}
 
     def _adopt(self, ids: Sequence[str]) -> None:
-        """Remember the predictions of ``ids`` that another worker answered (its log file)."""
+        """Remember the predictions of ``ids`` that another worker of this model answered
+        (its log file). A prediction of another model (another project, or the version
+        before a promotion, sharing the folder) is refused: its label is not this model's."""
         if self.siblings is None:
             return
         with self._lock:
             missing = [rid for rid in ids if rid not in self.memory]
         found = self.siblings.find(missing) if missing else {}
+        others = {rid: str(r.get("model_version")) for rid, r in found.items()
+                  if r.get("model_version") != self.model_version}
+        if others:
+            raise FeedbackError(
+                f"request id(s) {sorted(others)} were answered by {sorted(set(others.values()))}"
+                f", not by {self.model_version}: their labels belong to that model; no label "
+                "was recorded")
+        try:
+            adopted = {rid: self._remembered(record) for rid, record in found.items()}
+        except (KeyError, TypeError, ValueError):
+            raise FeedbackError(f"the logged prediction(s) of {sorted(found)} cannot be read; "
+                                "no label was recorded") from None
         with self._lock:
-            for rid, record in found.items():
-                self.memory.setdefault(rid, self._remembered(record))
+            for rid, remembered in adopted.items():
+                self.memory.setdefault(rid, remembered)
 
     def _remembered(self, record: Mapping[str, Any]) -> tuple:
         """A logged prediction as the feedback memory holds it (as :meth:`record` does)."""

@@ -14,9 +14,9 @@ ROWS = [{"plan": "a", "charge": 10.0}, {"plan": "b", "charge": 20.0}]
 REFERENCE = {"plan": {"type": "categorical", "frequencies": {"a": 0.5, "b": 0.5}}}
 
 
-def worker(folder, name: str) -> Monitor:
+def worker(folder, name: str, version: str = "m:siblings") -> Monitor:
     """A monitor as one worker of a server: its own file in the shared folder."""
-    m = Monitor("m:siblings", REFERENCE, "Yes", MonitorConfig(log_dir=folder))
+    m = Monitor(version, REFERENCE, "Yes", MonitorConfig(log_dir=folder))
     # two workers of one process start in the same second with the same pid: name them apart
     m.log.path = m.siblings.own = folder / f"predictions-{name}.jsonl"
     return m
@@ -48,3 +48,28 @@ def test_find_reads_rotated_files_and_skips_its_own_and_torn_lines(tmp_path):
     assert siblings.claim([rid]) == [] and siblings.claim([rid, "f" * 32]) == [rid]
     assert siblings.claim(["f" * 32]) == []  # the refused call marked nothing
     siblings.close()
+
+
+def test_a_label_for_another_models_prediction_is_a_4xx_and_never_counted(tmp_path):
+    """Servers of other models (another project, the version before a promotion) share the
+    default log folder: their predictions are theirs to label."""
+    ours, theirs = worker(tmp_path, "ours"), worker(tmp_path, "theirs", version="m:previous")
+    (rid,) = theirs.record(ROWS[:1], [0.9], ["Yes"])
+    theirs.flush()
+    with pytest.raises(FeedbackError, match=rf"\['{rid}'\] were answered by \['m:previous'\], "
+                                            "not by m:siblings"):
+        ours.feedback([(rid, 1)])
+    assert rid not in ours.memory and len(ours.labelled) == 0
+    assert theirs.feedback([(rid, 1)])["accepted"] == 1, "still its own model's to label"
+    ours.close()
+    theirs.close()
+
+
+def test_a_logged_prediction_of_another_kind_is_a_4xx_not_a_500(tmp_path):
+    ours = worker(tmp_path, "ours")
+    rid = "a" * 32
+    (tmp_path / "predictions-x.jsonl").write_text(json.dumps(
+        {"request_id": rid, "model_version": "m:siblings", "label": "b"}) + "\n")
+    with pytest.raises(FeedbackError, match="cannot be read"):
+        ours.feedback([(rid, 1)])
+    ours.close()
