@@ -90,6 +90,7 @@ def app(project):
     service patches BentoML when it starts (``nbprod.serving.predictor``): the patches are undone after
     the module, so the canaries of ``tests/unit/serving/test_serving.py`` still see BentoML's bugs."""
     from bentoml._internal.marshal.dispatcher import Optimizer
+    from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
     from bentoml._internal.server.http.traffic import TimeoutMiddleware
 
     from nbprod.compat.bentoml import REQUEST_ERROR_LOGGER
@@ -106,6 +107,8 @@ def app(project):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Optimizer, "trigger_refresh", Optimizer.trigger_refresh)
         patch.setattr(TimeoutMiddleware, "__call__", TimeoutMiddleware.__call__)
+        patch.setattr(RunnerTrafficMetricsMiddleware, "__call__",
+                      RunnerTrafficMetricsMiddleware.__call__)
         patch.setattr(errors, "filters", list(errors.filters))
         patch.setenv("NBPROD_MODEL_TAG", project.tag)
         patch.chdir(project.path)  # the service's name comes from the project's bentofile.yaml

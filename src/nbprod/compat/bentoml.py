@@ -8,6 +8,7 @@ renames them. Nothing here imports BentoML at module level.
 - :func:`greedy_batching`: the adaptive batcher learns a wait that feeds on itself;
 - :func:`released_timeouts`: the request timeout holds every request for 60 s after its answer;
 - :func:`quiet_client_errors`: a client's 4xx logged at ERROR with a traceback;
+- :func:`bounded_endpoint_labels`: ``/metrics`` grows a series per path a client invents;
 - :class:`JsonApiMiddleware`: 4xx bodies as ``[{"error": ...}]`` arrays, and any Content-Type
   parsed as JSON (415 instead);
 - :func:`fixed_list_media_type`: a list output's media type rebuilt on every response;
@@ -20,6 +21,7 @@ renames them. Nothing here imports BentoML at module level.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -27,7 +29,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -191,6 +193,46 @@ def quiet_client_errors() -> None:
     logger = logging.getLogger(REQUEST_ERROR_LOGGER)
     if not any(isinstance(f, ClientErrorFilter) for f in logger.filters):
         logger.addFilter(ClientErrorFilter())
+
+
+#: The one ``endpoint`` label of every path the service does not serve.
+OTHER_PATH = "/other"
+
+
+def bounded_endpoint_labels(known: Callable[[str], bool]) -> None:
+    """Label BentoML's request metrics of a path the service does not serve as one path.
+
+    Bug (1.4.x, seen on 1.4.40): the request metrics' ``endpoint`` label is the raw path of
+    every request, refused ones included (it runs before any user middleware), so a client
+    inventing paths grows ``/metrics`` without bound: 2,000 paths gave 40,028 series and an
+    8.7 MB page. Patch: a path ``known`` refuses is labelled :data:`OTHER_PATH`; the app
+    below still sees the real path (and answers 404). Can go when the label is the route
+    (the canary's distinct paths stop making distinct series). Idempotent.
+    """
+    from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware as M
+
+    _check("bounded_endpoint_labels")
+    if getattr(M.__call__, "_nbprod_bounded", False):
+        return
+    original = M.__call__
+
+    async def __call__(self: Any, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if not scope.get("type", "").startswith("http") or path == "/metrics" or known(path):
+            await original(self, scope, receive, send)
+            return
+        if not self._is_setup:
+            self._setup()
+        below, shim = self.app, copy.copy(self)
+
+        async def real_path(inner: dict, receive: Any, send: Any) -> None:
+            await below({**inner, "path": path}, receive, send)
+
+        shim.app = real_path
+        await original(shim, {**scope, "path": OTHER_PATH}, receive, send)
+
+    __call__._nbprod_bounded = True  # type: ignore[attr-defined]
+    M.__call__ = __call__  # type: ignore[method-assign,assignment]
 
 
 def media_type(value: bytes) -> tuple[bytes, dict[bytes, bytes]]:

@@ -52,6 +52,7 @@ from bentoml.exceptions import InvalidArgument
 from pydantic import Field
 
 from ..compat.bentoml import (
+    bounded_endpoint_labels,
     fixed_list_media_type,
     greedy_batching,
     quiet_client_errors,
@@ -134,6 +135,13 @@ MAX_LATENCY_MS = 30_000
 BATCHING = ({"batchable": True, "max_batch_size": MAX_BATCH_SIZE,
              "max_latency_ms": MAX_LATENCY_MS} if MAX_BATCH_SIZE > 1 else {})
 API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
+#: The paths the server answers besides the API: BentoML's health, metrics and API page.
+SERVER_ROUTES = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/"})
+
+
+def served(path: str) -> bool:
+    """Whether the server serves ``path`` (its metrics label it by name; others as one)."""
+    return path in API_ROUTES or path in SERVER_ROUTES or path.startswith("/static_content/")
 
 Labels = Annotated[
     list[Label],  # type: ignore[valid-type]
@@ -194,10 +202,12 @@ class ModelService:
         self._batcher = Batcher(self._predict, MAX_BATCH_SIZE)
         self._model_lock = threading.Lock()
         # BentoML's bugs (nbprod.compat.bentoml): a batch dispatched as soon as the model is
-        # free, each request freed when answered (not 60 s later), a client's 4xx one line
+        # free, each request freed when answered (not 60 s later), a client's 4xx one line,
+        # one metrics label for every path it does not serve
         greedy_batching()
         released_timeouts()
         quiet_client_errors()
+        bounded_endpoint_labels(served)
         # Long-lived objects (model, libraries) leave the garbage collector's generations:
         # full collections then scan only per-request garbage, which trims tail latency.
         gc.collect()

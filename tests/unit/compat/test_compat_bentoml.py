@@ -255,3 +255,41 @@ def test_bentoml_refuses_a_build_context_in_a_hidden_folder(tmp_path, monkeypatc
 ])
 def test_only_json_in_utf8_is_accepted(ctype, refused):
         assert content_type_problem(ctype.encode()) == refused
+
+
+def test_request_metrics_label_every_invented_path_until_bounded(monkeypatch):
+    import asyncio
+
+    from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
+
+    from nbprod.compat.bentoml import OTHER_PATH, bounded_endpoint_labels
+
+    monkeypatch.setattr(RunnerTrafficMetricsMiddleware, "__call__",
+                        RunnerTrafficMetricsMiddleware.__call__)  # undone after the test
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = RunnerTrafficMetricsMiddleware(app, namespace="canary", skip_paths=[])
+
+    async def requests(prefix: str) -> set[str]:
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            return None
+
+        for i in range(5):
+            await middleware({"type": "http", "path": f"/{prefix}{i}", "method": "GET",
+                              "headers": []}, receive, send)
+        return {s.labels["endpoint"] for metric in middleware.metrics_request_total.collect()
+                for s in metric.samples if s.labels.get("endpoint", "").startswith(
+                    (f"/{prefix}", OTHER_PATH))}
+
+    assert len(asyncio.run(requests("bug"))) == 5, "a series per invented path (the bug)"
+    bounded_endpoint_labels(lambda path: path == "/predict")
+    assert asyncio.run(requests("fixed")) == {OTHER_PATH}
+    assert seen[-1] == "/fixed4", "the app below still sees the real path"
