@@ -5,6 +5,7 @@
 - :mod:`.predictor`: the model behind it, its typed input record, the version header;
 - :mod:`.answers`: the answer of each model kind;
 - :mod:`.trial`: the gate's trial of single records through ``/predict``'s path;
+- :mod:`.api_page`: the API page at ``/`` and ``/docs``, nothing loaded from outside;
 - :mod:`.batcher`: concurrent single records sharing a model call;
 - :mod:`.guard`, :mod:`.admission`, :mod:`.exposure`, :mod:`.worker`: the API key, limits,
   admission by expected wait, the refusal to bind beyond loopback without a key, the worker;

@@ -68,6 +68,7 @@ from ..monitoring.monitor import Monitor, finite_or_none
 from ..registry.store import feature_schema, verify_servable
 from ..settings import env_positive
 from .answers import answer_model, outcome
+from .api_page import ApiPageMiddleware
 from .batcher import Batcher
 from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
@@ -136,7 +137,8 @@ BATCHING = ({"batchable": True, "max_batch_size": MAX_BATCH_SIZE,
              "max_latency_ms": MAX_LATENCY_MS} if MAX_BATCH_SIZE > 1 else {})
 API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
 #: The paths the server answers besides the API: BentoML's health, metrics and API page.
-SERVER_ROUTES = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/"})
+SERVER_ROUTES = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/",
+                           "/docs"})
 
 
 def served(path: str) -> bool:
@@ -290,5 +292,8 @@ refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
 ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)  # type: ignore[attr-defined]
 ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
     ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
+# The API page at / and /docs, offline (BentoML's own loads Google Tag Manager)
+ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
+    ApiPageMiddleware, title=f"{NAME}: model {MODEL_TAG}")
 # A list output's media type is otherwise derived from its JSON schema on every response.
 fixed_list_media_type(ModelService, "predict_batch")
