@@ -15,6 +15,8 @@ module             what it works around                                        w
                    extension answering 500 beside jupytext, ``ploomber plot``   networkx
                    on networkx 3.6
 ``jsonschema``     the IRI grammar compiled at import (about 1 s)               jsonschema
+``pyyaml``         another library's global ``str`` representer (hera) making   PyYAML
+                   multi-line strings block scalars inside a flow mapping
 =================  ==========================================================  ===========
 
 Each module says the bug, the versions it was seen on and when its patch can go. Each

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from ..compat.pyyaml import safe_dump
 from ..data.model_kinds import BINARY
 from .infer import Inferred
 
@@ -25,7 +24,7 @@ _COMMENT_AT = 26
 
 def _flow(value: Any) -> str:
     """One YAML value on one line (flow style)."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9)
+    text = safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9)
     return text.strip().removesuffix("...").strip()
 
 
