@@ -33,7 +33,8 @@ called ``Customer``:
 Tuning for load (measured in BENCHMARKS.md, "Serving"): a long ``max_latency_ms`` so the
 batcher queues requests instead of answering 503, greedy dispatch (no learned wait), no
 access log, one DataFrame per batch, long-lived objects frozen out of the garbage collector.
-The workarounds of BentoML's bugs are in :mod:`nbprod.compat.bentoml`.
+The workarounds of BentoML's bugs are in :mod:`nbprod.compat.bentoml` and
+:mod:`nbprod.compat.bentoml_metrics`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from ..compat.bentoml import (
     quiet_client_errors,
     released_timeouts,
 )
+from ..compat.bentoml_metrics import own_metrics_folder
 from ..data.drift import PREDICTION_REFERENCE
 from ..data.model_kinds import BINARY, MULTICLASS
 from ..errors import ConfigError, FeedbackError, PredictionError
@@ -287,6 +289,9 @@ class ModelService:
 # Beyond loopback without a key: refuse, from the address BentoML really binds (its resolved
 # configuration and command line in `bentoml serve`, the listening socket in a worker).
 refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
+# In a worker, before BentoML creates a metric: its server's own Prometheus folder, which
+# another server started on the same store does not empty (nbprod.compat.bentoml_metrics).
+own_metrics_folder()
 # The first registered middleware is the outermost: the guards (key, size, load, time) run
 # before the content-type check and before BentoML parses anything.
 ModelService.add_asgi_middleware(GuardMiddleware, settings=GUARD)  # type: ignore[attr-defined]
