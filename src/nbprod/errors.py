@@ -13,7 +13,8 @@ without swallowing programming errors::
     ├── ModelStoreError      the model store or a stored model is unusable
     ├── ContractError        notebooks break the notebook contract (`nbprod check`)
     ├── PredictionError      the model failed on input that passed validation
-    └── FeedbackError        true labels sent to a service name unknown ids or bad values
+    ├── FeedbackError        true labels sent to a service name unknown ids or bad values
+    └── StorageError         a file the service keeps cannot be written now (a full disk)
 
 Each error says what was wrong, where, and what to do about it.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "ModelStoreError",
     "NbprodError",
     "PredictionError",
+    "StorageError",
     "TargetError",
 ]
 
@@ -127,3 +129,9 @@ class PredictionError(NbprodError, ValueError):
 class FeedbackError(NbprodError, ValueError):
     """True labels sent to a service (``POST /feedback``) cannot be used: the message names
     the unknown or already-labelled request ids and the bad values. Answered with a 400."""
+
+
+class StorageError(NbprodError):
+    """A file the service keeps (the feedback ledger) cannot be written now: a full disk, a
+    file-size limit, a read-only or vanished folder. Nothing was recorded, so the request can
+    be sent again later: the service answers 503 with ``Retry-After``."""

@@ -23,6 +23,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..errors import StorageError
+
 #: The ledger of labelled request ids, beside the prediction logs.
 LEDGER = "feedback.sqlite"
 #: How a log line starts (``json.dumps`` of the monitor's record): the id follows at once.
@@ -59,21 +61,29 @@ class SiblingPredictions:
         return found
 
     def claim(self, ids: Sequence[str]) -> list[str]:
-        """Mark ``ids`` labelled, all or none; returns those labelled before (nothing marked)."""
+        """Mark ``ids`` labelled, all or none; returns those labelled before (nothing marked).
+
+        A ledger that cannot be written (a full disk, a file-size limit, a read-only file)
+        raises :class:`nbprod.errors.StorageError`, with nothing marked."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
-            taken = [rid for (rid,) in db.execute(
-                f"SELECT request_id FROM labelled WHERE request_id IN "
-                f"({','.join('?' * len(ids))})", list(ids))]
-            if not taken:
-                db.executemany("INSERT INTO labelled VALUES (?)", [(rid,) for rid in ids])
-                db.execute("DELETE FROM labelled WHERE rowid <= "
-                           "(SELECT max(rowid) FROM labelled) - ?", (self.keep,))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                taken = [rid for (rid,) in db.execute(
+                    f"SELECT request_id FROM labelled WHERE request_id IN "
+                    f"({','.join('?' * len(ids))})", list(ids))]
+                if not taken:
+                    db.executemany("INSERT INTO labelled VALUES (?)", [(rid,) for rid in ids])
+                    db.execute("DELETE FROM labelled WHERE rowid <= "
+                               "(SELECT max(rowid) FROM labelled) - ?", (self.keep,))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StorageError(f"the feedback ledger {self.folder / LEDGER} cannot be written "
+                               f"({exc}); no label was recorded") from None
         return taken
 
     def close(self) -> None:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import logging
 import os
 import re
 import sys
@@ -62,7 +63,7 @@ from ..compat.bentoml import (
 from ..compat.bentoml_metrics import own_metrics_folder
 from ..data.drift import PREDICTION_REFERENCE
 from ..data.model_kinds import BINARY, MULTICLASS
-from ..errors import ConfigError, FeedbackError, PredictionError
+from ..errors import ConfigError, FeedbackError, PredictionError, StorageError
 from ..model.trust import project_trust
 from ..monitoring.config import MonitorConfig
 from ..monitoring.live_scores import feedback_label_model
@@ -86,6 +87,9 @@ try:
     MONITOR = MonitorConfig.from_env()
 except ConfigError as exc:
     raise SystemExit(f"error: {exc}") from None
+#: Seconds a client waits before sending labels again that a full disk kept from being stored.
+STORAGE_RETRY_AFTER = 30
+log = logging.getLogger(__name__)
 #: Where `bentoml serve` binds unless told otherwise (--host, $BENTOML_HOST): loopback only.
 HOST, PORT = "127.0.0.1", 3000
 
@@ -230,7 +234,7 @@ class ModelService:
         return self.predictor.describe()
 
     @bentoml.api
-    def feedback(self, labels: Labels) -> dict[str, Any]:
+    def feedback(self, labels: Labels, ctx: bentoml.Context) -> dict[str, Any]:
         """True labels for earlier predictions, by request_id; updates the live accuracy."""
         if self.monitor is None:
             raise InvalidArgument("monitoring is off (NBPROD_MONITORING=0): no feedback kept")
@@ -241,6 +245,12 @@ class ModelService:
             )
         except FeedbackError as exc:
             raise InvalidArgument(str(exc)) from None
+        except StorageError as exc:  # a full disk: one line here, a 503 the client can retry
+            log.warning("%s", exc)
+            ctx.response.status_code = 503
+            ctx.response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER)
+            return {"error": "the labels cannot be stored now (the server's disk); no label "
+                             f"was recorded: send them again in {STORAGE_RETRY_AFTER} s"}
         return {k: finite_or_none(v) for k, v in scores.items()}
 
     @staticmethod
