@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..data.files import read_table
@@ -46,6 +47,11 @@ RECORD = "Record"
 MIN_ROWS_FOR_ID = 20
 #: a target with at most this many values (and not fractional numbers with many) is a class
 MAX_CLASSES = 20
+#: a longer header is refused: YAML reads no key over 1,024 characters, and no person one
+MAX_HEADER = 128
+#: with more columns than this, the build's permutation importance (one pass per column) is
+#: long: nbprod new says so
+MANY_COLUMNS = 500
 
 
 @dataclass(frozen=True)
@@ -133,11 +139,21 @@ def _is_datetime(values: pd.Series) -> bool:
     return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
 
 
+def _nested(series: pd.Series) -> str | None:
+    """Why a column of lists or structs (a Parquet file's) is left out, or None."""
+    if series.dtype == object and series.map(
+            lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any():
+        return "nested values (lists or structs): flatten what the model needs in clean()"
+    return None
+
+
 def infer_column(series: pd.Series) -> dict[str, Any] | str:
     """The declaration of one raw column, or the reason (a string) to leave it out."""
     present = series.dropna()
     if present.empty:
         return "empty (every value blank)"
+    if nested := _nested(present):
+        return nested
     distinct = present.nunique()
     if distinct == 1:
         return f"constant (always {_python(present.iloc[0])!r})".replace("'", '"')
@@ -274,6 +290,19 @@ def _positive(series: pd.Series, classes: list[Any], positive: str | None, heade
     return min(classes, key=lambda v: (counts[v], str(v)))
 
 
+def _check_headers(headers: list[str]) -> None:
+    """Refuse headers too long to be names; warn about a very wide file."""
+    long = [h for h in headers if len(h) > MAX_HEADER]
+    if long:
+        raise ConfigError(
+            f"{len(long)} header(s) longer than {MAX_HEADER} characters, the first "
+            f"{long[0][:40]!r}... ({len(long[0]):,} characters): shorten them in the data file")
+    if len(headers) > MANY_COLUMNS:
+        log.warning("%s columns: every build computes permutation importance once per column, "
+                    "which takes long; keep the columns the model needs (drop the others in "
+                    "the data file or in columns.yaml)", f"{len(headers):,}")
+
+
 def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
                 kind: str | None = None) -> Inferred:
     """The proposed column table of ``df`` with ``target`` as the column to predict, of
@@ -281,6 +310,7 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
     if df.empty:
         raise ConfigError("the data has no rows")
     headers = [str(h) for h in df.columns]
+    _check_headers(headers)
     df = df.set_axis(headers, axis=1)
     target_header = _find_target(headers, target)
     chosen_kind, reason = infer_kind(df[target_header], target_header, kind)
@@ -300,8 +330,9 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
         if header == target_header:
             spec: dict[str, Any] | str = target_spec
         else:
-            spec = target_leak(df[header], df[target_header], classifier=chosen_kind != REGRESSION) or \
-                infer_column(df[header])
+            spec = _nested(df[header]) or target_leak(
+                df[header], df[target_header], classifier=chosen_kind != REGRESSION
+            ) or infer_column(df[header])
         if isinstance(spec, str):
             dropped[header] = spec
             log.info("column %r left out: %s", header, spec)

@@ -1,7 +1,9 @@
 """Raw headers -> Python identifiers, and a project name -> the names derived from it.
 
 Small pure functions: ``"Annual Income ($)"`` -> ``annual_income``, ``"CustomerID"`` ->
-``customer_id``, ``"2nd Line"`` -> ``c_2nd_line``. Names are unique within one table.
+``customer_id``, ``"2nd Line"`` -> ``c_2nd_line``. Names are unique within one table. A name
+pydantic keeps for itself (the API's record is a pydantic model: ``model_dump``, ``Model
+Extra``, ``model config``, ``json``, ``copy``) gets ``c_`` too: ``c_model_extra``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ __all__ = ["identifier", "identifiers"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^0-9a-zA-Z]+")
+#: Names a field of a pydantic model cannot take (its namespace ``model_`` and its attributes).
+_PYDANTIC = frozenset({"copy", "dict", "json", "schema", "schema_json", "construct",
+                       "validate", "parse_obj", "parse_raw", "parse_file", "from_orm",
+                       "update_forward_refs"})
 
 
 def identifier(header: str) -> str:
@@ -23,7 +29,7 @@ def identifier(header: str) -> str:
     name = _NOT_WORD.sub("_", text).strip("_").lower()
     if not name:
         name = "column"
-    if name[0].isdigit():
+    if name[0].isdigit() or name.startswith("model_") or name in _PYDANTIC:
         name = f"c_{name}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         name = f"{name}_"
