@@ -70,3 +70,15 @@ def test_upstream_and_product_keys_the_code_reads_must_exist(fixture_project):
     assert any("product['model'] is read, but the pipeline declares no such product" in m for m in messages)
     assert any("upstream['fit'] is read, but the parameters cell declares upstream = ['load']" in m
                for m in messages)
+
+
+@pytest.mark.parametrize("outside", ["{{here}}/../shared/data.csv", "/srv/lake/data.csv",
+                                     "../data.csv"])
+def test_a_product_outside_the_project_is_flagged(fixture_project, outside):
+    spec = fixture_project / "pipeline.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace("data: '{{products}}/data.csv'", f"data: '{outside}'"))
+    (finding,) = by_notebook(fixture_project)["load.ipynb"]
+    assert (finding.rule, finding.cell) == ("NB004", 1)
+    assert "task 'load': product data '" in finding.message
+    assert f"{outside.removeprefix('{{here}}')}' is outside the project" in finding.message

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from nbprod.check import RULES, Finding, Pipeline, check
+from nbprod.check import RULES, Finding, Pipeline, check, run
 from nbprod.check.rules import type_mismatch
 from projectkit import ROOT
 
@@ -107,3 +109,19 @@ def test_finding_format_is_path_cell_line_rule_message_and_hint():
 )
 def test_parameter_types(default, value, ok):
     assert (type_mismatch(default, value) is None) is ok
+
+
+def test_a_notebook_nested_too_deep_for_python_is_one_finding_and_the_others_are_checked(
+        tmp_path):
+    """A 200,000-deep JSON value stopped the whole run with a RecursionError naming no file."""
+    nb = json.loads((FIXTURES / "clean.ipynb").read_text())
+    nb["metadata"]["deep"] = "DEEP"
+    deep = '{"x": ' * 200_000 + "1" + "}" * 200_000
+    (tmp_path / "deep.ipynb").write_text(json.dumps(nb).replace('"DEEP"', deep))
+    shutil.copy(FIXTURES / "clean.ipynb", tmp_path / "clean.ipynb")
+    report = run([tmp_path / "deep.ipynb", tmp_path / "clean.ipynb"], root=tmp_path,
+                 pipeline=NO_PIPELINE)
+    assert sorted(report.notebooks) == ["clean.ipynb", "deep.ipynb"]
+    (finding,) = report.findings
+    assert (finding.path, finding.rule) == ("deep.ipynb", "NB001")
+    assert "nested too deeply to read" in finding.message

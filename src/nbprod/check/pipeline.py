@@ -298,3 +298,32 @@ def _replace(task: TaskContract, **changes: Any) -> TaskContract:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def project_folder(pipeline: Path) -> Path:
+    """The project a ``pipeline.yaml`` belongs to: the nearest folder above it (itself
+    included) with a ``pyproject.toml``, ``setup.py`` or ``.git`` (a packaged layout keeps
+    pipeline.yaml in ``src/PKG/``), else the folder of pipeline.yaml."""
+    folder = pipeline.absolute().parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
+            return candidate
+    return folder
+
+
+def products_outside(task: TaskContract, project: Path) -> list[tuple[str, str]]:
+    """(key, path) of ``task``'s products that resolve outside ``project``
+    (:func:`project_folder`): a build would write there. Paths still holding a placeholder
+    are skipped."""
+    product = task.product
+    paths = product if isinstance(product, dict) else {"": product} if product else {}
+    outside = []
+    for key, value in paths.items():
+        text = str(value).replace("{{here}}", str(project)).replace("{{root}}", str(project))
+        if "{{" in text:
+            continue
+        path = Path(text).expanduser()
+        resolved = (path if path.is_absolute() else project / path).resolve()
+        if not resolved.is_relative_to(project.resolve()):
+            outside.append((key, str(value)))
+    return outside

@@ -38,10 +38,15 @@ def read_notebook(path: Path, root: Path) -> NotebookContext:
     except (OSError, UnicodeDecodeError) as exc:
         ctx.read_error = f"cannot read the file: {exc}"
         return ctx
-    if path.suffix in TEXT_SUFFIXES:
-        _read_text_notebook(ctx, text)
-    else:
-        _read_ipynb(ctx, text)
+    try:
+        if path.suffix in TEXT_SUFFIXES:
+            _read_text_notebook(ctx, text)
+        else:
+            _read_ipynb(ctx, text)
+    except RecursionError:
+        ctx.nb = None
+        ctx.read_error = ("nested too deeply to read (Python's recursion limit): no notebook "
+                          "nests that deep; is it generated?")
     return ctx
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .context import SPECIAL_PARAMETERS, NotebookContext, is_injected
 from .findings import Hit
+from .pipeline import products_outside, project_folder
 from .rules_table import rule
 
 TYPES = (bool, int, float, str, list, dict)
@@ -249,7 +250,7 @@ def _subscripts(nb: NotebookContext, name: str) -> Iterator[tuple[int, int, ast.
 
 
 @rule("NB004", "upstream-product", "`upstream` matches the pipeline; used upstream/product keys "
-      "exist", python_only=True)
+      "exist; products inside the project", python_only=True)
 def upstream_and_product(nb: NotebookContext) -> Iterator[Hit]:
     cell = nb.parameters_cell
     if cell is None:
@@ -294,6 +295,12 @@ def upstream_and_product(nb: NotebookContext) -> Iterator[Hit]:
                   f"upstream = {declared}", f"add {key!r} to `upstream` in the parameters cell")
     yield from _upstream_product_keys(nb)
     yield from _product_keys(nb)
+    if pipeline is not None and pipeline.path is not None:
+        for task in nb.tasks:
+            for key, path in products_outside(task, project_folder(pipeline.path)):
+                yield Hit(cell, line, f"task {task.name!r}: product {key + ' ' if key else ''}"
+                          f"{path!r} is outside the project", "keep products under the "
+                          "project's folder (e.g. products/), where its builds write")
 
 
 def matches_known(names: set[str], known: list[str]) -> bool:
