@@ -48,6 +48,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_name(value: str) -> str:
+    """The host of a ``Host`` header: ``localhost:3000`` -> ``localhost``, ``[::1]:80`` -> ``::1``."""
+    value = value.strip()
+    if value.startswith("["):
+        return value[1:].partition("]")[0]
+    return value.rpartition(":")[0] if value.count(":") == 1 else value
+
+
 def socket_host(fd: int) -> str:
     """The host a listening socket (file descriptor ``fd``, not taken over) is bound to."""
     sock = socket.socket(fileno=os.dup(fd))

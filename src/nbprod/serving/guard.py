@@ -20,6 +20,11 @@ outside :class:`nbprod.serving.predictor.ServingMiddleware`) and, for every rout
 4. **time limit**: a request that has not started its response within ``timeout`` gets 504;
    an admitted request's answer says how long it took from admission
    (``Server-Timing: service;dur=<ms>``);
+Without a key the service is bound to loopback (:mod:`nbprod.serving.exposure`), and a served
+worker answers only requests addressed to it there: a ``Host`` header that is not ``localhost``
+or a loopback address gets 403 on every route, so a web page whose name an attacker points at
+127.0.0.1 (DNS rebinding) cannot read ``/metadata`` or post to the API from a browser.
+
 5. **graceful shutdown** (:class:`nbprod.compat.uvicorn.Drain`): on SIGTERM new requests get 503 with
    ``Connection: close`` and ``/readyz`` 503, while every connection already accepted gets
    its answer.
@@ -51,6 +56,7 @@ from ..compat.asgi import header, respond
 from ..compat.uvicorn import Drain
 from ..settings import env_positive
 from .admission import Admission
+from .exposure import host_name, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +171,7 @@ class GuardMiddleware:
         self.admission = Admission(s.max_wait, s.max_concurrency)
         self.drain = Drain(lambda: self.admission.in_flight, s.timeout)
         self.metrics = MetricsCache(s.metrics_cache)
+        self.served = False  # in a worker of `bentoml serve` (not an in-process test client)
 
     @property
     def in_flight(self) -> int:
@@ -179,6 +186,11 @@ class GuardMiddleware:
             self._start_worker()
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.served and self.key_digest is None and not self._addressed_here(scope):
+            await respond(send, 403, "the Host header names another machine: without an API key "
+                          "this service answers only requests to localhost or 127.0.0.1 "
+                          f"(set ${KEY_ENV} to serve other names)")
             return
         if self.draining:
             send = self._closing(send)
@@ -200,6 +212,13 @@ class GuardMiddleware:
 
         on_worker_start(self.settings.head_timeout)
         self.drain.install()
+        self.served = True
+
+    @staticmethod
+    def _addressed_here(scope: dict) -> bool:
+        """Whether the request's ``Host`` is loopback (or absent, as HTTP/1.0 allows)."""
+        host = header(scope, b"host").decode("latin-1")
+        return not host or is_loopback(host_name(host))
 
     @staticmethod
     def _closing(send: Any) -> Any:
