@@ -298,7 +298,12 @@ class ModelService:
 
 # Beyond loopback without a key: refuse, from the address BentoML really binds (its resolved
 # configuration and command line in `bentoml serve`, the listening socket in a worker).
-refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
+# One line and exit (SystemExit): a ConfigError here reached `bentoml serve TAG` wrapped in
+# BentoML's "Attribute not found in module" when a module bears the bento's name.
+try:
+    refuse_exposed(ModelService, GUARD.api_key, sys.argv, os.environ)
+except ConfigError as exc:
+    raise SystemExit(f"error: {exc}") from None
 # In a worker, before BentoML creates a metric: its server's own Prometheus folder, which
 # another server started on the same store does not empty (nbprod.compat.bentoml_metrics).
 own_metrics_folder()

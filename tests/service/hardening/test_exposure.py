@@ -62,3 +62,17 @@ def test_a_loopback_command_line_wins_over_the_configuration(project):
     with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
         assert client.post("/metadata", json={}).status_code == 200
         assert "Service churn initialized" in client.log.read_text()
+
+
+def test_a_bento_served_by_tag_beyond_loopback_is_refused_in_one_line(project, bento):
+    """`bentoml serve churn:TAG` where a module `churn` is importable (the project's own
+    package): the refusal was buried under BentoML's `Attribute ... not found in module`."""
+    environ = project.env()
+    environ.pop("NBPROD_API_KEY", None)
+    result = subprocess.run(
+        [str(BIN / "bentoml"), "serve", bento, "--host", "0.0.0.0", "--port", str(free_port())],
+        cwd=project.path, env=environ, capture_output=True, text=True, timeout=180)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert f"error: {REFUSED} (from --host) without an API key" in output, output[-2000:]
+    assert "not found in module" not in output and "Traceback" not in output, output[-2000:]
