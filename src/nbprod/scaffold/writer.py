@@ -2,13 +2,16 @@
 into place only when every file (and the first git commit) is there.
 
 A failure part-way leaves nothing behind; an existing, non-empty destination is refused
-before anything is written.
+before anything is written. A killed ``nbprod new`` cannot clean up: its temporary folder
+(``.NAME.PID.*.partial``) is removed by the next ``nbprod new`` of that name once process PID
+is gone, with a warning saying so.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +20,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, NbprodError
 
-__all__ = ["check_destination", "git_first_commit", "write_tree"]
+__all__ = ["check_destination", "git_first_commit", "remove_stale_partials", "write_tree"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,28 @@ def git_first_commit(folder: Path, message: str) -> bool:
     return True
 
 
+def remove_stale_partials(dest: Path) -> list[Path]:
+    """Remove the temporary folders of ``nbprod new`` runs for ``dest`` that were killed (their
+    process is gone); a running one's stays. Returns what was removed."""
+    pattern = re.compile(re.escape(f".{dest.name}.") + r"(\d+)\..*\.partial")
+    removed = []
+    for folder in dest.parent.glob(f".{dest.name}.*.partial"):
+        found = pattern.fullmatch(folder.name)
+        if not found or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # another user's running process
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        log.warning("removed %s, left by an nbprod new that was stopped", folder)
+        removed.append(folder)
+    return removed
+
+
 def write_tree(
     dest: Path,
     files: Mapping[str, str | bytes | Path],
@@ -74,7 +99,9 @@ def write_tree(
     dest = Path(dest).absolute()
     check_destination(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    remove_stale_partials(dest)
+    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".partial",
+                                 dir=dest.parent))
     try:
         work.chmod(_folder_mode())  # mkdtemp's 0700 -> what mkdir would have made
         for rel, content in files.items():
