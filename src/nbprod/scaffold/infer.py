@@ -15,6 +15,7 @@ numbers beyond what the file shows, so the next month's data still fits.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -30,7 +31,8 @@ from ..errors import ConfigError, DataFileError, TargetError
 from .leaks import target_leak
 from .names import identifier, identifiers
 
-__all__ = ["Inferred", "infer_column", "infer_kind", "infer_table", "numeric_range", "read_data"]
+__all__ = ["Inferred", "data_like_headers", "infer_column", "infer_kind", "infer_table",
+           "numeric_range", "read_data"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,26 @@ def read_data(path: str | Path) -> pd.DataFrame:
     df = read_table(path)
     if df.empty:
         raise DataFileError(path, f"has a header ({df.shape[1]} columns) but no rows")
+    numbers = data_like_headers([str(h) for h in df.columns])
+    if numbers:
+        raise DataFileError(path, (
+            f"its first line looks like data, not a header: {', '.join(numbers)} "
+            f"{'is a number' if len(numbers) == 1 else 'are numbers'}; add a first line "
+            "naming the columns (or replace the line that is there)"))
     return df
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def data_like_headers(headers: list[str]) -> list[str]:
+    """The headers that are numbers (as pandas names a repeated one, ``1.1`` from ``1``):
+    a first line that holds values (scikit-learn's ``150,4,setosa,...``), not names."""
+    return [h for h in headers if _is_number(h.strip())]
 
 
 def _nice_up(x: float) -> float:
@@ -187,6 +208,13 @@ def _find_target(headers: list[str], target: str) -> str:
     for header in headers:
         if identifier(header) == identifier(target):
             return header
+    by_name = {identifier(h): h for h in headers}
+    close = difflib.get_close_matches(target, headers, n=1, cutoff=0.6) or [
+        by_name[m] for m in difflib.get_close_matches(identifier(target), list(by_name), n=1,
+                                                       cutoff=0.6)]
+    if close:
+        raise ConfigError(f"--target {target!r} is not a column of the data; did you mean "
+                          f"{close[0]!r}?")
     shown = ", ".join(map(repr, headers[:12])) + (", ..." if len(headers) > 12 else "")
     raise ConfigError(f"--target {target!r} is not a column of the data; its columns: {shown}")
 
