@@ -34,6 +34,14 @@ class Declared(Protocol):
     def categories(self) -> Any: ...
 
 
+def as_missing(values: pd.Series, missing: Iterable[str] | None) -> pd.Series:
+    """``values`` with every string of ``missing`` (a column's declared blanks, such as
+    ``" "``) replaced by a blank; the rest unchanged."""
+    if not missing:
+        return values
+    return values.mask(values.isin(list(missing)))
+
+
 def input_dtype(kind: str, categories: Iterable[Any] | None, nullable: bool) -> str:
     """The dtype a model sees for a column of ``kind``: what ``pandas.read_csv`` gives."""
     if kind == "categorical":

@@ -17,6 +17,7 @@ from pandera.errors import SchemaErrors
 from ..errors import DataValidationError
 from .columns import Column, ColumnTable
 from .dataset import check_target
+from .frames import as_missing
 
 #: pandera's names for the rules about the table's columns, and ours.
 _TABLE_RULES = {
@@ -26,10 +27,14 @@ _TABLE_RULES = {
 
 
 def prepare(df: pd.DataFrame, table: ColumnTable) -> pd.DataFrame:
-    """``df`` with raw headers renamed to the declared names and dropped columns removed."""
+    """``df`` with raw headers renamed to the declared names, dropped columns removed and
+    the strings a column declares ``missing`` read as blanks."""
     out = df.rename(columns=table.renames)
     gone = [c for c in table.dropped if c in out.columns]
-    return out.drop(columns=gone) if gone else out
+    out = out.drop(columns=gone) if gone else out
+    marked = {c.name: as_missing(out[c.name], c.missing) for c in table.columns
+              if c.missing and c.name in out.columns}
+    return out.assign(**marked) if marked else out
 
 
 def pandera_column(column: Column) -> pa.Column:

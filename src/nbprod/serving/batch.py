@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..data.files import sniff_delimiter
+from ..data.frames import as_missing
 from ..data.model_kinds import BINARY, MULTICLASS
 from ..data.schema import FeatureSchema
 from ..errors import BatchInputError, ConfigError, DataFileError
@@ -181,14 +183,15 @@ def read_chunks(
             yield batch.to_pandas()
         return
     try:
-        header = pd.read_csv(source, nrows=0).columns
+        sep = sniff_delimiter(source)
+        header = pd.read_csv(source, nrows=0, sep=sep).columns
     except pd.errors.EmptyDataError:
         raise DataFileError(source, "the file is empty (no header, no rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataFileError(source, f"cannot be parsed: {exc}") from None
     _require(source, columns, list(header))
     try:
-        yield from pd.read_csv(source, usecols=columns, chunksize=chunk_rows)
+        yield from pd.read_csv(source, usecols=columns, chunksize=chunk_rows, sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
         raise DataFileError(source, f"cannot be parsed: {exc}") from None
 
@@ -205,7 +208,7 @@ def check_chunk(
     problems: list[dict[str, Any]] = []
     columns: dict[str, pd.Series] = {}
     for feat in schema.features:
-        col = frame[feat.name]
+        col = as_missing(frame[feat.name], feat.missing)
         if feat.is_numeric or feat.kind == "binary":
             values = pd.to_numeric(col, errors="coerce")
             bad = values.isna() & col.notna()

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from ..compat.bentoml import JsonApiMiddleware
 from ..data.frames import model_frame
@@ -118,7 +118,15 @@ def _field_type(feature: Feature) -> Any:
             description=_describe(feature, f"{feature.kind} in [{feature.min}, {feature.max}]"),
         )
     annotated = Annotated[kind, info]
+    if feature.missing:  # the raw file's strings for a blank are read as null here too
+        blank = Annotated[Literal[tuple(feature.missing)],  # type: ignore[valid-type]
+                          AfterValidator(_null)]
+        return annotated | blank | None
     return annotated | None if feature.nullable else annotated
+
+
+def _null(_: Any) -> None:
+    return None
 
 
 def _describe(feature: Feature, what: str) -> str:
