@@ -1,6 +1,8 @@
 """The IBM Telco file as tutorials ship it (11 ``' '`` in ``TotalCharges``), end to end with
 its raw file untouched: `nbprod new` declares the column a nullable number whose ``' '``
-is a blank -> `ploomber build` -> `bentoml serve` answers a record sent as the file writes it.
+is a blank -> her ``clean(df)`` fills new customers' total with 0.0 (the reference project's
+decision) -> `ploomber build` -> `bentoml serve` answers a record sent as the file writes it,
+cleaned as the pipeline cleaned it.
 
 The fixture (`fixtures/ibm_telco/`, Apache-2.0, provenance in its README) keeps the 11
 blank rows.
@@ -9,6 +11,7 @@ blank rows.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -18,11 +21,20 @@ import pandas as pd
 import pytest
 import yaml
 
-from projectkit import BIN, bentoml_serve, build_env
+from projectkit import BIN, bentoml_cli, bentoml_serve, build_env
 
 pytestmark = pytest.mark.pipeline
 FIXTURE = Path(__file__).parent / "fixtures" / "ibm_telco" / "Telco-Customer-Churn-sample.csv"
 FIXTURE_SHA256 = "803d0c2643d839f5a92e04c7847cfc2d47c98ce3c2c8953d84c689975a94e8b6"
+#: her cleaning step: new customers (tenure 0) have been billed nothing yet
+CLEAN = '''
+
+def clean(df: pd.DataFrame) -> pd.DataFrame:
+    """New customers' blank total is 0.0: they have not been billed yet."""
+    out = df.copy()
+    out.loc[out["total_charges"].isna() & (out["tenure"] == 0), "total_charges"] = 0.0
+    return out
+'''
 
 
 def sha256(path: Path) -> str:
@@ -38,6 +50,11 @@ def project(tmp_path_factory) -> tuple[Path, dict[str, str], str]:
                          capture_output=True, text=True, timeout=300)
     assert new.returncode == 0, new.stderr
     path = folder / "telco"
+    package = path / "src" / "telco" / "__init__.py"
+    text = package.read_text()
+    package.write_text(text[:text.index("\ndef clean(")] + CLEAN)
+    subprocess.run(["git", "commit", "-qam", "clean: new customers' total is 0.0"], cwd=path,
+                   check=True, capture_output=True)
     env = build_env(folder / "bentoml-home")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path / "src"),
                                                       os.environ.get("PYTHONPATH")]))
@@ -65,8 +82,9 @@ def test_the_build_reads_the_blanks_and_leaves_the_raw_file_alone(project):
     assert sha256(FIXTURE) == FIXTURE_SHA256
     clean = pd.read_parquet(next((path / "products-smoke").rglob("clean.parquet")))
     assert clean["total_charges"].dtype == "float64"
-    assert int(clean["total_charges"].isna().sum()) == 11
-    assert set(clean.loc[clean["total_charges"].isna(), "tenure"]) == {0}
+    # her clean ran on the raw frame, its blanks already read as blanks, before validation
+    assert int(clean["total_charges"].isna().sum()) == 0
+    assert int(((clean["tenure"] == 0) & (clean["total_charges"] == 0.0)).sum()) == 11
 
 
 def test_the_service_reads_the_files_blank_as_null(project, tmp_path):
@@ -78,6 +96,9 @@ def test_the_service_reads_the_files_blank_as_null(project, tmp_path):
                            capture_output=True, text=True, timeout=600)
     assert bento.returncode == 0, bento.stderr
     tag = bento.stdout.strip().splitlines()[-1]
+    registered = json.loads((path / "products/model/registration.json").read_text())["tag"]
+    stored = bentoml_cli(path.parent / "bentoml-home", "models", "get", registered)
+    assert stored["metadata"]["cleaning"] == "telco:clean"
     frame = pd.read_csv(FIXTURE, dtype=str, keep_default_na=False)
     spec = yaml.safe_load((path / "columns.yaml").read_text())
     features = {name: c.get("source", name) for name, c in spec["columns"].items()
@@ -108,6 +129,11 @@ def test_the_service_reads_the_files_blank_as_null(project, tmp_path):
         null = client.post("/predict", json={"record": {**sent, "total_charges": None}})
         assert null.status_code == 200 and null.json()["probability"] == \
             answer.json()["probability"]
+        # the service runs her clean as the pipeline did: a new customer's blank is 0.0
+        zero = client.post("/predict", json={"record": {**sent, "total_charges": 0.0}})
+        assert zero.json()["probability"] == answer.json()["probability"]
+        billed = client.post("/predict", json={"record": {**sent, "total_charges": 500.0}})
+        assert billed.json()["probability"] != answer.json()["probability"]
         wrong = client.post("/predict", json={"record": {**sent, "total_charges": "x"}})
         assert wrong.status_code in (400, 422), wrong.text
         assert "total_charges" in wrong.text
