@@ -128,6 +128,8 @@ def test_the_services_record_reads_a_declared_blank_as_null():
     assert record.model_validate({"total": 5.0}).total == 5.0
     with pytest.raises(ValueError, match="total"):
         record.model_validate({"total": "x"})
+    described = record.model_json_schema()["properties"]["total"]["anyOf"][0]["description"]
+    assert described == "total: number in [0, 100]; may be null (or ' ', read as null)"
     stored = FeatureSchema.from_dict(schema().to_dict())
     assert stored.features[0].missing == [" "]
 

@@ -133,6 +133,8 @@ def _null(_: Any) -> None:
 def _describe(feature: Feature, what: str) -> str:
     unit = f", {feature.unit}" if feature.unit else ""
     null = "; may be null" if feature.nullable else ""
+    if feature.missing:
+        null += f" (or {', '.join(map(repr, feature.missing))}, read as null)"
     return f"{feature.name}: {what}{unit}{null}"
 
 
