@@ -33,7 +33,9 @@ def clean(df: pd.DataFrame) -> pd.DataFrame:
 
     Customers with ``tenure == 0`` have not been billed yet, so the raw file leaves
     their ``total_charges`` blank. Their true total is 0.0: we fill exactly those
-    rows and no others (validation has already rejected a blank for tenure > 0).
+    rows and no others (a blank for tenure > 0 is left for validation to reject:
+    ``RULES``). It runs before validation in the pipeline and on every request the
+    service answers, so a new customer is scored as the model was trained.
     """
     out = df.copy()
     new = out["total_charges"].isna() & (out["tenure"] == 0)

@@ -171,6 +171,18 @@ def test_the_gate_compares_the_kinds_metrics_in_their_direction(built):
         assert f"vs production {name}=" in line or f"worse than production {name}=" in line, line
         direction = "higher is better" if DIRECTIONS[name] else "lower is better"
         assert direction in line, line
+        # candidate, production and the constant model side by side
+        assert re.search(rf"candidate {name}=\S+ vs production {name}=\S+ vs baseline "
+                         rf"{name}=\S+ \(", line), line
+    primary = next(x for x in lines if f"primary {built.metric}:" in x)
+    assert "beats the baseline by " in primary and "than production by " in primary \
+        or "as good as production" in primary, primary
+    # the register report's reason is what `nbprod models history` shows for the event
+    history = built.run("nbprod", "models", "history", "--name", built.ds.name)
+    assert history.returncode == 0, history.stderr
+    event = "promoted" if second["promoted"] else "not_promoted"
+    assert any(second["tag"] in x and f" {event} " in x and x.endswith(second["reason"])
+               for x in history.stdout.splitlines()), history.stdout
     listed = built.run("nbprod", "models", "list", "--name", built.ds.name)
     assert listed.returncode == 0, listed.stderr
     header = next(x for x in listed.stdout.splitlines() if "version" in x)

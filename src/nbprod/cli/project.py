@@ -30,6 +30,11 @@ def new(directory: Path, data: Path, target: str, kind: str | None, positive: st
     table = created.table
     click.secho(f"wrote {created.path} ({created.name}): {len(table.features)} features, "
                 f"{table.rows:,} rows", bold=True)
+    if created.delimiter is not None:
+        from ..data.files import DELIMITER_NAMES
+
+        click.echo(f"  read      {Path(data).name}: {DELIMITER_NAMES[created.delimiter]}-separated "
+                   f"({created.delimiter!r}, sniffed from its first lines)")
     for header, reason in table.dropped.items():
         click.echo(f"  left out  {header}: {reason}")
     how = "--kind" if table.kind_given else f"inferred: {table.kind_reason}"

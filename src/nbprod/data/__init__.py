@@ -3,6 +3,7 @@
 - :mod:`.columns`: the column table (``columns.yaml``): kinds, categories, ranges, the target;
 - :mod:`.model_kinds`: the target's kind (binary, multiclass, regression), declared in that table;
 - :mod:`.files`: reading a CSV or Parquet file;
+- :mod:`.cleaning`: her ``clean(df)``, run before validation and in the service, named and loaded;
 - :mod:`.validation`: every rule of the table checked at once (pandera), dtypes compacted;
 - :mod:`.dataset`: features and the label by kind, the split, samples, the summary;
 - :mod:`.frames`: the one frame a model sees, trained or served (the dtypes of each kind);

@@ -13,6 +13,7 @@ Validation of the raw data (:mod:`nbprod.data.validation`), the model's preproce
     columns:
       age: {source: Age, kind: integer, min: 18, max: 99}
       home: {kind: categorical, categories: [own, rent], nullable: true}
+      total: {kind: number, min: 0, nullable: true, missing: [" "]}   # " " in the file is a blank
       status: {kind: categorical, categories: [bad, good]}
     dropped:
       Customer ID: id-like (a different value on every row)
@@ -42,7 +43,8 @@ from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
 #: integer and number: within [min, max] when those are given.
 KINDS = ("binary", "categorical", "integer", "number")
-_COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "unit", "source", "description"}
+_COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
+                "description"}
 _TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped"}
 
 
@@ -59,6 +61,9 @@ class Column:
     unit: str | None = None
     source: str | None = None
     description: str | None = None
+    #: strings that stand for a blank in this column of the raw file (``" "``, ``"?"``):
+    #: read as missing by validation, batch scoring and the service, the file left as it is
+    missing: tuple[str, ...] | None = None
 
     @property
     def header(self) -> str:
@@ -79,6 +84,8 @@ class Column:
                 out[key] = getattr(self, key)
         if self.nullable:
             out["nullable"] = True
+        if self.missing:
+            out["missing"] = list(self.missing)
         return out
 
 
@@ -296,7 +303,23 @@ def _column(name: str, spec: Any, source: str) -> Column:
         name=name, kind=kind, categories=categories, min=low, max=high, nullable=nullable,
         unit=_text(spec.get("unit")), source=_text(spec.get("source")),
         description=_text(spec.get("description")),
+        missing=_missing(spec.get("missing"), nullable, categories, f"{where}.missing"),
     )
+
+
+def _missing(value: Any, nullable: bool, categories: Any, where: str) -> tuple[str, ...] | None:
+    """The strings declared to mean a blank: a list of strings, on a nullable column,
+    none of them a category."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: a non-empty list of strings, got {value!r}")
+    if not nullable:
+        raise ConfigError(f"{where}: strings read as blank need `nullable: true`")
+    clash = [v for v in value if v in (categories or ())]
+    if clash:
+        raise ConfigError(f"{where}: {clash} are also categories")
+    return tuple(value)
 
 
 def _bound(value: Any, where: str) -> float | None:

@@ -34,6 +34,26 @@ class Declared(Protocol):
     def categories(self) -> Any: ...
 
 
+def as_missing(values: pd.Series, missing: Iterable[str] | None) -> pd.Series:
+    """``values`` with every string of ``missing`` (a column's declared blanks, such as
+    ``" "``) replaced by a blank; the rest unchanged."""
+    if not missing:
+        return values
+    return values.mask(values.isin(list(missing)))
+
+
+def as_numbers(values: pd.Series) -> pd.Series:
+    """Text ``values`` as numbers when every one of them is a number or blank (a column
+    whose blank-like strings were just read as blanks); else unchanged, for validation to
+    name the values that are not numbers."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    try:
+        return pd.to_numeric(values.astype("object"))
+    except (ValueError, TypeError):
+        return values
+
+
 def input_dtype(kind: str, categories: Iterable[Any] | None, nullable: bool) -> str:
     """The dtype a model sees for a column of ``kind``: what ``pandas.read_csv`` gives."""
     if kind == "categorical":

@@ -37,6 +37,8 @@ class Feature:
     nullable: bool = False
     example: Any = None
     unit: str | None = None
+    #: strings that stand for a blank (the raw file's ``" "``): accepted and read as null
+    missing: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -139,6 +141,7 @@ def derive_feature_schema(
                 nullable=bool(spec.get("nullable", False)),
                 example=_python(col.mode(dropna=True).iloc[0]) if col.notna().any() else None,
                 unit=spec.get("unit"),
+                missing=list(spec["missing"]) if spec.get("missing") else None,
             )
         )
     return FeatureSchema(features=features, target=target, classes=classes, record=record,

@@ -15,8 +15,10 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from ..errors import DataValidationError
+from .cleaning import Cleaning, apply_cleaning
 from .columns import Column, ColumnTable
 from .dataset import check_target
+from .frames import as_missing, as_numbers
 
 #: pandera's names for the rules about the table's columns, and ours.
 _TABLE_RULES = {
@@ -25,11 +27,27 @@ _TABLE_RULES = {
 }
 
 
-def prepare(df: pd.DataFrame, table: ColumnTable) -> pd.DataFrame:
-    """``df`` with raw headers renamed to the declared names and dropped columns removed."""
+def prepare(df: pd.DataFrame, table: ColumnTable, clean: Cleaning | None = None) -> pd.DataFrame:
+    """``df`` with raw headers renamed to the declared names, the strings a column declares
+    ``missing`` read as blanks, cleaned by ``clean`` (which still sees the dropped columns,
+    under their raw headers) and without the dropped columns."""
     out = df.rename(columns=table.renames)
+    marked = {c.name: _read_blanks(out[c.name], c) for c in table.columns
+              if c.missing and c.name in out.columns}
+    out = out.assign(**marked) if marked else out
+    if clean is not None:
+        out = apply_cleaning(clean, out)
     gone = [c for c in table.dropped if c in out.columns]
     return out.drop(columns=gone) if gone else out
+
+
+def _read_blanks(values: pd.Series, column: Column) -> pd.Series:
+    """A column's declared blank strings as blanks; a column of numbers then as numbers
+    (so that her ``clean`` sees ``total_charges`` as the numbers it is)."""
+    out = as_missing(values, column.missing)
+    numbers = column.kind in ("integer", "number", "binary") or (
+        column.kind == "categorical" and not all(isinstance(c, str) for c in column.categories or ()))
+    return as_numbers(out) if numbers else out
 
 
 def pandera_column(column: Column) -> pa.Column:
@@ -73,11 +91,13 @@ def pandera_schema(table: ColumnTable, rules: Sequence[pa.Check] = ()) -> pa.Dat
 
 
 def validate(
-    df: pd.DataFrame, table: ColumnTable, rules: Sequence[pa.Check] = (), source: str = "data"
+    df: pd.DataFrame, table: ColumnTable, rules: Sequence[pa.Check] = (), source: str = "data",
+    clean: Cleaning | None = None,
 ) -> pd.DataFrame:
-    """``df`` renamed, without its dropped columns and with declared dtypes, or
-    :class:`DataValidationError` listing every broken rule once."""
-    frame = prepare(df, table)
+    """``df`` renamed, cleaned by her ``clean`` (before any rule is checked), without its
+    dropped columns and with declared dtypes, or :class:`DataValidationError` listing every
+    broken rule once."""
+    frame = prepare(df, table, clean)
     check_target(frame, table, source)
     try:
         return pandera_schema(table, rules).validate(frame, lazy=True)

@@ -5,7 +5,9 @@
 - multiclass (:func:`multiclass_metrics`): accuracy, macro-F1, log loss, the recall of each
   class (and the lowest) and the confusion matrix;
 - regression (:func:`regression_metrics`): RMSE, MAE, R² and the spread of the residuals
-  (their mean, standard deviation and quantiles).
+  (their mean, standard deviation and quantiles);
+- the same metrics of the constant model on the same rows (:func:`baseline_metrics`: the
+  prior, the majority class, the mean), under ``baseline``: what the gate compares with.
 
 :func:`evaluate` runs the one of the model's kind on the test rows and keeps the
 predictions frame (:mod:`nbprod.model.predictions`); its plots are in
@@ -225,6 +227,25 @@ class Evaluation:
                              self.metrics.get("threshold", 0.5))
 
 
+def baseline_metrics(kind: str, y_true: np.ndarray, classes: list[str],
+                     threshold: float = 0.5) -> dict[str, float]:
+    """The scalar metrics of the constant model on the same rows: the prior of each class
+    for a classifier (so the majority class when it must pick one), the mean for a
+    regression. What a model must beat to be worth serving (the gate's baseline)."""
+    y_true = np.asarray(y_true)
+    n = len(y_true)
+    if kind == BINARY:
+        full = compute_metrics(y_true, np.full(n, float(np.mean(y_true))), threshold)
+    elif kind == MULTICLASS:
+        shares = np.bincount(y_true.astype(int), minlength=len(classes)) / n
+        full = multiclass_metrics(y_true, np.tile(shares, (n, 1)), classes)
+    else:
+        full = regression_metrics(y_true, np.full(n, float(np.mean(y_true))))
+    return {k: v for k, v in full.items()
+            if isinstance(v, float) and k not in ("threshold", "positive_rate", "target_mean",
+                                                  "target_std")}
+
+
 def evaluate(model, test: pd.DataFrame, table: ColumnTable, threshold: float = 0.5) -> Evaluation:
     """The held-out metrics of ``model`` on ``test`` and its predictions frame, by the kind
     of ``table`` (``threshold`` applies to a binary model)."""
@@ -239,4 +260,5 @@ def evaluate(model, test: pd.DataFrame, table: ColumnTable, threshold: float = 0
         metrics = multiclass_metrics(y.to_numpy(), proba, table.classes)
     else:
         metrics = regression_metrics(y.to_numpy(), frame["prediction"].to_numpy())
+    metrics["baseline"] = baseline_metrics(table.kind, y.to_numpy(), table.classes, threshold)
     return Evaluation(table.kind, metrics, frame, table.classes, table.target)

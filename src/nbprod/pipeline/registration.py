@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..data.cleaning import Cleaning, cleaning_reference
 from ..errors import ConfigError
 from ..registry.lifecycle import GatePolicy, register_and_gate
 from ..registry.lineage import (
@@ -116,6 +117,7 @@ def register_run(
     data: Mapping[str, str | Path] | None = None,
     registration: str | Path | None = None,
     root: str | Path | None = None,
+    clean: Cleaning | None = None,
     **paths: str | Path,
 ) -> Registration:
     """Register the model the pipeline trained, with its lineage, and apply the gate.
@@ -127,7 +129,10 @@ def register_run(
     held-out ``predictions`` (optional: their histogram is the reference of the served
     probabilities' drift) and the held-out ``test`` rows (optional: the single-record trial
     of :mod:`nbprod.serving.trial` sends some of them one by one through the service's path;
-    a candidate that fails it is not promoted) are.
+    a candidate that fails it is not promoted) are. ``clean`` is the project's cleaning step
+    (her ``clean(df)``, which the ingest step ran before validation): the model keeps its
+    name (``cleaning`` in the metadata) and the service runs it on every request, as the
+    trial does.
     """
     from ..model.artifacts import held_types, load_model_file
     from ..model.description import describe
@@ -147,6 +152,8 @@ def register_run(
         from ..data.drift import prediction_reference
 
         metadata["prediction_reference"] = prediction_reference(predictions)
+    if clean is not None:  # the service imports it again by this name
+        metadata["cleaning"] = cleaning_reference(clean)
     model = load_model_file(where["model"])
     stored = Path(where["model"])
     metadata["model"] = describe(
@@ -154,7 +161,8 @@ def register_run(
     metadata["versions"] = {**metadata["versions"], **metadata["model"]["libraries"]}
     estimator = metadata["model"]["estimator"].rpartition(".")[2]
     trial, metadata["trial"] = _trial(model, where["schema"], metrics,
-                                      paths.get("test") or _optional_product(upstream, "test"))
+                                      paths.get("test") or _optional_product(upstream, "test"),
+                                      clean)
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
     tag, decision = register_and_gate(
@@ -169,7 +177,8 @@ def register_run(
 
 
 def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],
-           test: str | Path | None) -> tuple[str | None, dict[str, Any]]:
+           test: str | Path | None, clean: Cleaning | None = None
+           ) -> tuple[str | None, dict[str, Any]]:
     """The single-record trial on the held-out rows: (why it failed or None, its record)."""
     import pandas as pd
 
@@ -181,6 +190,6 @@ def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],
         return None, {"ran": False}
     frame = pd.read_parquet(test)
     failed = single_record_trial(model, FeatureSchema.load(schema), frame,
-                                 float(metrics.get("threshold", 0.5)))
+                                 float(metrics.get("threshold", 0.5)), clean=clean)
     record = {"ran": True, "rows": min(ROWS, len(frame)), "passed": failed is None}
     return failed, {**record, "reason": failed} if failed else record

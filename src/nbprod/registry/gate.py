@@ -10,12 +10,21 @@ contradict it::
       metric: roc_auc            # primary: passes the floor, no worse than production
       tolerance: 0.005           #   by more than this
       floor: 0.83
+      margin: 0.02               #   and beats the constant model (the baseline) by this
       guards:                    # each may not regress beyond its own tolerance
         f1: {tolerance: 0.05}
         calibration_error: {tolerance: 0.02}
 
-The old form (the primary keys alone) means no guards. The decision lists every check
-with its values, so the build's output says which metric decided.
+The old form (the primary keys alone) means no guards. The baseline is the constant
+model's metrics on the candidate's own test rows (``baseline`` in its metrics:
+:func:`nbprod.model.evaluation.baseline_metrics`, the prior or the mean). Every check
+shows the candidate, production and the baseline side by side, then its verdict, so the
+build's output, the register report and ``nbprod models history`` say which metric
+decided and by how much::
+
+    candidate roc_auc=0.8408 vs production roc_auc=0.8420 vs baseline roc_auc=0.5000
+    (higher is better): beats the baseline by 0.3408, worse than production by 0.0012,
+    within the tolerance 0.005
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from ..errors import ConfigError
 from ..model.metrics import DIRECTIONS
 
 RULE_KEYS = {"tolerance", "floor", "higher_is_better"}
+#: how much better than the baseline (the constant model) the primary metric must be,
+#: in the metric's own units, when the policy does not say
+BASELINE_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class Check:
     rule: MetricRule
     passed: bool
     why: str
+    baseline: float | None = None
 
     def describe(self) -> str:
         mark = "ok" if self.passed else "FAILED"
@@ -100,9 +113,14 @@ class GatePolicy:
     floor: float | None = None
     higher_is_better: bool | None = None
     guards: tuple[MetricRule, ...] = field(default_factory=tuple)
+    #: the primary metric must beat the baseline by this much (when the baseline is known)
+    margin: float = BASELINE_MARGIN
 
     def __post_init__(self) -> None:
         self.primary  # validates  # noqa: B018
+        if isinstance(self.margin, bool) or not isinstance(self.margin, int | float) \
+                or self.margin < 0:
+            raise ConfigError(f"gate: margin must be a number >= 0, got {self.margin!r}")
         names = [g.metric for g in self.guards]
         if self.metric in names or len(set(names)) != len(names):
             raise ConfigError(f"gate: each metric may appear once (primary {self.metric!r}, "
@@ -116,10 +134,10 @@ class GatePolicy:
     def from_dict(cls, data: dict[str, Any]) -> GatePolicy:
         if not isinstance(data, dict):
             raise ConfigError(f"gate must be a mapping, got {data!r}")
-        unknown = set(data) - {"metric", "guards", *RULE_KEYS}
+        unknown = set(data) - {"metric", "guards", "margin", *RULE_KEYS}
         if unknown:
             raise ConfigError(f"gate: unknown key(s) {sorted(unknown)}; "
-                              "valid: metric, tolerance, floor, higher_is_better, guards")
+                              "valid: metric, tolerance, floor, margin, higher_is_better, guards")
         guards = data.get("guards") or {}
         if not isinstance(guards, dict):
             raise ConfigError("gate.guards must map metric names to "
@@ -149,10 +167,14 @@ def judge(candidate: dict[str, Any], production: dict[str, Any] | None, policy: 
     """Decide whether a candidate with ``candidate`` metrics replaces production.
 
     Promoted only when every check passes; the reason names the failed ones (or the
-    primary metric when all pass) and ``checks`` holds all of them.
+    primary metric when all pass) and ``checks`` holds all of them. The primary metric
+    must also beat the baseline (``candidate["baseline"]``, when there) by ``margin``.
     """
+    baseline = candidate.get("baseline") if isinstance(candidate.get("baseline"), dict) else {}
     rules = [("primary", policy.primary), *(("guard", g) for g in policy.guards)]
-    checks = tuple(_check(role, rule, candidate, production) for role, rule in rules)
+    checks = tuple(_check(role, rule, candidate, production, baseline or {},
+                          policy.margin if role == "primary" else None)
+                   for role, rule in rules)
     failed = [c for c in checks if not c.passed]
     if failed:
         return GateDecision(False, "; ".join(f"{c.role} {c.why}" for c in failed), checks)
@@ -162,30 +184,62 @@ def judge(candidate: dict[str, Any], production: dict[str, Any] | None, policy: 
     return GateDecision(True, f"{prefix}{first.why}{guards}", checks)
 
 
+def _number(value: Any) -> float | None:
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+
+
 def _check(role: str, rule: MetricRule, candidate: dict[str, Any],
-           production: dict[str, Any] | None) -> Check:
+           production: dict[str, Any] | None, baseline: dict[str, Any],
+           margin: float | None) -> Check:
+    """One rule's check: the values side by side, then each verdict (the floor, the
+    baseline for the primary metric, production), failing at the first that fails."""
     m = rule.metric
     if m not in candidate:
         raise ConfigError(f"gate metric {m!r} is not among the candidate's metrics {sorted(candidate)}")
     value = float(candidate[m])
+    current = None if production is None else _number(production.get(m))
+    base = _number(baseline.get(m))
+    sign = 1.0 if rule.higher_is_better else -1.0
 
-    def better(a: float, b: float) -> bool:
-        return a >= b if rule.higher_is_better else a <= b
+    def gain(a: float, b: float) -> float:  # how much better a is than b
+        return sign * (a - b)
 
-    if rule.floor is not None and not better(value, rule.floor):
-        return Check(m, role, value, None, rule, False,
-                     f"candidate {m}={value:.4f} does not pass the floor {rule.floor}")
-    if production is None or m not in production:
-        what = "no production version" if production is None else f"production has no {m}"
-        floor = f", passes the floor {rule.floor}" if rule.floor is not None else ""
-        return Check(m, role, value, None, rule, True, f"candidate {m}={value:.4f}{floor} ({what})")
-    current = float(production[m])
-    limit = current - rule.tolerance if rule.higher_is_better else current + rule.tolerance
-    direction = "higher" if rule.higher_is_better else "lower"
-    versus = (f"candidate {m}={value:.4f} vs production {m}={current:.4f} "
-              f"(tolerance {rule.tolerance}, {direction} is better)")
-    if better(value, limit):
-        return Check(m, role, value, current, rule, True, versus)
-    return Check(m, role, value, current, rule, False,
-                 f"candidate {m}={value:.4f} is worse than production {m}={current:.4f} by more "
-                 f"than the tolerance {rule.tolerance} ({direction} is better)")
+    shown = [f"candidate {m}={value:.4f}"]
+    shown += [f"production {m}={current:.4f}"] if current is not None else []
+    shown += [f"baseline {m}={base:.4f}"] if base is not None else []
+    values = " vs ".join(shown) + f" ({'higher' if rule.higher_is_better else 'lower'} is better)"
+    verdicts: list[str] = []
+
+    def done(passed: bool) -> Check:
+        return Check(m, role, value, current, rule, passed, f"{values}: {', '.join(verdicts)}",
+                     base)
+
+    if rule.floor is not None:
+        if gain(value, rule.floor) < 0:
+            verdicts.append(f"does not pass the floor {rule.floor}")
+            return done(False)
+        verdicts.append(f"passes the floor {rule.floor}")
+    if margin is not None and base is not None:
+        ahead = gain(value, base)
+        if ahead < margin or ahead <= 0:
+            verdicts.append(f"does not beat the baseline by the margin {margin} "
+                            f"(by {ahead:+.4f})")
+            return done(False)
+        verdicts.append(f"beats the baseline by {ahead:.4f}")
+    if current is None:
+        verdicts.append("no production version" if production is None
+                        else f"production has no {m}")
+        return done(True)
+    ahead = gain(value, current)
+    if ahead > 0:
+        verdicts.append(f"better than production by {ahead:.4f}")
+    elif ahead == 0:
+        verdicts.append("as good as production")
+    elif -ahead <= rule.tolerance:
+        verdicts.append(f"worse than production by {-ahead:.4f}, within the tolerance "
+                        f"{rule.tolerance}")
+    else:
+        verdicts.append(f"worse than production by {-ahead:.4f}, more than the tolerance "
+                        f"{rule.tolerance}")
+        return done(False)
+    return done(True)

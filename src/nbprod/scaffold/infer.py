@@ -15,6 +15,7 @@ numbers beyond what the file shows, so the next month's data still fits.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -22,29 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..data.files import read_table
 from ..data.model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from ..errors import ConfigError, DataFileError, TargetError
+from .column_rules import infer_column, is_integral, nested_values, numeric_range, python_value, sorted_values
 from .leaks import target_leak
 from .names import identifier, identifiers
 
-__all__ = ["Inferred", "infer_column", "infer_kind", "infer_table", "numeric_range", "read_data"]
+__all__ = ["Inferred", "data_like_headers", "infer_column", "infer_kind", "infer_table",
+           "numeric_range", "read_data"]
 
 log = logging.getLogger(__name__)
 
-#: more distinct values than this and a text column is not a category any more
-MAX_CATEGORIES = 50
-#: an integer column with at most this many distinct values is integer-coded categories
-MAX_INTEGER_CODES = 10
-#: a text column whose values have at least this many words on average is free text
-FREE_TEXT_WORDS = 3
 #: the default name of one input record: requests send {"record": {...}}
 RECORD = "Record"
-#: below this many rows, "every value different" says nothing about a column
-MIN_ROWS_FOR_ID = 20
 #: a target with at most this many values (and not fractional numbers with many) is a class
 MAX_CLASSES = 20
 #: a longer header is refused: YAML reads no key over 1,024 characters, and no person one
@@ -92,108 +86,26 @@ def read_data(path: str | Path) -> pd.DataFrame:
     df = read_table(path)
     if df.empty:
         raise DataFileError(path, f"has a header ({df.shape[1]} columns) but no rows")
+    numbers = data_like_headers([str(h) for h in df.columns])
+    if numbers:
+        raise DataFileError(path, (
+            f"its first line looks like data, not a header: {', '.join(numbers)} "
+            f"{'is a number' if len(numbers) == 1 else 'are numbers'}; add a first line "
+            "naming the columns (or replace the line that is there)"))
     return df
 
 
-def _nice_up(x: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k that is >= x (x > 0)."""
-    k = math.floor(math.log10(x))
-    for step in (1, 2, 5, 10):
-        if step * 10**k >= x:
-            return float(step * 10**k)
-    raise AssertionError(x)  # unreachable
-
-
-def numeric_range(lo: float, hi: float, integer: bool) -> tuple[float, float]:
-    """A declared range around the observed ``[lo, hi]``: 0 or a round number below, a
-    round number at least twice the maximum above."""
-    low = 0.0 if lo >= 0 else -_nice_up(-2 * lo)
-    high = _nice_up(2 * hi) if hi > 0 else 0.0
-    if integer:
-        return int(low), int(high)
-    return low, high
-
-
-def _python(value: Any) -> Any:
-    """A numpy scalar as the plain Python value YAML writes."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def _sorted_values(values: pd.Series) -> list[Any]:
-    return sorted((_python(v) for v in values.dropna().unique()), key=lambda v: (str(type(v)), v))
-
-
-def _is_integral(values: pd.Series) -> bool:
-    return bool(pd.api.types.is_integer_dtype(values) or (values % 1 == 0).all())
-
-
-def _is_datetime(values: pd.Series) -> bool:
-    """A datetime column, or text in which every one of the first values is an ISO date."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return True
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
         return False
-    head = values.astype(str).head(50)
-    if not head.str.match(r"^\d{4}-\d{2}-\d{2}").all():
-        return False
-    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
 
 
-def _nested(series: pd.Series) -> str | None:
-    """Why a column of lists or structs (a Parquet file's) is left out, or None."""
-    if series.dtype == object and series.map(
-            lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any():
-        return "nested values (lists or structs): flatten what the model needs in clean()"
-    return None
-
-
-def infer_column(series: pd.Series) -> dict[str, Any] | str:
-    """The declaration of one raw column, or the reason (a string) to leave it out."""
-    present = series.dropna()
-    if present.empty:
-        return "empty (every value blank)"
-    if nested := _nested(present):
-        return nested
-    distinct = present.nunique()
-    if distinct == 1:
-        return f"constant (always {_python(present.iloc[0])!r})".replace("'", '"')
-    if _is_datetime(present):
-        return "date or time (derive features from it in clean(), e.g. its month)"
-    nullable = bool(series.isna().any())
-    header = identifier(str(series.name))
-    spec: dict[str, Any]
-    if pd.api.types.is_bool_dtype(present):
-        spec = {"kind": "binary"}
-    elif pd.api.types.is_numeric_dtype(present):
-        integral = _is_integral(present)
-        all_distinct = distinct == len(present) and len(present) >= MIN_ROWS_FOR_ID
-        named_id = header == "id" or header.endswith("_id")
-        if integral and (all_distinct or (named_id and distinct > 0.9 * len(present))):
-            return "id-like (a different value on every row)"
-        values = _sorted_values(present)
-        if integral and values == [0, 1] and not nullable:
-            spec = {"kind": "binary"}
-        elif integral and distinct <= MAX_INTEGER_CODES:
-            spec = {"kind": "categorical", "categories": [int(v) for v in values]}
-        else:
-            kind = "integer" if integral and not nullable else "number"
-            lo, hi = numeric_range(float(present.min()), float(present.max()), kind == "integer")
-            spec = {"kind": kind, "min": lo, "max": hi}
-    else:
-        text = present.astype(str)
-        words = text.str.split().str.len().mean()
-        if distinct > MAX_CATEGORIES or (
-            distinct == len(present) and len(present) >= MIN_ROWS_FOR_ID
-        ):
-            if words >= FREE_TEXT_WORDS:
-                return f"free text ({distinct:,} distinct values)"
-            if distinct > 0.9 * len(present):
-                return "id-like (a different value on every row)"
-            return f"too many categories ({distinct:,} distinct values)"
-        spec = {"kind": "categorical", "categories": sorted(text.unique().tolist())}
-    if nullable:
-        spec["nullable"] = True
-    return spec
+def data_like_headers(headers: list[str]) -> list[str]:
+    """The headers that are numbers (as pandas names a repeated one, ``1.1`` from ``1``):
+    a first line that holds values (scikit-learn's ``150,4,setosa,...``), not names."""
+    return [h for h in headers if _is_number(h.strip())]
 
 
 def _find_target(headers: list[str], target: str) -> str:
@@ -203,6 +115,13 @@ def _find_target(headers: list[str], target: str) -> str:
     for header in headers:
         if identifier(header) == identifier(target):
             return header
+    by_name = {identifier(h): h for h in headers}
+    close = difflib.get_close_matches(target, headers, n=1, cutoff=0.6) or [
+        by_name[m] for m in difflib.get_close_matches(identifier(target), list(by_name), n=1,
+                                                       cutoff=0.6)]
+    if close:
+        raise ConfigError(f"--target {target!r} is not a column of the data; did you mean "
+                          f"{close[0]!r}?")
     shown = ", ".join(map(repr, headers[:12])) + (", ..." if len(headers) > 12 else "")
     raise ConfigError(f"--target {target!r} is not a column of the data; its columns: {shown}")
 
@@ -216,7 +135,7 @@ def _check_target(series: pd.Series, header: str) -> None:
                           "to learn")
     if present.nunique() == 1:
         raise TargetError(f"target column {header!r} has one value only "
-                          f"({_python(present.iloc[0])!r}): there is nothing to learn")
+                          f"({python_value(present.iloc[0])!r}): there is nothing to learn")
     blanks = int(series.isna().sum())
     if blanks:
         raise ConfigError(
@@ -256,7 +175,7 @@ def infer_kind(series: pd.Series, header: str, kind: str | None = None) -> tuple
         return kind, "given with --kind"
     if distinct == 2:
         return BINARY, "two values"
-    fractional = numeric and not _is_integral(series.dropna())
+    fractional = numeric and not is_integral(series.dropna())
     if distinct <= MAX_CLASSES and not (fractional and distinct > 10):
         return MULTICLASS, f"{distinct} values (at most {MAX_CLASSES} make classes)"
     if numeric:
@@ -271,10 +190,10 @@ def infer_kind(series: pd.Series, header: str, kind: str | None = None) -> tuple
 def _target_spec(series: pd.Series, kind: str) -> dict[str, Any]:
     if kind == REGRESSION:
         values = pd.to_numeric(series.astype("object"))
-        integral = _is_integral(values)
+        integral = is_integral(values)
         lo, hi = numeric_range(float(values.min()), float(values.max()), integral)
         return {"kind": "integer" if integral else "number", "min": lo, "max": hi}
-    return {"kind": "categorical", "categories": _sorted_values(series)}
+    return {"kind": "categorical", "categories": sorted_values(series)}
 
 
 def _positive(series: pd.Series, classes: list[Any], positive: str | None, header: str) -> Any:
@@ -286,7 +205,7 @@ def _positive(series: pd.Series, classes: list[Any], positive: str | None, heade
             f"--positive {positive!r} is not a value of target column {header!r}; "
             f"its values: {', '.join(map(repr, classes))}"
         )
-    counts = series.map(_python).value_counts()
+    counts = series.map(python_value).value_counts()
     return min(classes, key=lambda v: (counts[v], str(v)))
 
 
@@ -330,7 +249,7 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
         if header == target_header:
             spec: dict[str, Any] | str = target_spec
         else:
-            spec = _nested(df[header]) or target_leak(
+            spec = nested_values(df[header]) or target_leak(
                 df[header], df[target_header], classifier=chosen_kind != REGRESSION
             ) or infer_column(df[header])
         if isinstance(spec, str):

@@ -11,6 +11,7 @@ import json
 
 from ..data.model_kinds import BINARY, MULTICLASS, REGRESSION
 from ..model.modeling import default_estimator
+from ..registry.gate import BASELINE_MARGIN
 from .infer import Inferred
 
 #: the quality gate's floor (held-out ROC AUC) of a new binary project: better than a
@@ -23,8 +24,10 @@ REGRESSION_GUARD = 0.02
 
 _GATE_COMMENT = """\
 # The quality gate of the register step: a candidate is promoted to production when its
-# `metric` passes `floor` and is no worse than production's by more than `tolerance`, and no
-# guard metric is worse by more than its own tolerance (docs/model-store.md)."""
+# `metric` passes `floor`, beats the baseline (the constant model: the prior, or the mean, on
+# the same test rows) by `margin`, and is no worse than production's by more than
+# `tolerance`, and no guard metric is worse by more than its own tolerance
+# (docs/lifecycle.md)."""
 
 
 def _round(x: float) -> float:
@@ -57,7 +60,8 @@ def gate_yaml(table: Inferred, smoke: bool) -> str:
     """The ``gate:`` block of env.yaml (or env.smoke.yaml), with its comment."""
     primary, guards = _gate(table, smoke)
     lines = [_GATE_COMMENT, "gate:", f"  metric: {primary['metric']}",
-             f"  tolerance: {primary['tolerance']}", f"  floor: {primary['floor']}"]
+             f"  tolerance: {primary['tolerance']}", f"  floor: {primary['floor']}",
+             f"  margin: {BASELINE_MARGIN}"]
     if guards:
         lines.append("  guards:                     # each may not regress beyond its own tolerance")
         lines += [f"    {name}: {_flow(rule)}" for name, rule in guards.items()]

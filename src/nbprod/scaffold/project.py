@@ -22,7 +22,7 @@ from importlib.abc import Traversable
 from importlib.metadata import version
 from pathlib import Path
 
-from ..data.files import file_format
+from ..data.files import file_format, sniff_delimiter
 from ..errors import ConfigError, NbprodError
 from .infer import Inferred, infer_table, read_data
 from .kinds import kind_tokens
@@ -50,6 +50,8 @@ class Created:
     committed: bool
     #: the data file's name in the project (data/raw/), made safe (:func:`safe_file_name`)
     raw_file: str = ""
+    #: a CSV's sniffed delimiter (the pipeline sniffs it again), None for Parquet
+    delimiter: str | None = None
 
 
 def _snake(record: str) -> str:
@@ -196,5 +198,6 @@ def create_project(
         committed = git_first_commit(folder, f"nbprod new: {package}, predicting {table.target}")
 
     path = write_tree(dest, files, executable=EXECUTABLE, finish=finish)
+    delimiter = None if file_format(data) == "parquet" else sniff_delimiter(data)
     return Created(path=path, name=package, table=table, committed=committed,
-                   raw_file=raw_file)
+                   raw_file=raw_file, delimiter=delimiter)

@@ -15,6 +15,7 @@ _HEADER = """\
 # Written by `nbprod new` from {source}; review it: every kind, category and range here is
 # checked on every build (ingest) and on every request the service answers.
 # kind: binary (0/1) | categorical | integer | number; nullable: true means it may be blank;
+# missing: the strings that stand for a blank in the raw file (read as blank, file untouched);
 # source: the header in the raw file, when it differs from the name.
 """
 

@@ -31,6 +31,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..data.cleaning import Cleaning, apply_cleaning, load_cleaning
+from ..data.files import sniff_delimiter
+from ..data.frames import as_missing, model_frame
 from ..data.model_kinds import BINARY, MULTICLASS
 from ..data.schema import FeatureSchema
 from ..errors import BatchInputError, ConfigError, DataFileError
@@ -78,6 +81,8 @@ def score_file(
     if threshold is None:
         threshold = threshold_of(stored)
     model = load_artifact(stored)
+    reference = stored.info.metadata.get("cleaning")
+    clean = load_cleaning(reference) if reference else None
     if on_start is not None:
         on_start()
     return score_chunks(
@@ -90,6 +95,7 @@ def score_file(
         threshold=threshold,
         keep=keep,
         progress=progress,
+        clean=clean,
     )
 
 
@@ -103,8 +109,9 @@ def score_chunks(
     threshold: float = 0.5,
     keep: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    clean: Cleaning | None = None,
 ) -> ScoreResult:
-    """:func:`score_file` with the model and schema already loaded."""
+    """:func:`score_file` with the model, schema and her cleaning step already loaded."""
     if chunk_rows <= 0:
         raise ConfigError(f"chunk size must be positive, got {chunk_rows}")
     if not 0.0 < threshold < 1.0:
@@ -126,6 +133,8 @@ def score_chunks(
             while (frame := pending.result()) is not None:
                 pending = io.submit(next, batches, None)
                 features = check_chunk(frame[schema.names], schema, source, first_row=rows)
+                if clean is not None:  # as the pipeline and the service run it
+                    features = model_frame(apply_cleaning(clean, features), schema.features)
                 predicted = predict(model, features, schema.model_kind, schema.classes)
                 out = _predictions(frame, keep, predicted, threshold, first_row=rows, tag=model_tag)
                 if written is not None:
@@ -181,14 +190,15 @@ def read_chunks(
             yield batch.to_pandas()
         return
     try:
-        header = pd.read_csv(source, nrows=0).columns
+        sep = sniff_delimiter(source)
+        header = pd.read_csv(source, nrows=0, sep=sep).columns
     except pd.errors.EmptyDataError:
         raise DataFileError(source, "the file is empty (no header, no rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataFileError(source, f"cannot be parsed: {exc}") from None
     _require(source, columns, list(header))
     try:
-        yield from pd.read_csv(source, usecols=columns, chunksize=chunk_rows)
+        yield from pd.read_csv(source, usecols=columns, chunksize=chunk_rows, sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
         raise DataFileError(source, f"cannot be parsed: {exc}") from None
 
@@ -205,7 +215,7 @@ def check_chunk(
     problems: list[dict[str, Any]] = []
     columns: dict[str, pd.Series] = {}
     for feat in schema.features:
-        col = frame[feat.name]
+        col = as_missing(frame[feat.name], feat.missing)
         if feat.is_numeric or feat.kind == "binary":
             values = pd.to_numeric(col, errors="coerce")
             bad = values.isna() & col.notna()

@@ -28,9 +28,10 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from ..compat.bentoml import JsonApiMiddleware
+from ..data.cleaning import Cleaning, apply_cleaning, cleaning_name, load_cleaning
 from ..data.frames import model_frame
 from ..data.model_kinds import BINARY, MULTICLASS
 from ..data.schema import Feature, FeatureSchema
@@ -118,12 +119,22 @@ def _field_type(feature: Feature) -> Any:
             description=_describe(feature, f"{feature.kind} in [{feature.min}, {feature.max}]"),
         )
     annotated = Annotated[kind, info]
+    if feature.missing:  # the raw file's strings for a blank are read as null here too
+        blank = Annotated[Literal[tuple(feature.missing)],  # type: ignore[valid-type]
+                          AfterValidator(_null)]
+        return annotated | blank | None
     return annotated | None if feature.nullable else annotated
+
+
+def _null(_: Any) -> None:
+    return None
 
 
 def _describe(feature: Feature, what: str) -> str:
     unit = f", {feature.unit}" if feature.unit else ""
     null = "; may be null" if feature.nullable else ""
+    if feature.missing:
+        null += f" (or {', '.join(map(repr, feature.missing))}, read as null)"
     return f"{feature.name}: {what}{unit}{null}"
 
 
@@ -152,8 +163,11 @@ class Predictor:
         tag: str,
         threshold: float = 0.5,
         metadata: dict[str, Any] | None = None,
+        clean: Cleaning | None = None,
     ) -> None:
         self.model = model
+        #: her cleaning step, run on every frame before the model (as the pipeline ran it)
+        self.clean = clean
         self.schema = schema
         self.tag = tag
         self.threshold = float(threshold)
@@ -176,8 +190,10 @@ class Predictor:
         from ..registry.store import get_model, load_artifact, schema_of, threshold_of
 
         stored = get_model(tag)
+        metadata = dict(stored.info.metadata)
+        clean = load_cleaning(metadata["cleaning"]) if metadata.get("cleaning") else None
         return cls(load_artifact(stored, trust), schema_of(stored), str(stored.tag),
-                   threshold_of(stored), dict(stored.info.metadata))
+                   threshold_of(stored), metadata, clean)
 
     def frame(self, rows: Sequence[BaseModel | dict[str, Any]]) -> pd.DataFrame:
         """One DataFrame for all ``rows``, in schema order, with the dtypes of training
@@ -188,7 +204,14 @@ class Predictor:
             data = {c: [r[c] for r in rows] for c in self.columns}  # type: ignore[index]
         for c in self._nullable:  # JSON null as the NaN the model was trained with
             data[c] = [np.nan if v is None else v for v in data[c]]
-        return model_frame(data, self.schema.features)
+        frame = model_frame(data, self.schema.features)
+        if self.clean is None:
+            return frame
+        try:
+            return model_frame(apply_cleaning(self.clean, frame), self.schema.features)
+        except Exception as exc:  # her code's own errors, whatever their type
+            raise PredictionError(f"the cleaning step {cleaning_name(self.clean)} failed on the "
+                                  f"input: {type(exc).__name__}: {exc}") from exc
 
     def _call(self, method: str, frame: pd.DataFrame, **kwargs: Any) -> Any:
         """The model's ``method`` on ``frame``; its failure becomes :class:`PredictionError`."""

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from ..data.cleaning import Cleaning
 from ..data.schema import FeatureSchema
 from ..errors import PredictionError
 from .predictor import Predictor, input_model
@@ -43,9 +44,11 @@ def records(frame: pd.DataFrame, schema: FeatureSchema, rows: int = ROWS) -> lis
 
 
 def single_record_trial(model: Any, schema: FeatureSchema, frame: pd.DataFrame,
-                        threshold: float = 0.5, rows: int = ROWS) -> str | None:
-    """Why ``model`` cannot serve single records of ``frame``, or None when it can."""
-    predictor = Predictor(model, schema, "candidate", threshold)
+                        threshold: float = 0.5, rows: int = ROWS,
+                        clean: Cleaning | None = None) -> str | None:
+    """Why ``model`` (with her cleaning step ``clean``, as the service runs it) cannot serve
+    single records of ``frame``, or None when it can."""
+    predictor = Predictor(model, schema, "candidate", threshold, clean=clean)
     Record = input_model(schema)
     sent = records(frame, schema, rows)
     if not sent:

@@ -47,3 +47,20 @@ def test_plot_has_the_four_panels():
     fig = plot_evaluation(y, p, imp, 0.5)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["ROC curve", "Precision-recall curve", "Calibration", "Feature importance (permutation)"]
+
+
+def test_the_baseline_is_the_constant_model_on_the_same_rows():
+    """The prior for a classifier (ROC AUC 0.5, the majority class), the mean for a regression
+    (R² 0, RMSE the target's standard deviation): what the gate shows beside the candidate."""
+    from nbprod.model.evaluation import baseline_metrics
+
+    y = np.array([0, 0, 0, 1] * 25)
+    binary = baseline_metrics("binary", y, ["no", "yes"])
+    assert binary["roc_auc"] == 0.5 and binary["f1"] == 0.0
+    assert binary["brier"] == pytest.approx(0.25 * 0.75)
+    multi = baseline_metrics("multiclass", np.array([0, 1, 2, 2] * 25), ["a", "b", "c"])
+    assert multi["accuracy"] == 0.5 and multi["min_recall"] == 0.0
+    values = np.arange(100.0)
+    regression = baseline_metrics("regression", values, [])
+    assert regression["r2"] == 0.0 and regression["rmse"] == pytest.approx(values.std())
+    assert all(isinstance(v, float) for v in (*binary.values(), *regression.values()))

@@ -46,7 +46,7 @@ def stages(name):
 def test_first_model_is_promoted_when_it_passes_the_floor():
     assert judge({"roc_auc": 0.85}, None, POLICY).promote
     d = judge({"roc_auc": 0.79}, None, POLICY)
-    assert not d.promote and "roc_auc=0.7900 does not pass the floor 0.8" in d.reason
+    assert not d.promote and "roc_auc=0.7900 (higher is better): does not pass the floor 0.8" in d.reason
 
 
 def test_candidate_within_tolerance_is_promoted_and_a_worse_one_is_not():
