@@ -17,6 +17,8 @@ module             what it works around                                        w
 ``jsonschema``     the IRI grammar compiled at import (about 1 s)               jsonschema
 ``pyyaml``         another library's global ``str`` representer (hera) making   PyYAML
                    multi-line strings block scalars inside a flow mapping
+``skl2onnx``       HistGradientBoosting not converting (booleans in an ONNX     skl2onnx
+                   integer list), SimpleImputer's indicator columns dropped
 =================  ==========================================================  ===========
 
 Each module says the bug, the versions it was seen on and when its patch can go. Each

@@ -43,9 +43,11 @@ def records(frame: pd.DataFrame, schema: FeatureSchema, rows: int = ROWS) -> lis
 
 
 def single_record_trial(model: Any, schema: FeatureSchema, frame: pd.DataFrame,
-                        threshold: float = 0.5, rows: int = ROWS) -> str | None:
-    """Why ``model`` cannot serve single records of ``frame``, or None when it can."""
-    predictor = Predictor(model, schema, "candidate", threshold)
+                        threshold: float = 0.5, rows: int = ROWS,
+                        compiled: Any = None) -> str | None:
+    """Why ``model`` cannot serve single records of ``frame``, or None when it can;
+    ``compiled`` is the graph that will answer for it, if any (tried instead, as served)."""
+    predictor = Predictor(model, schema, "candidate", threshold, compiled=compiled)
     Record = input_model(schema)
     sent = records(frame, schema, rows)
     if not sent:
