@@ -47,6 +47,20 @@ def rows(frame: Columns) -> int:
     return len(next(iter(frame.values()))) if frame else 0
 
 
+def _text(values: Any) -> np.ndarray:
+    """``values`` as the strings of a string input, a blank as "" (no category): vectorised
+    for a frame's column, a loop for the service's few rows."""
+    if not isinstance(values, pd.Series):
+        return np.array(["" if v is None or v != v else str(v) for v in values], dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        names = values.cat.categories.astype(str).to_numpy(dtype=object)
+        return np.append(names, "")[values.cat.codes.to_numpy()]  # code -1, a blank: ""
+    filled = values.fillna("")
+    if not pd.api.types.is_string_dtype(filled.dtype) or filled.dtype == object:
+        filled = filled.astype(str)
+    return filled.to_numpy(dtype=object)
+
+
 def _is_text(values: Any) -> bool:
     return np.asarray(values).dtype.kind in "OUS"
 
@@ -126,9 +140,8 @@ class OnnxModel:
         for i in self.inputs:
             values = frame[i.name]
             dtype = NUMPY.get(i.type, np.float32)
-            if dtype is object:  # a blank: no category
-                out[i.name] = np.array([["" if v is None or v != v else str(v)] for v in values],
-                                       dtype=object)
+            if dtype is object:
+                out[i.name] = _text(values).reshape(-1, 1)
             else:
                 out[i.name] = np.asarray(values, dtype=dtype).reshape(-1, 1)
         return out
