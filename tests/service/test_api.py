@@ -68,7 +68,9 @@ def test_python_client_example(server, customer):
         one = client.predict(customer=customer)
         many = client.predict_batch(customers=[customer, customer])
     assert one["model_version"] == many[0]["model_version"]
-    assert [m["probability"] for m in many] == pytest.approx([one["probability"]] * 2, abs=1e-9)
+    # the graph's float32 kernels for one row and for two may round apart (6e-8 seen): the
+    # single-record trial's bound (nbprod.serving.trial.TOLERANCE)
+    assert [m["probability"] for m in many] == pytest.approx([one["probability"]] * 2, abs=1e-6)
 
 
 #: One bad input per concern, sent to the served process (every case: the in-process tier).
