@@ -129,7 +129,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 BENTO_TAG_FILE := products/bento.txt
 
-.PHONY: bento serve serve-dev bench-serve
+.PHONY: bento serve serve-dev bench-serve bench-fast
 
 bento: install  ## select or build the bento of the production model -> products/bento.txt
 	@nbprod bento > $(BENTO_TAG_FILE)
@@ -144,6 +144,11 @@ serve-dev: install  ## serve the service from the source (reloads on change)
 bench-serve: install  ## load benchmark: the service vs mlflow models serve, a plain BentoML service, a bare app (needs wrk)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/serve.py
+
+bench-fast: install  ## the compiled fast path: /predict vs the artifact, MLflow, a bare app, a no-op endpoint; batch scoring vs scikit-learn
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python benchmarks/serve.py --endpoint predict --peers bare,mlflow,artifact,noop
+	$(BIN)/python benchmarks/batch_scoring.py
 
 # Reliability (README "Reliability"): the soak benchmark, the full fuzz run, overload.
 .PHONY: soak fuzz bench-overload

@@ -180,7 +180,10 @@ def serve(env: dict, workdir: Path, name: str, max_wait: float, batch: int) -> t
     port = free_port()
     proc = start([str(BIN / "bentoml"), "serve", "nbprod.serving.service:ModelService", "--host",
                   "127.0.0.1", "--port", str(port)],
+                 # the artifact, not the compiled graph (microseconds a call), unless asked:
+                 # overloading it takes a model slow enough for the clients this machine runs
                  dict(env, NBPROD_MAX_WAIT=str(max_wait), NBPROD_MAX_BATCH_SIZE=str(batch),
+                      NBPROD_COMPILED=env.get("NBPROD_COMPILED", "0"),
                       NBPROD_PREDICTION_LOG_DIR=str(workdir / f"predictions-{name}")),
                  workdir / f"{name}.log")
     wait_ready(f"http://127.0.0.1:{port}/readyz", proc)

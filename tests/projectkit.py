@@ -23,7 +23,12 @@ from typing import TypeVar
 
 import httpx
 
+from nbprod.model.compiling import TOLERANCE
+
 T = TypeVar("T")
+#: How far a served answer may be from the fitted model's: the compiled graph answers where
+#: its parity on the held-out rows was within this.
+SERVED = TOLERANCE
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROJECT_FILES = [

@@ -25,7 +25,7 @@ from nbprod.data.schema import FeatureSchema
 from nbprod.model.artifacts import load_model_file
 from nbprod.model.trust import read_trust
 from nbprod.serving.trial import records
-from projectkit import BIN, ROOT, bentoml_serve, build_env, copy_project
+from projectkit import BIN, ROOT, SERVED, bentoml_serve, build_env, copy_project
 
 pytestmark = pytest.mark.models
 
@@ -115,8 +115,8 @@ def _built_bundled_served(tier: Path, env: dict[str, str]) -> tuple[str, dict, s
     assert batch.status_code == 200, batch.text
     assert one.status_code == 200, one.text
     served = np.array([a["probability"] for a in batch.json()])
-    np.testing.assert_allclose(served, expected, rtol=0, atol=1e-9)
-    assert one.json()["probability"] == pytest.approx(expected[0], abs=1e-9)
+    np.testing.assert_allclose(served, expected, rtol=0, atol=SERVED)
+    assert one.json()["probability"] == pytest.approx(expected[0], abs=SERVED)
     assert one.headers["x-model-version"] == tag
     return tag, metadata, bento, rows, expected
 
@@ -186,4 +186,4 @@ def test_the_xgboost_bento_serves_from_a_fresh_environment_of_its_own_requiremen
     with bentoml_serve(bento, tmp_path, serve_env, bentoml=venv / "bin" / "bentoml") as client:
         batch = client.post("/predict_batch", json={"customers": rows})
     assert batch.status_code == 200, batch.text
-    np.testing.assert_allclose([a["probability"] for a in batch.json()], expected, atol=1e-9)
+    np.testing.assert_allclose([a["probability"] for a in batch.json()], expected, atol=SERVED)

@@ -22,7 +22,7 @@ from datasets import KIND_DATASETS, DataSet
 
 from nbprod.data.model_kinds import prediction_columns
 from nbprod.model.metrics import BY_KIND, DIRECTIONS
-from projectkit import BIN, bentoml_serve, build_env
+from projectkit import BIN, SERVED, bentoml_serve, build_env
 
 pytestmark = pytest.mark.pipeline
 
@@ -143,9 +143,9 @@ def test_the_served_answer_has_the_form_of_its_kind(served, built):
             ordered = json.loads(resp.text, object_pairs_hook=list)
             assert [k for k, _ in dict(ordered)["probabilities"]] == list(built.classes)
             for c in built.classes:
-                assert abs(_probability(answer, c) - want[f"probability:{c}"]) < 1e-9
+                assert abs(_probability(answer, c) - want[f"probability:{c}"]) <= SERVED
         else:
-            assert abs(answer["prediction"] - want["prediction"]) < 1e-9
+            assert answer["prediction"] == pytest.approx(want["prediction"], rel=SERVED, abs=SERVED)
 
 
 def _probability(answer: dict, name: str) -> float:

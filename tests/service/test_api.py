@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import bentoml
 import pytest
 
-from projectkit import FEATURES, wait_for_text
+from projectkit import FEATURES, SERVED, wait_for_text
 
 from .inputs import bad_cases
 
@@ -40,8 +40,11 @@ def test_metadata_has_version_metrics_and_lineage(server, project):
     assert meta["model_version"] == project.tag == resp.headers["x-model-version"]
     assert meta["features"] == FEATURES
     assert 0.5 < meta["metrics"]["roc_auc"] <= 1.0
-    lineage = {"parameters", "git", "data", "notebooks", "versions", "artifact"}
+    lineage = {"parameters", "git", "data", "notebooks", "versions", "artifact", "compiled"}
     assert lineage <= set(meta["lineage"])
+    # the reference model answers from its compiled graph, within its recorded parity
+    assert meta["served_from"] == "compiled"
+    assert meta["lineage"]["compiled"]["parity"]["max_difference"] <= SERVED
 
 
 def test_single_and_batch_probabilities_equal_the_evaluation(server, project):
@@ -49,15 +52,15 @@ def test_single_and_batch_probabilities_equal_the_evaluation(server, project):
     batch = server.post("/predict_batch", json={"customers": rows})
     assert batch.status_code == 200, batch.text
     got = [p["probability"] for p in batch.json()]
-    assert got == pytest.approx(expected, abs=1e-9, rel=0)
+    assert got == pytest.approx(expected, abs=SERVED, rel=0)
     with ThreadPoolExecutor(8) as pool:
         single = list(pool.map(lambda r: server.post("/predict", json={"customer": r}), rows))
         # one customer per request, concurrently: the batcher merges them, order must hold
         merged = list(
             pool.map(lambda r: server.post("/predict_batch", json={"customers": [r]}), rows)
         )
-    assert [r.json()["probability"] for r in single] == pytest.approx(expected, abs=1e-9, rel=0)
-    assert [r.json()[0]["probability"] for r in merged] == pytest.approx(expected, abs=1e-9, rel=0)
+    assert [r.json()["probability"] for r in single] == pytest.approx(expected, abs=SERVED, rel=0)
+    assert [r.json()[0]["probability"] for r in merged] == pytest.approx(expected, abs=SERVED, rel=0)
 
 
 def test_python_client_example(server, customer):
@@ -65,7 +68,9 @@ def test_python_client_example(server, customer):
         one = client.predict(customer=customer)
         many = client.predict_batch(customers=[customer, customer])
     assert one["model_version"] == many[0]["model_version"]
-    assert [m["probability"] for m in many] == pytest.approx([one["probability"]] * 2, abs=1e-9)
+    # the graph's float32 kernels for one row and for two may round apart (6e-8 seen): the
+    # single-record trial's bound (nbprod.serving.trial.TOLERANCE)
+    assert [m["probability"] for m in many] == pytest.approx([one["probability"]] * 2, abs=1e-6)
 
 
 #: One bad input per concern, sent to the served process (every case: the in-process tier).

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import nbprod
-from projectkit import BIN, ROOT
+from projectkit import BIN, ROOT, SERVED
 
 from .conftest import bentoml_serve, nbprod_bento
 
@@ -62,8 +62,8 @@ def test_the_built_bento_served_by_its_tag_matches_the_evaluation(project, bento
             single = list(pool.map(lambda r: client.post("/predict", json={"customer": r}), rows))
         version = client.post("/metadata", json={}).json()["model_version"]
     assert batch.status_code == 200, batch.text
-    assert [p["probability"] for p in batch.json()] == pytest.approx(expected, abs=1e-9, rel=0)
-    assert [r.json()["probability"] for r in single] == pytest.approx(expected, abs=1e-9, rel=0)
+    assert [p["probability"] for p in batch.json()] == pytest.approx(expected, abs=SERVED, rel=0)
+    assert [r.json()["probability"] for r in single] == pytest.approx(expected, abs=SERVED, rel=0)
     assert version == project.tag
 
 
@@ -126,4 +126,4 @@ def test_the_bento_environment_alone_serves_it(project, bento, tmp_path):
     with bentoml_serve(bento, tmp_path, env, bentoml=venv / "bin" / "bentoml") as client:
         answer = client.post("/predict", json={"customer": rows[0]})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["probability"] == pytest.approx(expected[0], abs=1e-9, rel=0)
+    assert answer.json()["probability"] == pytest.approx(expected[0], abs=SERVED, rel=0)

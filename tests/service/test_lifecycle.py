@@ -10,7 +10,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from projectkit import BIN, free_port, ploomber_build, stop
+from projectkit import BIN, SERVED, free_port, ploomber_build, stop
 
 from .conftest import Project, bentoml_serve
 
@@ -55,14 +55,14 @@ def test_promote_and_rollback_switch_what_a_fresh_service_answers(two_models):
     bento = nbprod(copy, "bento").stdout.strip()
     version, probabilities, header = answers(copy, bento)
     assert version == header == second
-    assert probabilities == pytest.approx(predictions[second]["probability"].tolist(), abs=1e-9, rel=0)
+    assert probabilities == pytest.approx(predictions[second]["probability"].tolist(), abs=SERVED, rel=0)
 
     nbprod(copy, "rollback", "--name", "telco_churn")
     bento_after = nbprod(copy, "bento").stdout.strip()
     assert bento_after != bento
     version, probabilities, header = answers(copy, bento_after)
     assert version == header == first
-    assert probabilities == pytest.approx(predictions[first]["probability"].tolist(), abs=1e-9, rel=0)
+    assert probabilities == pytest.approx(predictions[first]["probability"].tolist(), abs=SERVED, rel=0)
 
 
 def serve_until_exit(copy: Project, target: str, **env: str) -> tuple[int | None, list[str]]:

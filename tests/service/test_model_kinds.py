@@ -31,7 +31,7 @@ from nbprod.data.model_kinds import MULTICLASS, REGRESSION, prediction_columns
 from nbprod.data.schema import Feature, FeatureSchema, reference_statistics
 from nbprod.registry.store import register_model
 from nbprod.serving.answers import INTERVAL_LEVEL
-from projectkit import BIN
+from projectkit import BIN, SERVED
 
 from .conftest import bentoml_serve
 
@@ -157,7 +157,7 @@ def test_a_multiclass_answer_is_the_class_and_each_class_probability_as_evaluate
         assert list(answer["probabilities"]) == CLASSES  # named by class, the schema's order
         for c in CLASSES:
             assert answer["probabilities"][c] == pytest.approx(expected[f"probability:{c}"],
-                                                               abs=1e-9)
+                                                               abs=SERVED)
         assert answer["model_version"].startswith("flowers:") and answer["request_id"]
     one = s.client.post("/predict", json={"flower": s.rows(1)[0]})
     assert one.status_code == 200, one.text

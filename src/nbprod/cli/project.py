@@ -71,6 +71,7 @@ def summary(products: Path) -> None:
                 bold=True)
     if built.last_event:
         click.echo(f"last event        {built.last_event}")
+    click.echo(f"served from       {built.served}")
     click.echo(f"held-out metrics  {built.metrics}")
     click.echo(f"reports           {built.reports} ({', '.join(built.report_names)})")
     click.echo("next              nbprod bento            # the bento serving production (built if needed)")

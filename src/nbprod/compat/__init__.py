@@ -1,26 +1,6 @@
 """Every workaround of a dependency's bug, one module per dependency.
 
-===================  ==========================================================  ===========
-module               what it works around                                        written for
-===================  ==========================================================  ===========
-``bentoml``          the batcher's self-inflating wait, timers held 60 s after    bentoml
-                     each answer, tracebacks for a client's 4xx, 4xx bodies as
-                     arrays, any Content-Type parsed as JSON, a list output's
-                     media type rebuilt per response, ``bentoml build`` refusing
-                     a hidden folder, workers that outlive their server
-``bentoml_metrics``  a new server emptying the Prometheus folder a live server's  bentoml
-                     workers write to (its metrics read 0 from then on)
-``uvicorn``          no deadline on a request head, HTTP/0.9 lines held open,     uvicorn
-                     SIGTERM closing connections under their clients
-``ploomber``         a killed task's old metadata making the next build skip it,  ploomber,
-                     terminal-width tables in in-process notebooks, the Lab       ploomber-engine,
-                     extension answering 500 beside jupytext, ``ploomber plot``   networkx
-                     on networkx 3.6
-``jsonschema``       the IRI grammar compiled at import (about 1 s)               jsonschema
-``pyyaml``           another library's global ``str`` representer (hera) making   PyYAML
-                     multi-line strings block scalars inside a flow mapping
-===================  ==========================================================  ===========
-
+===================  ==========================================================  ====
 Each module says the bug, the versions it was seen on and when its patch can go. Each
 patch calls :func:`written_for` with the version it was written for: on any other installed
 version it warns once (:class:`CompatWarning`), since the bug may be fixed or the private

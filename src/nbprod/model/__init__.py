@@ -10,7 +10,9 @@
 - :mod:`.artifacts`: the model file (skops: loading runs no code outside the trusted types);
 - :mod:`.trust`: which types a model may hold: reviewed lists per library, her packages, the
   project's trust file;
-- :mod:`.onnx_model`: a model she exported to ONNX, run by onnxruntime.
+- :mod:`.onnx_model`: a model she exported to ONNX, run by onnxruntime;
+- :mod:`.compiling`: every fitted model compiled to ONNX, its parity checked on the held-out
+  rows (the fast path the service and batch scoring use where it holds).
 
 May import: the data stage (:mod:`nbprod.data`) and the floor (errors, settings, compat).
 """

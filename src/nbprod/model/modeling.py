@@ -128,19 +128,31 @@ def _from_reference(name: str, params: dict[str, Any], seed: int, kind: str) -> 
     return estimator
 
 
-def preprocessor(schema: FeatureSchema) -> ColumnTransformer:
-    """One transformer per feature group (kind x nullable), in schema order."""
+#: Where tree ensembles live: a tree splits a number at a threshold, so scaling it changes
+#: nothing but the float32 rounding the compiled graph's comparisons would then disagree on.
+TREE_MODULES = ("sklearn.ensemble", "sklearn.tree", "xgboost", "lightgbm", "catboost")
+
+
+def is_tree_model(estimator: Any) -> bool:
+    """Whether ``estimator`` is a tree model (its numbers need no scaling)."""
+    return type(estimator).__module__.startswith(TREE_MODULES)
+
+
+def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer:
+    """One transformer per feature group (kind x nullable), in schema order; numbers scaled
+    unless ``scale`` is false (a tree model)."""
     groups: list[tuple[str, Any, list[str]]] = []
     for kind in ("categorical", "binary", "integer", "number"):
         for nullable in (False, True):
             feats = [f for f in schema.features if f.kind == kind and f.nullable == nullable]
             if feats:
                 name = f"{kind}{'_nullable' if nullable else ''}"
-                groups.append((name, _transformer(kind, nullable, feats), [f.name for f in feats]))
+                groups.append((name, _transformer(kind, nullable, feats, scale),
+                               [f.name for f in feats]))
     return ColumnTransformer(groups, verbose_feature_names_out=False)
 
 
-def _transformer(kind: str, nullable: bool, feats: list[Feature]) -> Any:
+def _transformer(kind: str, nullable: bool, feats: list[Feature], scale: bool = True) -> Any:
     if kind == "categorical":
         encode = OneHotEncoder(categories=[list(f.categories or []) for f in feats],
                                handle_unknown="error")
@@ -148,8 +160,9 @@ def _transformer(kind: str, nullable: bool, feats: list[Feature]) -> Any:
     if kind == "binary":
         return SimpleImputer(strategy="most_frequent") if nullable else "passthrough"
     if nullable:
-        return make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
-    return StandardScaler()
+        impute = SimpleImputer(strategy="median", add_indicator=True)
+        return make_pipeline(impute, StandardScaler()) if scale else impute
+    return StandardScaler() if scale else "passthrough"
 
 
 def build_model(
@@ -165,4 +178,5 @@ def build_model(
     model = make_estimator(estimator, params, seed, schema.model_kind)
     if not preprocess:
         return model
-    return Pipeline([("preprocess", preprocessor(schema)), ("estimator", model)])
+    return Pipeline([("preprocess", preprocessor(schema, scale=not is_tree_model(model))),
+                     ("estimator", model)])

@@ -18,7 +18,8 @@ class of a binary model; a regression's values are its first output of numbers.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,35 @@ PROBABILITY_NAMES = ("probabilities", "output_probability", "probs", "probabilit
 NUMPY = {"tensor(float)": np.float32, "tensor(double)": np.float64,
          "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(string)": object,
          "tensor(bool)": np.bool_}
+
+
+#: What the graph is fed: a frame, or a mapping of column name to values.
+Columns: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]
+
+
+def rows(frame: Columns) -> int:
+    """The number of rows of a frame or of a mapping of columns."""
+    if isinstance(frame, pd.DataFrame):
+        return len(frame)
+    return len(next(iter(frame.values()))) if frame else 0
+
+
+def _text(values: Any) -> np.ndarray:
+    """``values`` as the strings of a string input, a blank as "" (no category): vectorised
+    for a frame's column, a loop for the service's few rows."""
+    if not isinstance(values, pd.Series):
+        return np.array(["" if v is None or v != v else str(v) for v in values], dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        names = values.cat.categories.astype(str).to_numpy(dtype=object)
+        return np.append(names, "")[values.cat.codes.to_numpy()]  # code -1, a blank: ""
+    filled = values.fillna("")
+    if not pd.api.types.is_string_dtype(filled.dtype) or filled.dtype == object:
+        filled = filled.astype(str)
+    return filled.to_numpy(dtype=object)
+
+
+def _is_text(values: Any) -> bool:
+    return np.asarray(values).dtype.kind in "OUS"
 
 
 def is_onnx(value: Any) -> bool:
@@ -87,45 +117,50 @@ class OnnxModel:
                 "params": {"inputs": [f"{i.name}: {i.type}" for i in self.inputs],
                            "outputs": [f"{o.name}: {o.type}" for o in self.outputs]}}
 
-    def feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        """The graph's inputs from ``frame``: a column per input, or all in one matrix."""
+    def feed(self, frame: Columns) -> dict[str, np.ndarray]:
+        """The graph's inputs from ``frame`` (a DataFrame, or a mapping of column name to
+        values, which the service passes without building a frame): a column per input, or
+        all in one matrix."""
+        columns = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
         names = [i.name for i in self.inputs]
-        if len(self.inputs) == 1 and names[0] not in frame.columns:
+        if len(self.inputs) == 1 and names[0] not in columns:
             (only,) = self.inputs
-            text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+            text = [c for c in columns if _is_text(frame[c])]
             if text:
                 raise ValueError(f"the graph takes one matrix of numbers ({only.name}), and "
                                  f"{text} are text: export a graph with one input per column")
-            return {only.name: frame.to_numpy(dtype=NUMPY.get(only.type, np.float32))}
-        missing = [n for n in names if n not in frame.columns]
+            dtype = NUMPY.get(only.type, np.float32)
+            return {only.name: np.column_stack([np.asarray(frame[c], dtype=dtype)
+                                                for c in columns])}
+        missing = [n for n in names if n not in columns]
         if missing:
             raise ValueError(f"the graph's input(s) {missing} are not features of the model "
-                             f"({list(frame.columns)})")
+                             f"({columns})")
         out = {}
         for i in self.inputs:
-            values = frame[i.name].to_numpy()
+            values = frame[i.name]
             dtype = NUMPY.get(i.type, np.float32)
             if dtype is object:
-                values = np.array(["" if v is None or v != v else str(v) for v in values],
-                                  dtype=object)  # a blank: no category
-            out[i.name] = values.astype(dtype).reshape(-1, 1)
+                out[i.name] = _text(values).reshape(-1, 1)
+            else:
+                out[i.name] = np.asarray(values, dtype=dtype).reshape(-1, 1)
         return out
 
-    def _run(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _run(self, frame: Columns) -> dict[str, np.ndarray]:
         names = [o.name for o in self.outputs]
         return dict(zip(names, self.session.run(names, self.feed(frame)), strict=True))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: Columns) -> np.ndarray:
         results = self._run(frame)
         name = next((n for n in PROBABILITY_NAMES if n in results), self.outputs[-1].name)
-        proba = np.asarray(results[name], dtype="float64").reshape(len(frame), -1)
+        proba = np.asarray(results[name], dtype="float64").reshape(rows(frame), -1)
         if proba.shape[1] == 1:
             proba = np.hstack([1.0 - proba, proba])
         return proba
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Columns) -> np.ndarray:
         first = self._run(frame)[self.outputs[0].name]
-        return np.asarray(first, dtype="float64").reshape(len(frame), -1)[:, 0]
+        return np.asarray(first, dtype="float64").reshape(rows(frame), -1)[:, 0]
 
     @property
     def classes_(self) -> np.ndarray:

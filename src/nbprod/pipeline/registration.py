@@ -51,10 +51,13 @@ class Registration:
     metrics: dict[str, Any]
     #: the gate's full decision, every check on its line (the build's console shows it)
     decision: str = ""
+    #: which form will answer for it: the compiled graph and its parity, or why not
+    served_from: str = ""
 
     def summary(self) -> str:
         verdict = "promoted to production" if self.promoted else "NOT promoted"
-        return f"registered {self.tag}: {verdict} ({self.reason})\n{self.decision}".rstrip()
+        served = f"\nserved from: {self.served_from}" if self.served_from else ""
+        return f"registered {self.tag}: {verdict} ({self.reason}){served}\n{self.decision}".rstrip()
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -135,7 +138,9 @@ def register_run(
     trial does.
     """
     from ..model.artifacts import held_types, load_model_file
+    from ..model.compiling import summary
     from ..model.description import describe
+    from ..model.onnx_model import OnnxModel
 
     unknown = sorted(set(paths) - {"model", "metrics", "schema", "reference", "predictions",
                                    "test"})
@@ -160,16 +165,20 @@ def register_run(
         model, held_types(stored.read_bytes()) if zipfile.is_zipfile(stored) else ())
     metadata["versions"] = {**metadata["versions"], **metadata["model"]["libraries"]}
     estimator = metadata["model"]["estimator"].rpartition(".")[2]
-    trial, metadata["trial"] = _trial(model, where["schema"], metrics,
-                                      paths.get("test") or _optional_product(upstream, "test"),
-                                      clean)
+    test = paths.get("test") or _optional_product(upstream, "test")
+    compiled = _compile(model, where["schema"], metrics, test)
+    if compiled is not None:
+        metadata["compiled"] = compiled.record
+    graph = OnnxModel(compiled.graph) if compiled is not None and compiled.usable else None
+    trial, metadata["trial"] = _trial(model, where["schema"], metrics, test, clean, graph)
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
     tag, decision = register_and_gate(
         model_name, model, metadata, policy, labels={"estimator": estimator}, files=archived,
-        trial=trial,
+        trial=trial, compiled=compiled,
     )
-    result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe())
+    result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe(),
+                          summary(compiled.record) if compiled is not None else "")
     if registration is not None:
         result.save(registration)
     log.info("%s", result.summary())
@@ -177,7 +186,7 @@ def register_run(
 
 
 def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],
-           test: str | Path | None, clean: Cleaning | None = None
+           test: str | Path | None, clean: Cleaning | None = None, compiled: Any = None
            ) -> tuple[str | None, dict[str, Any]]:
     """The single-record trial on the held-out rows: (why it failed or None, its record)."""
     import pandas as pd
@@ -190,6 +199,28 @@ def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],
         return None, {"ran": False}
     frame = pd.read_parquet(test)
     failed = single_record_trial(model, FeatureSchema.load(schema), frame,
-                                 float(metrics.get("threshold", 0.5)), clean=clean)
+                                 float(metrics.get("threshold", 0.5)), clean=clean,
+                                 compiled=compiled)
     record = {"ran": True, "rows": min(ROWS, len(frame)), "passed": failed is None}
     return failed, {**record, "reason": failed} if failed else record
+
+
+def _compile(model: Any, schema: str | Path, metrics: dict[str, Any],
+             test: str | Path | None) -> Any:
+    """The model's compiled form, its parity checked on every held-out row
+    (:mod:`nbprod.model.compiling`); None without held-out rows."""
+    import pandas as pd
+
+    from ..data.frames import model_frame
+    from ..data.schema import FeatureSchema
+    from ..model.compiling import compile_model, summary
+
+    if test is None:
+        log.warning("no held-out `test` product upstream: the model is not compiled")
+        return None
+    features = FeatureSchema.load(schema)
+    frame = model_frame(pd.read_parquet(test), features.features)
+    compiled = compile_model(model, features, frame, float(metrics.get("threshold", 0.5)))
+    log.info("compiled: %s", summary(compiled.record))
+    return compiled
+

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import NbprodError
 
 #: the metadata of a version that ``nbprod models show`` prints, in this order, when present
-RECORD_FIELDS = ("metrics", "model", "trial", "parameters", "git", "data", "notebooks",
+RECORD_FIELDS = ("metrics", "model", "trial", "compiled", "parameters", "git", "data", "notebooks",
                  "versions", "artifact", "fingerprint", "gate", "lifecycle")
 
 
@@ -23,12 +23,14 @@ class BuildSummary:
     store: str
     metrics: str  # the headline metrics, formatted
     last_event: str | None  # "event: reason" of the newest lifecycle event
+    served: str  # which form answers: the compiled graph and its parity, or why not
     reports: Path | str  # the index page, else the reports folder
     report_names: list[str]
 
 
 def build_summary(products: Path) -> BuildSummary:
     """The summary of the build whose products are in ``products``."""
+    from ..model.compiling import summary as compiled_summary
     from ..model.metrics import format_scores, headline
     from ..registry.lifecycle import stage_of
     from ..registry.store import bentoml_home, get_model
@@ -46,6 +48,7 @@ def build_summary(products: Path) -> BuildSummary:
         tag=str(model.tag), stage=stage_of(model), store=str(bentoml_home()),
         metrics=format_scores(metrics, headline(metrics, meta.get("gate"), limit=5)),
         last_event=f"{events[-1]['event']}: {events[-1]['reason']}" if events else None,
+        served=compiled_summary(meta.get("compiled") or {}),
         reports=index if index.is_file() else f"{products / 'reports'}/",
         report_names=reports,
     )
@@ -53,7 +56,9 @@ def build_summary(products: Path) -> BuildSummary:
 
 def version_record(tag: str) -> dict[str, Any]:
     """One version as ``nbprod models show`` prints it: its tag, labels and creation time,
-    then the metadata of :data:`RECORD_FIELDS` it holds (metrics, lineage, gate, events)."""
+    then which form answers for it, then the metadata of :data:`RECORD_FIELDS` it holds
+    (metrics, lineage, gate, events)."""
+    from ..model.compiling import summary as compiled_summary
     from ..registry.store import get_model
 
     model = get_model(tag)
@@ -62,5 +67,6 @@ def version_record(tag: str) -> dict[str, Any]:
         "tag": str(model.tag),
         "labels": dict(model.info.labels),
         "created": model.info.creation_time.isoformat(timespec="seconds"),
+        "served_from": compiled_summary(meta.get("compiled") or {}),
         **{k: meta[k] for k in RECORD_FIELDS if k in meta},
     }

@@ -92,7 +92,7 @@ def packaged(bentofile: dict[str, Any], project: Path, trust: Trust,
     model was trained with, ``trained_with``), and a wheel of each of the project's own
     packages (written into ``build/wheels``), so the bento serves with nothing else.
 
-    An ONNX model (``onnx``) adds onnxruntime, which runs it. Only the project's trust file
+    An ONNX model or a compiled graph (``onnx``) adds onnxruntime, which runs it. Only the project's trust file
     chooses what else is added; the store's record of the trained versions can refuse a
     bento, never add to it.
     """
@@ -178,7 +178,9 @@ def build_bento(model_tag: str, project: str | Path = ".") -> str:
     build_wheel(project / WHEEL_DIR)
     metadata = get_model(model_tag).info.metadata
     trained_with = (metadata.get("model") or {}).get("libraries") or {}
-    onnx = (metadata.get("artifact") or {}).get("format") == "onnx"
+    # onnxruntime runs an ONNX artifact, and the compiled graph of any other model
+    onnx = ((metadata.get("artifact") or {}).get("format") == "onnx"
+            or bool((metadata.get("compiled") or {}).get("file")))
     bentofile = packaged(read_bentofile(project), project, project_trust(project), trained_with,
                          onnx)
     bentoml_cli = Path(sys.executable).parent / "bentoml"

@@ -184,12 +184,14 @@ def register_and_gate(
     labels: dict[str, str] | None = None,
     files: dict[str, str | Path] | None = None,
     trial: str | None = None,
+    compiled: Any = None,
 ) -> tuple[str, GateDecision]:
     """Register ``model`` as a candidate, then promote it if it passes the gate.
 
     ``trial`` is why the candidate failed the single-record trial of the service's path
     (:mod:`nbprod.serving.trial`), None if it passed: a failed trial is never promoted,
-    whatever its metrics.
+    whatever its metrics. ``compiled`` is its compiled form, stored beside it
+    (:func:`nbprod.registry.store.register_model`).
 
     A candidate that fails the gate stays in the store (stage ``candidate``) with
     the reason recorded in its lifecycle; production is left untouched. A candidate
@@ -221,7 +223,7 @@ def register_and_gate(
         extra = {"fingerprint": candidate} if candidate else {}
         tag = register_model(
             name, model, {**metadata, **extra, "lifecycle": events},
-            labels={**(labels or {}), STAGE: CANDIDATE}, files=files,
+            labels={**(labels or {}), STAGE: CANDIDATE}, files=files, compiled=compiled,
         )
         if decision.promote:
             promote(tag, decision.reason)

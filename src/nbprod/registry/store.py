@@ -24,12 +24,18 @@ from typing import Any
 from ..data.schema import FeatureSchema, _drop_none
 from ..errors import ModelStoreError
 from ..model import artifacts
+from ..model.compiling import Compiled
+from ..model.onnx_model import OnnxModel
 from ..model.trust import Trust
 from .lineage import sha256_file
 
 log = logging.getLogger(__name__)
 
 ARTIFACT = artifacts.FILE_NAME
+#: The compiled graph's file in a stored model's folder (:mod:`nbprod.model.compiling`).
+COMPILED = "compiled.onnx"
+#: Set to 0 to serve and score with the stored artifact even where a compiled graph passed.
+COMPILED_ENV = "NBPROD_COMPILED"
 FILES = "files"
 INFO_FILE = "model.yaml"
 
@@ -40,13 +46,17 @@ def register_model(
     metadata: dict[str, Any],
     labels: dict[str, str] | None = None,
     files: dict[str, str | Path] | None = None,
+    compiled: Compiled | None = None,
 ) -> str:
     """Save ``model`` as a new version of ``name`` in the BentoML store; return its tag.
 
     ``metadata`` must be JSON-like (None values are dropped); the artifact's file name,
     format and sha256 are added under ``artifact``. ``files`` (name in the model -> path)
     are copied into the model's ``files/`` folder, e.g. the executed notebooks that
-    produced it, so they stay readable after later builds overwrite them.
+    produced it, so they stay readable after later builds overwrite them. ``compiled`` is
+    the model's compiled form (:mod:`nbprod.model.compiling`): its record goes under
+    ``compiled`` and, when it passed its parity check, its graph beside the artifact as
+    ``compiled.onnx`` with its sha256.
     """
     import bentoml
 
@@ -56,6 +66,12 @@ def register_model(
         path = artifacts.save_model(model, Path(bento_model.path) / file)
         meta = _drop_none(dict(metadata))
         meta["artifact"] = {"file": file, "sha256": sha256_file(path), "format": fmt}
+        if compiled is not None:
+            meta["compiled"] = dict(compiled.record)
+        if compiled is not None and compiled.usable and compiled.graph is not None:
+            graph = Path(bento_model.path) / COMPILED
+            graph.write_bytes(compiled.graph)
+            meta["compiled"].update(file=COMPILED, sha256=sha256_file(graph))
         for key, src in (files or {}).items():
             dest = Path(bento_model.path) / FILES / key
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -152,14 +168,20 @@ def artifact_path(stored: Any) -> Path:
             f"model {stored.tag}: stored as {fmt!r}, not {artifacts.FORMAT!r}. Loading a pickle "
             "can run code, so nbprod no longer loads it: retrain and register it again (make run)"
         )
-    path = Path(stored.path) / Path(str(artifact.get("file", ""))).name
+    return _checked_file(stored, artifact, "artifact")
+
+
+def _checked_file(stored: Any, record: dict[str, Any], what: str) -> Path:
+    """The file ``record`` names in a stored model's folder, present and with the sha256
+    ``record`` holds, else :class:`ModelStoreError` naming ``what`` and the fault."""
+    path = Path(stored.path) / Path(str(record.get("file", ""))).name
     if not path.is_file():
-        raise ModelStoreError(f"model {stored.tag}: artifact {path} is missing")
+        raise ModelStoreError(f"model {stored.tag}: {what} {path} is missing")
     actual = sha256_file(path)
-    if actual != artifact.get("sha256"):
+    if actual != record.get("sha256"):
         raise ModelStoreError(
-            f"model {stored.tag}: artifact {path} has sha256 {actual[:12]}..., "
-            f"registered as {str(artifact.get('sha256'))[:12]}...; it was modified or truncated, "
+            f"model {stored.tag}: {what} {path} has sha256 {actual[:12]}..., "
+            f"registered as {str(record.get('sha256'))[:12]}...; it was modified or truncated, "
             "refusing to load it"
         )
     return path
@@ -169,6 +191,25 @@ def load_artifact(stored: Any, trust: Trust | None = None) -> Any:
     """Load the artifact of a stored model (from :func:`get_model`), sha256-checked, skops
     only, holding only what ``trust`` allows (the project's trust file by default)."""
     return artifacts.load_model_file(artifact_path(stored), trust)
+
+
+def load_compiled(stored: Any) -> OnnxModel | None:
+    """The compiled graph of a stored model when it passed its parity check (sha256-checked,
+    like the artifact), else None; None too when ``$NBPROD_COMPILED`` is ``0``."""
+    record = read_info(stored).metadata.get("compiled") or {}
+    if os.environ.get(COMPILED_ENV, "1").strip() == "0" or not record.get("file"):
+        return None
+    if not (record.get("parity") or {}).get("passed"):
+        raise ModelStoreError(f"model {stored.tag}: its compiled graph is recorded without a "
+                              "passed parity check; the metadata was modified")
+    path = _checked_file(stored, record, "compiled graph")
+    return OnnxModel(path.read_bytes(), f"model {stored.tag}: compiled graph {path}")
+
+
+def serving_model(stored: Any, trust: Trust | None = None) -> Any:
+    """What answers for a stored model: its compiled graph where one passed parity
+    (:func:`load_compiled`), else its artifact (:func:`load_artifact`)."""
+    return load_compiled(stored) or load_artifact(stored, trust)
 
 
 def feature_schema(tag: str) -> FeatureSchema:
@@ -196,10 +237,12 @@ def bentoml_home() -> str:
 def check_servable(tag: str, trust: Trust | None = None) -> None:
     """Raise :class:`ModelStoreError` unless model ``tag`` can be served: its ``model.yaml``
     parses, its artifact is a skops file with its recorded sha256, holding only trusted
-    types, and it loads; its feature schema is readable."""
+    types, and it loads; so does its compiled graph, if it has one; its feature schema is
+    readable."""
     stored = get_model(tag)
     schema_of(stored)
     load_artifact(stored, trust)
+    load_compiled(stored)
 
 
 def verify_servable(tag: str, trust: Trust | None = None) -> None:

@@ -28,7 +28,14 @@ import pandas as pd
 from ..data.files import read_table
 from ..data.model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from ..errors import ConfigError, DataFileError, TargetError
-from .column_rules import infer_column, is_integral, nested_values, numeric_range, python_value, sorted_values
+from .column_rules import (
+    infer_column,
+    is_integral,
+    nested_values,
+    numeric_range,
+    python_value,
+    sorted_values,
+)
 from .leaks import target_leak
 from .names import identifier, identifiers
 

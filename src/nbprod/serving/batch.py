@@ -75,12 +75,12 @@ def score_file(
     :class:`BatchInputError` (file, row, column, value) on the first chunk that
     breaks the feature schema; the partial output is removed.
     """
-    from ..registry.store import get_model, load_artifact, schema_of, threshold_of
+    from ..registry.store import get_model, schema_of, serving_model, threshold_of
 
     stored = get_model(tag)
     if threshold is None:
         threshold = threshold_of(stored)
-    model = load_artifact(stored)
+    model = serving_model(stored)
     reference = stored.info.metadata.get("cleaning")
     clean = load_cleaning(reference) if reference else None
     if on_start is not None:

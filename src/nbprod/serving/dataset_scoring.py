@@ -191,13 +191,13 @@ LOADS: list[str] = []  # tags this process loaded (one per model and store)
 
 def _model(tag: str, trust: Trust) -> tuple[Any, Any]:
     """Model ``tag`` and its feature schema, loaded (and sha256-checked) once per process."""
-    from ..registry.store import bentoml_home, get_model, load_artifact, schema_of
+    from ..registry.store import bentoml_home, get_model, schema_of, serving_model
 
     key = (bentoml_home(), tag)
     with _LOCK:
         if key not in _MODELS:
             stored = get_model(tag)
-            _MODELS[key] = (load_artifact(stored, trust), schema_of(stored))
+            _MODELS[key] = (serving_model(stored, trust), schema_of(stored))
             LOADS.append(tag)
         return _MODELS[key]
 

@@ -164,6 +164,7 @@ class Predictor:
         threshold: float = 0.5,
         metadata: dict[str, Any] | None = None,
         clean: Cleaning | None = None,
+        compiled: Any = None,
     ) -> None:
         self.model = model
         #: her cleaning step, run on every frame before the model (as the pipeline ran it)
@@ -182,29 +183,42 @@ class Predictor:
         #: the model's predict_proba columns in the order of ``classes`` (checked at load)
         self._class_columns = class_columns(model, self.classes) if self.kind == MULTICLASS \
             else None
+        #: the compiled graph that answers instead of ``model`` (fed the rows' columns, no
+        #: DataFrame), or None: :mod:`nbprod.model.compiling`
+        self.compiled = None if self._interval else compiled
 
     @classmethod
     def from_store(cls, tag: str, trust: Trust | None = None) -> Predictor:
         """Load ``tag`` from the BentoML store (sha256-checked) with its stored schema,
         holding only what ``trust`` allows (the project's trust file by default)."""
-        from ..registry.store import get_model, load_artifact, schema_of, threshold_of
+        from ..registry.store import (
+            get_model,
+            load_artifact,
+            load_compiled,
+            schema_of,
+            threshold_of,
+        )
 
         stored = get_model(tag)
         metadata = dict(stored.info.metadata)
         clean = load_cleaning(metadata["cleaning"]) if metadata.get("cleaning") else None
         return cls(load_artifact(stored, trust), schema_of(stored), str(stored.tag),
-                   threshold_of(stored), metadata, clean)
+                   threshold_of(stored), metadata, clean, load_compiled(stored))
 
-    def frame(self, rows: Sequence[BaseModel | dict[str, Any]]) -> pd.DataFrame:
-        """One DataFrame for all ``rows``, in schema order, with the dtypes of training
-        (:func:`nbprod.data.frames.model_frame`)."""
+    def _columns(self, rows: Sequence[BaseModel | dict[str, Any]]) -> dict[str, list[Any]]:
+        """The values of ``rows`` per feature, in schema order, JSON null as NaN."""
         if rows and isinstance(rows[0], BaseModel):
             data = {c: [getattr(r, c) for r in rows] for c in self.columns}
         else:
             data = {c: [r[c] for r in rows] for c in self.columns}  # type: ignore[index]
         for c in self._nullable:  # JSON null as the NaN the model was trained with
             data[c] = [np.nan if v is None else v for v in data[c]]
-        frame = model_frame(data, self.schema.features)
+        return data
+
+    def frame(self, rows: Sequence[BaseModel | dict[str, Any]]) -> pd.DataFrame:
+        """One DataFrame for all ``rows``, in schema order, with the dtypes of training
+        (:func:`nbprod.data.frames.model_frame`), after her cleaning step if there is one."""
+        frame = model_frame(self._columns(rows), self.schema.features)
         if self.clean is None:
             return frame
         try:
@@ -213,10 +227,23 @@ class Predictor:
             raise PredictionError(f"the cleaning step {cleaning_name(self.clean)} failed on the "
                                   f"input: {type(exc).__name__}: {exc}") from exc
 
-    def _call(self, method: str, frame: pd.DataFrame, **kwargs: Any) -> Any:
+    def inputs(self, rows: Sequence[BaseModel | dict[str, Any]]) -> Any:
+        """What the model is fed for ``rows``: the columns themselves for the compiled graph
+        when there is no cleaning step to run, else :meth:`frame`."""
+        if self.compiled is not None and self.clean is None:
+            return self._columns(rows)
+        return self.frame(rows)
+
+    @property
+    def path(self) -> str:
+        """Which form answers: ``compiled`` (the ONNX graph) or ``artifact``."""
+        return "compiled" if self.compiled is not None else "artifact"
+
+    def _call(self, method: str, frame: Any, **kwargs: Any) -> Any:
         """The model's ``method`` on ``frame``; its failure becomes :class:`PredictionError`."""
+        model = self.compiled if self.compiled is not None and not kwargs else self.model
         try:
-            return getattr(self.model, method)(frame, **kwargs)
+            return getattr(model, method)(frame, **kwargs)
         except Exception as exc:  # the model's own errors, whatever their type
             raise PredictionError(
                 f"model {self.tag} could not score the input: {type(exc).__name__}: {exc}"
@@ -228,17 +255,17 @@ class Predictor:
             raise PredictionError(f"model {self.tag} returned a non-finite {what} for row {bad}")
         return values
 
-    def probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+    def probabilities(self, frame: Any) -> np.ndarray:
         """P(positive class) for each row; a model failure becomes :class:`PredictionError`."""
         proba = np.asarray(self._call("predict_proba", frame))[:, 1]
         return self._finite(proba, "probability")
 
-    def class_probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+    def class_probabilities(self, frame: Any) -> np.ndarray:
         """P(class) per row, one column per class in the order of the schema's ``classes``."""
         proba = np.asarray(self._call("predict_proba", frame), dtype="float64")
         return self._finite(proba[:, self._class_columns], "probability")
 
-    def values(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def values(self, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """The predicted values, and their standard deviations when the model gives them."""
         if self._interval:
             mean, std = self._call("predict", frame, return_std=True)
@@ -251,7 +278,7 @@ class Predictor:
         """Score ``rows`` in one model call: one answer of :attr:`answer`'s type per row."""
         if not rows:
             return []
-        frame = self.frame(rows)
+        frame = self.inputs(rows)
         if self.kind == MULTICLASS:
             return multiclass_answers(self.answer, self.classes,
                                       self.class_probabilities(frame), self.tag)
@@ -279,10 +306,11 @@ class Predictor:
             **({"threshold": self.threshold} if self.kind == BINARY else {}),
             "features": self.columns,
             "metrics": meta.get("metrics", {}),
+            "served_from": self.path,
             "lineage": {
                 k: meta[k]
                 for k in ("model", "parameters", "git", "data", "notebooks", "versions",
-                          "artifact")
+                          "artifact", "compiled")
                 if k in meta
             },
         }

@@ -45,10 +45,11 @@ def records(frame: pd.DataFrame, schema: FeatureSchema, rows: int = ROWS) -> lis
 
 def single_record_trial(model: Any, schema: FeatureSchema, frame: pd.DataFrame,
                         threshold: float = 0.5, rows: int = ROWS,
-                        clean: Cleaning | None = None) -> str | None:
+                        clean: Cleaning | None = None, compiled: Any = None) -> str | None:
     """Why ``model`` (with her cleaning step ``clean``, as the service runs it) cannot serve
-    single records of ``frame``, or None when it can."""
-    predictor = Predictor(model, schema, "candidate", threshold, clean=clean)
+    single records of ``frame``, or None when it can; ``compiled`` is the graph that will
+    answer for it, if any (tried instead, as served)."""
+    predictor = Predictor(model, schema, "candidate", threshold, clean=clean, compiled=compiled)
     Record = input_model(schema)
     sent = records(frame, schema, rows)
     if not sent:
