@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..registry.compare import PREDICTIONS_FILE
 from ..registry.lifecycle import GatePolicy, register_and_gate
 from ..registry.lineage import (
     executed_notebooks,
@@ -125,7 +126,8 @@ def register_run(
     project folder recorded paths are relative to (found from ``pipeline.yaml``);
     ``paths`` overrides where ``model``, ``metrics``, ``schema``, ``reference`` or the
     held-out ``predictions`` (optional: their histogram is the reference of the served
-    probabilities' drift) and the held-out ``test`` rows (optional: the single-record trial
+    probabilities' drift, and a copy kept in the model draws its curves on the comparison
+    page) and the held-out ``test`` rows (optional: the single-record trial
     of :mod:`nbprod.serving.trial` sends some of them one by one through the service's path;
     a candidate that fails it is not promoted) are.
     """
@@ -157,6 +159,8 @@ def register_run(
                                       paths.get("test") or _optional_product(upstream, "test"))
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
+    if predictions is not None:  # small; the comparison page draws its curves from them
+        archived[PREDICTIONS_FILE] = predictions
     tag, decision = register_and_gate(
         model_name, model, metadata, policy, labels={"estimator": estimator}, files=archived,
         trial=trial,

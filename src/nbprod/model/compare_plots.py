@@ -1,0 +1,139 @@
+"""Figures of several model versions at once, for the comparison page.
+
+- :func:`overlaid_curves`: each version's held-out evaluation curves on the same axes, by
+  model kind: ROC, precision-recall and calibration (binary: of the positive class;
+  multiclass: one row per class, one vs rest); predicted against actual and the residuals'
+  spread (regression);
+- :func:`metrics_over_time`: every version's metrics in the order they were created, the
+  periods each was in production shaded, the compared versions ringed.
+
+Each takes plain frames and values (no store), and returns a matplotlib figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.model_kinds import BINARY, MULTICLASS
+
+#: the most classes drawn one row each; the rest are named in the figure's title
+MAX_CLASSES = 6
+
+
+def _one_vs_rest(axes, label: str, is_class: np.ndarray, proba: np.ndarray) -> None:
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_curve,
+        roc_auc_score,
+        roc_curve,
+    )
+
+    if is_class.all() or not is_class.any():
+        return
+    fpr, tpr, _ = roc_curve(is_class, proba)
+    axes[0].plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(is_class, proba):.3f})")
+    precision, recall, _ = precision_recall_curve(is_class, proba)
+    axes[1].plot(recall, precision,
+                 label=f"{label} (AP {average_precision_score(is_class, proba):.3f})")
+    observed, predicted = calibration_curve(is_class, proba, n_bins=10, strategy="quantile")
+    axes[2].plot(predicted, observed, marker="o", label=label)
+
+
+def _frame_axes(row, title: str) -> None:
+    roc, pr, cal = row
+    roc.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    roc.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC{title}")
+    pr.set(xlabel="recall", ylabel="precision", title=f"Precision-recall{title}")
+    cal.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    cal.set(xlabel="mean predicted probability", ylabel="observed rate",
+            title=f"Calibration{title}")
+    for ax, where in zip(row, ("lower right", "lower left", "upper left"), strict=True):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc=where, fontsize="small")
+
+
+def overlaid_curves(kind: str, runs: Mapping[str, pd.DataFrame], target: str,
+                    classes: Sequence[str] = ()):
+    """One figure overlaying each version's curves; ``runs`` maps a label (the version) to
+    its held-out predictions frame (:func:`nbprod.model.predictions.predictions_frame`)."""
+    import matplotlib.pyplot as plt
+
+    if kind == BINARY:
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), squeeze=False)
+        for label, frame in runs.items():
+            _one_vs_rest(axes[0], label, frame[target].to_numpy().astype(int) == 1,
+                         frame["probability"].to_numpy())
+        _frame_axes(axes[0], "")
+    elif kind == MULTICLASS:
+        shown = list(classes)[:MAX_CLASSES]
+        fig, axes = plt.subplots(len(shown), 3, figsize=(14, 4.2 * len(shown)), squeeze=False)
+        for row, name in zip(axes, shown, strict=True):
+            for label, frame in runs.items():
+                _one_vs_rest(row, label, frame[target].astype(str).to_numpy() == name,
+                             frame[f"probability:{name}"].to_numpy())
+            _frame_axes(row, f": class {name} (one vs rest)")
+        if len(classes) > MAX_CLASSES:
+            fig.suptitle(f"first {MAX_CLASSES} of {len(classes)} classes")
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 5), squeeze=False)
+        scatter, spread = axes[0]
+        low, high = np.inf, -np.inf
+        for label, frame in runs.items():
+            actual = frame[target].to_numpy(dtype="float64")
+            predicted = frame["prediction"].to_numpy(dtype="float64")
+            scatter.scatter(actual, predicted, s=8, alpha=0.45, label=label)
+            spread.hist(actual - predicted, bins=30, alpha=0.45, label=label)
+            low = min(low, actual.min(), predicted.min())
+            high = max(high, actual.max(), predicted.max())
+        if np.isfinite(low):
+            scatter.plot([low, high], [low, high], ls="--", color="grey", lw=1)
+        scatter.set(xlabel="actual", ylabel="predicted", title="Predicted against actual")
+        spread.set(xlabel="residual (actual - predicted)", ylabel="rows", title="Residuals")
+        for ax in (scatter, spread):
+            ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def metrics_over_time(points: Sequence[Any], periods: Sequence[tuple[str, datetime, Any]],
+                      metrics: Sequence[str], marked: Sequence[str] = ()):
+    """One panel per metric: each version's value at its creation time (``points``: objects
+    with ``tag``, ``created``, ``metrics``), production periods shaded and labelled with the
+    version (``until`` None: to the newest version), the ``marked`` versions ringed."""
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    metrics = list(metrics) or ["(no metric)"]
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(12, 2.6 * len(metrics) + 0.6),
+                             squeeze=False, sharex=True)
+    times = [p.created for p in points]
+    end = max(times) if times else None
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        for _tag, start, until in periods:
+            stop = until or end
+            if stop is None:
+                continue
+            ax.axvspan(start, max(stop, start), color="#2e7d32", alpha=0.12, lw=0)
+        have = [(p.created, p.metrics[metric], p.tag) for p in points if metric in p.metrics]
+        if have:
+            ax.plot([h[0] for h in have], [h[1] for h in have], marker="o", color="#1f5fa8")
+            for when, value, tag in have:
+                if tag in marked:
+                    ax.plot([when], [value], marker="o", ms=13, mfc="none", mec="#d62728", mew=2)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    top = axes[0, 0]
+    for tag, start, _until in periods:
+        top.annotate(tag.partition(":")[2][:8], (start, 1.0), xycoords=("data", "axes fraction"),
+                     fontsize="x-small", color="#2e7d32", va="bottom", rotation=0)
+    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+    top.set_title("Metrics of every version (shaded: in production; ringed: compared)", pad=14)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
