@@ -108,6 +108,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 1rem; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left;
   overflow-wrap: anywhere; }}
+td:first-child {{ white-space: nowrap; overflow-wrap: normal; }}
 .better {{ color: #1b5e20; font-weight: bold; }} .worse {{ color: #b71c1c; font-weight: bold; }}
 .note {{ color: #6d4c41; }} pre {{ white-space: pre-wrap; background: #f3f6fa; padding: .6rem; }}
 img {{ max-width: 100%; height: auto; border: 1px solid #ddd; }}

@@ -238,6 +238,30 @@ def tidy_task_reports(task: Any, html: Sequence[tuple[Path, dict[str, Any]]] = (
               ", ".join(p.name for p in [notebook, *(p for p, _ in html)]))
 
 
+def failed_report(task: Any) -> Path | None:
+    """After ``task`` failed: its partial executed notebook, tidied, as HTML beside it
+    (``NAME.failed.html``; the task's own HTML stays the last successful run's). Its path,
+    or None when the task wrote no notebook."""
+    import nbformat
+
+    notebook = report_notebook(task)
+    if notebook is None or not notebook.is_file():
+        return None
+    source = Path(str(task.source.loc)).resolve()
+    nb = nbformat.read(notebook, as_version=4)
+    tidy_notebook(nb, find_project_root(source.parent), notebook.parent.resolve(), source=source,
+                  heading=f"**This run of `{task.name}` failed**: the partial notebook, up to "
+                          "the cell that raised")
+    page = failed_page(notebook)
+    page.write_text(html_report(nb), encoding="utf-8")
+    return page
+
+
+def failed_page(notebook: Path) -> Path:
+    """Where the HTML of a failed run of the task writing ``notebook`` goes."""
+    return notebook.with_name(f"{notebook.stem}.failed.html")
+
+
 def attach(dag: Any) -> None:
     """Make :func:`tidy_task_reports` run when each notebook task of ``dag`` succeeds,
     after the task's own ``on_finish`` (if any). Idempotent: on_render runs on every

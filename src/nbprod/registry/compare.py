@@ -106,9 +106,8 @@ def lineage_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Diff
         "parameters": lambda m: flatten(m.get("parameters") or {}),
         "data": lambda m: {k: v.get("sha256") if isinstance(v, Mapping) else v
                            for k, v in (m.get("data") or {}).items()},
-        "code": lambda m: {**{f"git.{k}": v for k, v in (m.get("git") or {}).items()},
-                           **{f"notebook.{k}": v.get("sha256") if isinstance(v, Mapping) else v
-                              for k, v in (m.get("notebooks") or {}).items()}},
+        # the executed notebooks' hashes are left out: their outputs differ at every run
+        "code": lambda m: {f"git.{k}": v for k, v in (m.get("git") or {}).items()},
         "model": lambda m: {k: v for k, v in flatten(m.get("model") or {}).items()
                             if not k.startswith("libraries")},
     }
@@ -144,8 +143,8 @@ def compare_metadata(a: str, b: str, meta_a: Mapping[str, Any], meta_b: Mapping[
 
 def pick_pair(name: str, a: str | None = None, b: str | None = None) -> tuple[Any, Any]:
     """The two stored versions to compare: ``a`` (default: the newest version that is not
-    in production) and ``b`` (default: production). A version may be given without its
-    ``name:`` prefix."""
+    in production) and ``b`` (default: production, or, when ``a`` is production, the
+    version promoted before it). A version may be given without its ``name:`` prefix."""
     from .lifecycle import PRODUCTION, production, stage_of, versions
     from .store import get_model
 
@@ -153,13 +152,14 @@ def pick_pair(name: str, a: str | None = None, b: str | None = None) -> tuple[An
         return tag if ":" in tag else f"{name}:{tag}"
 
     current = production(name)
+    first = get_model(full(a)) if a is not None else None
+    if b is None and first is not None and current is not None and first.tag == current.tag:
+        current = _promoted_before(name, str(current.tag))  # production against its predecessor
     if b is None and current is None:
-        raise ModelStoreError(f"model {name!r} has no production version; give two versions: "
-                              "nbprod models compare A B")
+        raise ModelStoreError(f"model {name!r} has no production version to compare with; "
+                              "give two versions: nbprod models compare A B")
     second = get_model(full(b)) if b is not None else current
-    if a is not None:
-        first = get_model(full(a))
-    else:
+    if first is None:
         others = [m for m in versions(name)
                   if stage_of(m) != PRODUCTION and str(m.tag) != str(second.tag)]
         if not others:
@@ -167,6 +167,17 @@ def pick_pair(name: str, a: str | None = None, b: str | None = None) -> tuple[An
                                   "compare with it; train one (ploomber build)")
         first = others[-1]
     return first, second
+
+
+def _promoted_before(name: str, tag: str):
+    """The version last promoted before ``tag`` was, or None."""
+    from .lifecycle import history
+    from .store import get_model
+
+    events = [e for e in history(name) if e["event"] == "promoted"]
+    mine = [i for i, e in enumerate(events) if e["tag"] == tag]
+    earlier = [e for e in events[:mine[-1]] if e["tag"] != tag] if mine else []
+    return get_model(earlier[-1]["tag"]) if earlier else None
 
 
 def compare(name: str, a: str | None = None, b: str | None = None) -> Comparison:

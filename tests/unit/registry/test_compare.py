@@ -125,7 +125,7 @@ def test_compare_without_production_asks_for_two_versions(model_name):
     register_and_gate(model_name, toy(), {"metrics": {"roc_auc": 0.1, "brier": 0.3}},
                       GatePolicy.from_dict(GATE))
     out = CliRunner().invoke(main, ["models", "compare", "--name", model_name])
-    assert out.exit_code == 1 and "no production version" in out.output
+    assert out.exit_code == 1 and "no production version to compare with" in out.output
 
 
 def test_list_and_show_as_json(two_versions):
@@ -154,3 +154,11 @@ def test_the_page_in_a_real_browser_loads_nothing_and_draws_its_figures(two_vers
     assert network_requests(seen) == []
     assert seen.values == {"drawn": 2, "verdicts": 2}
     (tmp_path / "compare.png").write_bytes(seen.screenshot)
+
+
+def test_production_is_compared_with_the_version_it_replaced(two_versions):
+    name, cand, prod = two_versions
+    promote(cand, "by hand")
+    result = compare(name, cand)
+    assert (result.a, result.b) == (cand, prod)
+    assert (result.a_stage, result.b_stage) == ("production", "archived")
