@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 
 from ..errors import NbprodError
-from ._common import model_name, name_option
+from ._common import Group, model_name, name_option, production_tag
 
 __all__ = ["COMMANDS"]
 
 
-@click.group()
+@click.group(cls=Group)
 def models() -> None:
     """List and inspect the registered versions of a model."""
 
@@ -190,13 +190,17 @@ def rollback(name: str | None, reason: str) -> None:
 
 
 @click.command()
-@click.argument("tag")
+@click.argument("tag", required=False)
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="The project folder the recorded paths are relative to.")
-def lineage(tag: str, root: Path) -> None:
-    """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed."""
+def lineage(tag: str | None, root: Path) -> None:
+    """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed.
+
+    TAG defaults to the production version of model_name in ./env.yaml.
+    """
     from ..registry.trace import broken, trace
 
+    tag = tag or production_tag(project=root)
     links = trace(tag, root)
     colours = {"ok": "green", "recorded": "cyan", "modified": "red", "missing": "red"}
     for link in links:
