@@ -217,7 +217,8 @@ def bar_figure(title: str, labels: list[str], expected: Any, actual: Any,
     ax.invert_yaxis()  # first bin on top
     ax.set_xlabel("share of rows")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="best")
+    # below the axes, never on a bar (inside, "best" still covered the longest ones)
+    fig.legend(fontsize=7, loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
@@ -250,7 +251,8 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _predictions_section(inputs: Inputs, prediction_reference: dict | None) -> str:
+def _predictions_section(inputs: Inputs, prediction_reference: dict | None,
+                         shift: pd.Series | None = None) -> str:
     if inputs.probabilities is None:
         return ""
     head = "<h2>Predicted probability: served vs evaluation</h2>"
@@ -261,6 +263,11 @@ def _predictions_section(inputs: Inputs, prediction_reference: dict | None) -> s
                 "</code> (the evaluation's histogram; see <code>nbprod.data.drift."
                 "prediction_reference</code>), so there is nothing to compare with.</p>")
     rows = prediction_reference.get("rows", "?")
+    if shift is not None:
+        summary += (f"<p class='prediction-psi'>PSI of the predictions against the evaluation's: "
+                    f"<b>{shift.psi:.4f}</b> (Jensen-Shannon {shift.js_distance:.4f}, "
+                    f"{'shifted' if shift.drifted else 'ok'}), the statistic <code>/metrics"
+                    "</code> gives live as <code>nbprod_prediction_drift_psi</code>.</p>")
     return (head + summary + "<figure><img alt='predicted probability' src='data:image/png;"
             f"base64,{prediction_figure(prediction_reference, served)}'><figcaption>share of "
             f"predictions per probability bin: evaluation ({rows} held-out rows) vs served"
@@ -281,6 +288,13 @@ def render(scores: pd.DataFrame, detector: DriftDetector, inputs: Inputs | pd.Da
         f"<td>{r.js_distance:.4f}</td><td>{r.rows}</td><td>{'DRIFT' if r.drifted else 'ok'}</td></tr>"
         for f, r in scores.iterrows()
     )
+    shift = None
+    if prediction_reference and inputs.predictions is not None:
+        shift = prediction_drift(prediction_reference, inputs.predictions, detector.threshold,
+                                 detector.min_rows)
+        rows += (f"\n<tr class='{'bad' if shift.drifted else ''}'><td>(predictions)</td>"
+                 f"<td>{shift.psi:.4f}</td><td>{shift.js_distance:.4f}</td><td>{shift.rows}</td>"
+                 f"<td>{'shifted' if shift.drifted else 'ok'}</td></tr>")
     figures = "\n".join(
         f"<figure><img alt='{html.escape(f)}' src='data:image/png;base64,"
         f"{feature_figure(f, detector.reference_[f], frame[f])}'></figure>"
@@ -299,7 +313,7 @@ tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px;vertical-align
 <p class="span">Covers: {html.escape(inputs.span())}.</p>
 <table><tr><th>feature</th><th>PSI</th><th>Jensen-Shannon</th><th>rows</th><th>status</th></tr>
 {rows}</table>
-{_predictions_section(inputs, prediction_reference)}
+{_predictions_section(inputs, prediction_reference, shift)}
 <h2>Reference vs current, per feature</h2>
 {figures}
 </body></html>

@@ -2,6 +2,7 @@
 whole labels, honest bins, 0/1 flags, the time range and the prediction distribution."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,19 @@ def test_long_category_labels_are_drawn_whole_inside_the_figure():
         assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5, t.get_text()
 
 
+def test_the_legend_covers_no_bar():
+    """Inside the axes ("best") the legend sat on the longest bars; it is below them now."""
+    fig = bar_figure("tenure", ["< 10", "[10, 20)", ">= 20"], [0.3, 0.3, 0.4], [1.0, 1.0, 1.0])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    for bar in fig.axes[0].patches:
+        assert not box.overlaps(bar.get_window_extent(renderer))
+    assert box.y1 <= fig.axes[0].get_window_extent(renderer).y0  # under the plot
+    assert [t.get_text() for t in legend.get_texts()] == ["reference (training)", "current"]
+
+
 def test_a_torn_last_line_is_skipped_and_counted(tmp_path):
     log = tmp_path / "predictions.jsonl"
     log.write_text("\n".join(log_lines(rows(3))) + '\n{"request_id": "r3", "inpu')
@@ -132,6 +146,11 @@ def test_the_report_gives_the_time_range_and_served_vs_evaluation_predictions(ta
     assert "Predicted probability: served vs evaluation" in page
     assert "120 served predictions, mean 0.9000" in page
     assert "alt='predicted probability'" in page and "evaluation (200 held-out rows)" in page
+    # the predictions' PSI, a number as /metrics gives it, in the table and the section
+    psi = re.search(r"<tr class='bad'><td>\(predictions\)</td><td>(\d+\.\d{4})</td>", page)
+    assert psi and float(psi[1]) > 0.2  # all served at 0.9, evaluated between 0 and 0.5
+    assert f"against the evaluation's: <b>{psi[1]}</b>" in page
+    assert re.search(rf"\(predictions\)\s+psi=\s*{psi[1]}", result.output)  # the same number
 
 
 def test_only_the_model_s_own_records_are_read_and_the_others_counted(tag, tmp_path):
