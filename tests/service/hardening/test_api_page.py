@@ -3,9 +3,11 @@ Manager into the API's origin), at / and at /docs, where the docs send people.""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+from nbprod.serving.api_page import spec_info
 from projectkit import bentoml_serve
 
 
@@ -31,3 +33,19 @@ def test_the_api_page_is_served_offline_at_both_paths(project):
     assert assets and all(a.startswith("/static_content/") for a in assets)
     assert set(loaded.values()) == {200}, loaded
     assert spec.status_code == 200 and "/predict" in spec.json()["paths"]
+    # what is served, not the bento's version or "BentoML Team"; no link leaves the machine
+    info = spec.json()["info"]
+    assert info["version"] == project.tag and "contact" not in info
+    assert "://" not in json.dumps(info), info
+    assert int(spec.headers["content-length"]) == len(spec.content)
+
+
+def test_the_document_names_the_service_and_the_model_and_keeps_a_bento_s_description():
+    spec = {"info": {"title": "churn", "version": "abc", "description": "Telco churn: ...",
+                     "contact": {"name": "BentoML Team"}}, "paths": {}}
+    info = spec_info(spec, "churn", "telco_churn:v1")["info"]
+    assert info == {"title": "churn", "version": "telco_churn:v1",
+                    "description": "Telco churn: ..."}
+    default = {"info": {"description": "# churn:dev\n[![x](https://img.shields.io/b)](https://x)"}}
+    assert spec_info(default, "churn", "m:v")["info"]["description"] == (
+        "The churn service: model m:v, served by nbprod.")
