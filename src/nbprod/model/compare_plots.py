@@ -132,8 +132,9 @@ def metrics_over_time(points: Sequence[Any], periods: Sequence[tuple[str, dateti
     for tag, start, _until in periods:
         top.annotate(tag.partition(":")[2][:8], (start, 1.0), xycoords=("data", "axes fraction"),
                      fontsize="x-small", color="#2e7d32", va="bottom", rotation=0)
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+    locator = mdates.AutoDateLocator()  # ticks and labels that fit the span: seconds to months
+    axes[-1, 0].xaxis.set_major_locator(locator)
+    axes[-1, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     top.set_title("Metrics of every version (shaded: in production; ringed: compared)", pad=14)
-    fig.autofmt_xdate()
     fig.tight_layout()
     return fig
