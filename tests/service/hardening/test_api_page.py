@@ -19,12 +19,25 @@ def test_bentomls_own_page_loads_google_tag_manager():
     assert "googletagmanager.com" in bentoml_page
 
 
-def test_the_api_page_is_served_offline_at_both_paths(project):
+def test_the_api_page_is_served_offline_at_both_paths(project, tmp_path):
+    from browser import visit
+
     with bentoml_serve("nbprod.serving.service:ModelService", project.path, project.env()) as client:
         pages = [client.get(path) for path in ("/", "/docs")]
         assets = re.findall(r'(?:src|href)="([^"]+)"', pages[0].text)
         loaded = {a: client.get(a).status_code for a in assets}
         spec = client.get("/docs.json")
+        # as a person sees it: Swagger UI drawn from the rewritten document, all from here
+        seen = visit(f"{client.base_url}/docs", {
+            "title": "document.querySelector('.info .title') && "
+                     "document.querySelector('.info .title').innerText",
+            "contact": "!!document.querySelector('.info__contact')"}, height=900, settle=3)
+    (tmp_path / "docs.png").write_bytes(seen.screenshot)
+    outside = [u for u in seen.requests
+               if not u.startswith((str(client.base_url), "data:", "about:"))]
+    assert seen.requests and outside == []
+    assert seen.values["title"].startswith("churn") and project.tag.split(":")[1] in seen.values["title"]
+    assert seen.values["contact"] is False
     for answer in pages:
         assert answer.status_code == 200 and "swagger-ui" in answer.text
         assert "default-src 'self'" in answer.headers["content-security-policy"]
