@@ -198,6 +198,15 @@ def test_a_second_version_links_the_comparison_page_from_the_index(built, tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     page = (reports / "index.html").read_text()
     assert '<a href="compare.html">Compare the model versions</a>' in page
+    # each version's reports one click away: both builds' copies, linked and there
+    builds = json.loads((reports / "builds.json").read_text())
+    assert [b["model"] is not None for b in builds] == [True, True]
+    assert builds[0]["model"] != builds[1]["model"]
+    for build in builds:
+        version = build["model"].partition(":")[2]
+        assert f"history/{version}/train.html" in build["reports"]
+        assert f'href="history/{version}/train.html">train</a>' in page
+        assert (reports / "history" / version / "train.html").is_file()
     compare = (reports / "compare.html").read_text()
     assert compare.count('src="data:image/png;base64,') == 2  # both versions' curves drawn
     assert "No held-out predictions" not in compare

@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,8 @@ HISTORY_NAME = "builds.json"
 #: how many builds the index lists
 HISTORY = 10
 COMPARE_NAME = "compare.html"
+#: where the HTML reports of each build that registered a version are kept (per version)
+KEPT = "history"
 FIGURE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp")
 
 
@@ -173,15 +176,44 @@ def _compare(page: Path | None, href: Any) -> str:
 
 
 def _history(builds: list[dict[str, Any]]) -> str:
+    def links(build: dict[str, Any]) -> str:
+        return " · ".join(f'<a href="{html.escape(quote(str(p)))}">'
+                          f"{html.escape(Path(str(p)).stem)}</a>"
+                          for p in build.get("reports") or []) or "—"
+
     rows = [f"<tr><td>{html.escape(str(b.get('at', '')))}</td>"
             f"<td>{html.escape(str(b.get('outcome', '')))}</td>"
-            f"<td>{html.escape(str(b.get('model') or '—'))}</td></tr>" for b in reversed(builds)]
+            f"<td>{html.escape(str(b.get('model') or '—'))}</td><td>{links(b)}</td></tr>"
+            for b in reversed(builds)]
     if not rows:
         return ""
-    return ("<h2>Recent builds</h2><p>An earlier version's reports are kept in the model "
-            "store: <code>nbprod models show TAG</code> names them.</p><table><thead><tr>"
-            "<th>finished (UTC)</th><th>outcome</th><th>model version</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return ("<h2>Recent builds</h2><p>The reports of each build that registered a version are "
+            f"kept beside this page ({KEPT}/VERSION/); the executed notebooks also stay in the "
+            "model store (<code>nbprod models show TAG</code>).</p><table><thead><tr>"
+            "<th>finished (UTC)</th><th>outcome</th><th>model version</th><th>its reports</th>"
+            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def keep_reports(folder: Path, tag: str, tasks: list[TaskReports]) -> list[str]:
+    """Copy the HTML reports of a build that registered ``tag`` to ``KEPT/<version>/`` beside
+    the index; their paths relative to it."""
+    version = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag.partition(":")[2] or tag)
+    dest = folder / KEPT / version.strip(".")
+    dest.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for page in (p for t in tasks for p in t.reports if p.suffix in HTML_SUFFIXES):
+        shutil.copyfile(page, dest / page.name)
+        kept.append((dest / page.name).relative_to(folder).as_posix())
+    return kept
+
+
+def _prune(folder: Path, builds: list[dict[str, Any]]) -> None:
+    """Delete the kept reports no remembered build links any more."""
+    linked = {Path(str(p)).parts[1] for b in builds for p in b.get("reports") or []
+              if len(Path(str(p)).parts) > 2}
+    for old in (folder / KEPT).glob("*") if (folder / KEPT).is_dir() else []:
+        if old.is_dir() and old.name not in linked:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def remember(folder: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -212,8 +244,11 @@ def write_index(dag: Any) -> Path | None:
     when = datetime.now(UTC)
     outcome = f"failed at {', '.join(failed)}" if failed else "succeeded"
     registered = any(t.ran and t.name == registration.get("task") for t in tasks)
+    tag = registration.get("tag") if registered else None
     builds = remember(folder, {"at": f"{when:%Y-%m-%d %H:%M:%S}", "outcome": outcome,
-                               "model": registration.get("tag") if registered else None})
+                               "model": tag,
+                               "reports": keep_reports(folder, str(tag), tasks) if tag else []})
+    _prune(folder, builds)
     compare = folder / COMPARE_NAME
     from ..errors import ConfigError
     from ..registry.lineage import find_project_root
