@@ -209,7 +209,7 @@ def test_a_second_version_links_the_comparison_page_from_the_index(built, tmp_pa
         assert (reports / "history" / version / "train.html").is_file()
     compare = (reports / "compare.html").read_text()
     assert compare.count('src="data:image/png;base64,') == 2  # both versions' curves drawn
-    assert "No held-out predictions" not in compare
+    assert "No evaluation curves" not in compare
     assert "parameters</td><td>features.seed</td><td>7</td><td>42</td>" in compare
     assert not re.search(r"<script|https?://", compare)
     seen = visit((reports / "compare.html").as_uri(), height=1600)

@@ -2,12 +2,13 @@
 
 - :func:`overlaid_curves`: each version's held-out evaluation curves on the same axes, by
   model kind: ROC, precision-recall and calibration (binary: of the positive class;
-  multiclass: one row per class, one vs rest); predicted against actual and the residuals'
-  spread (regression);
+  multiclass: one row per class, one vs rest); predicted against actual in bins of the
+  prediction and the residuals' quantiles (regression); drawn from the aggregates each
+  version keeps (:mod:`nbprod.model.curves`), never from rows;
 - :func:`metrics_over_time`: every version's metrics in the order they were created, the
   periods each was in production shaded, the compared versions ringed.
 
-Each takes plain frames and values (no store), and returns a matplotlib figure.
+Each takes plain mappings and values (no store), and returns a matplotlib figure.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..data.model_kinds import BINARY, MULTICLASS
 
@@ -25,24 +25,15 @@ from ..data.model_kinds import BINARY, MULTICLASS
 MAX_CLASSES = 6
 
 
-def _one_vs_rest(axes, label: str, is_class: np.ndarray, proba: np.ndarray) -> None:
-    from sklearn.calibration import calibration_curve
-    from sklearn.metrics import (
-        average_precision_score,
-        precision_recall_curve,
-        roc_auc_score,
-        roc_curve,
-    )
-
-    if is_class.all() or not is_class.any():
+def _one_vs_rest(axes, label: str, curves: Mapping[str, Any] | None) -> None:
+    if not curves:
         return
-    fpr, tpr, _ = roc_curve(is_class, proba)
-    axes[0].plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(is_class, proba):.3f})")
-    precision, recall, _ = precision_recall_curve(is_class, proba)
-    axes[1].plot(recall, precision,
-                 label=f"{label} (AP {average_precision_score(is_class, proba):.3f})")
-    observed, predicted = calibration_curve(is_class, proba, n_bins=10, strategy="quantile")
-    axes[2].plot(predicted, observed, marker="o", label=label)
+    roc, pr, cal = curves["roc"], curves["pr"], curves["calibration"]
+    axes[0].step(roc["fpr"], roc["tpr"], where="post",
+                 label=f"{label} (AUC {curves['roc_auc']:.3f})")
+    axes[1].step(pr["recall"], pr["precision"], where="post",
+                 label=f"{label} (AP {curves['average_precision']:.3f})")
+    axes[2].plot(cal["mean_predicted"], cal["observed"], marker="o", label=label)
 
 
 def _frame_axes(row, title: str) -> None:
@@ -58,45 +49,56 @@ def _frame_axes(row, title: str) -> None:
             ax.legend(loc=where, fontsize="small")
 
 
-def overlaid_curves(kind: str, runs: Mapping[str, pd.DataFrame], target: str,
-                    classes: Sequence[str] = ()):
+def _regression(axes, runs: Mapping[str, Mapping[str, Any]]) -> None:
+    binned, spread = axes
+    low, high = np.inf, -np.inf
+    boxes, names = [], []
+    for label, curves in runs.items():
+        bins = curves.get("bins") or {}
+        if bins.get("rows"):
+            binned.plot(bins["mean_actual"], bins["mean_predicted"], marker="o", label=label)
+            low = min(low, *bins["mean_actual"], *bins["mean_predicted"])
+            high = max(high, *bins["mean_actual"], *bins["mean_predicted"])
+        q = curves.get("residual_quantiles") or {}
+        if q:
+            boxes.append({"label": label, "med": q["0.5"], "q1": q["0.25"], "q3": q["0.75"],
+                          "whislo": q["0.05"], "whishi": q["0.95"], "fliers": []})
+            names.append(label)
+    if np.isfinite(low):
+        binned.plot([low, high], [low, high], ls="--", color="grey", lw=1)
+    binned.set(xlabel="mean actual", ylabel="mean predicted",
+               title="Predicted against actual (bins of the prediction)")
+    if boxes:
+        spread.bxp(boxes, orientation="horizontal", showfliers=False)
+        spread.axvline(0, ls="--", color="grey", lw=1)
+    spread.set(xlabel="residual (actual - predicted): 5, 25, 50, 75, 95th percentiles",
+               title="Residuals")
+    if binned.get_legend_handles_labels()[0]:
+        binned.legend(loc="upper left", fontsize="small")
+
+
+def overlaid_curves(kind: str, runs: Mapping[str, Mapping[str, Any]], classes: Sequence[str] = ()):
     """One figure overlaying each version's curves; ``runs`` maps a label (the version) to
-    its held-out predictions frame (:func:`nbprod.model.predictions.predictions_frame`)."""
+    its curves kept in the store (:func:`nbprod.model.curves.curve_summary`)."""
     import matplotlib.pyplot as plt
 
     if kind == BINARY:
         fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), squeeze=False)
-        for label, frame in runs.items():
-            _one_vs_rest(axes[0], label, frame[target].to_numpy().astype(int) == 1,
-                         frame["probability"].to_numpy())
+        for label, curves in runs.items():
+            _one_vs_rest(axes[0], label, curves.get("classes", {}).get("1"))
         _frame_axes(axes[0], "")
     elif kind == MULTICLASS:
         shown = list(classes)[:MAX_CLASSES]
         fig, axes = plt.subplots(len(shown), 3, figsize=(14, 4.2 * len(shown)), squeeze=False)
         for row, name in zip(axes, shown, strict=True):
-            for label, frame in runs.items():
-                _one_vs_rest(row, label, frame[target].astype(str).to_numpy() == name,
-                             frame[f"probability:{name}"].to_numpy())
+            for label, curves in runs.items():
+                _one_vs_rest(row, label, curves.get("classes", {}).get(str(name)))
             _frame_axes(row, f": class {name} (one vs rest)")
         if len(classes) > MAX_CLASSES:
             fig.suptitle(f"first {MAX_CLASSES} of {len(classes)} classes")
     else:
         fig, axes = plt.subplots(1, 2, figsize=(12, 5), squeeze=False)
-        scatter, spread = axes[0]
-        low, high = np.inf, -np.inf
-        for label, frame in runs.items():
-            actual = frame[target].to_numpy(dtype="float64")
-            predicted = frame["prediction"].to_numpy(dtype="float64")
-            scatter.scatter(actual, predicted, s=8, alpha=0.45, label=label)
-            spread.hist(actual - predicted, bins=30, alpha=0.45, label=label)
-            low = min(low, actual.min(), predicted.min())
-            high = max(high, actual.max(), predicted.max())
-        if np.isfinite(low):
-            scatter.plot([low, high], [low, high], ls="--", color="grey", lw=1)
-        scatter.set(xlabel="actual", ylabel="predicted", title="Predicted against actual")
-        spread.set(xlabel="residual (actual - predicted)", ylabel="rows", title="Residuals")
-        for ax in (scatter, spread):
-            ax.legend(loc="upper left", fontsize="small")
+        _regression(axes[0], runs)
     fig.tight_layout()
     return fig
 

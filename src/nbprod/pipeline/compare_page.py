@@ -4,8 +4,8 @@ One self-contained HTML page (no script, nothing downloaded; the figures are inl
 the metrics side by side with the difference and its direction, the lineage entries that
 differ (parameters, data, code, model), the gate's decision, both versions' held-out
 evaluation curves overlaid (:func:`nbprod.model.compare_plots.overlaid_curves`, from the
-predictions each version keeps in the store) and every version's metrics over time with
-the production periods shaded. Written beside the build's reports
+aggregated curves each version keeps in the store, which hold no row) and every version's
+metrics over time with the production periods shaded. Written beside the build's reports
 (``products/reports/compare.html``), the report index links it.
 """
 
@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from ..registry.compare import PREDICTIONS_FILE, Comparison
+from ..registry.compare import CURVES_FILE, Comparison
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,10 @@ def _value(value: Any) -> str:
     return html.escape(str(value))
 
 
-def held_out(stored: Any):
-    """The held-out predictions frame a version keeps in the store, or None."""
-    import pandas as pd
-
-    path = Path(stored.path) / "files" / PREDICTIONS_FILE
-    return pd.read_parquet(path) if path.is_file() else None
+def stored_curves(stored: Any) -> dict[str, Any] | None:
+    """The evaluation curves a version keeps in the store (aggregates), or None."""
+    path = Path(stored.path) / "files" / CURVES_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def figures(name: str, comparison: Comparison) -> tuple[str, str]:
@@ -60,19 +59,20 @@ def figures(name: str, comparison: Comparison) -> tuple[str, str]:
 
     runs, missing = {}, []
     for which, tag in (("A", comparison.a), ("B", comparison.b)):
-        frame = held_out(get_model(tag))
-        if frame is None:
+        kept = stored_curves(get_model(tag))
+        if kept is None:
             missing.append(tag)
         else:  # a short label: the legend must not squeeze the axes
-            runs[f"{which} {tag.partition(':')[2]}"] = frame
+            runs[f"{which} {tag.partition(':')[2]}"] = kept
     schema = schema_of(get_model(comparison.a))
     curves = ""
     if runs:
-        curves = _png(overlaid_curves(schema.model_kind, runs, schema.target, schema.classes))
+        curves = _png(overlaid_curves(schema.model_kind, runs, schema.classes))
     if missing:
-        curves += ("<p class=note>No held-out predictions stored with "
-                   f"{html.escape(', '.join(missing))} (registered before nbprod kept them): "
-                   "its curves are not drawn.</p>")
+        curves += ("<p class=note>No evaluation curves stored with "
+                   f"{html.escape(', '.join(missing))} (registered without held-out "
+                   "predictions, or before nbprod kept their curves): its curves are not "
+                   "drawn.</p>")
     points, periods = timeline(name)
     shown = [m.name for m in comparison.metrics][:4]
     history = _png(metrics_over_time(points, periods, shown, (comparison.a, comparison.b)))
@@ -125,7 +125,7 @@ img {{ max-width: 100%; height: auto; border: 1px solid #ddd; }}
 {recorded}{notes}
 <h2>What differs in the lineage</h2>
 {lineage}
-<h2>Evaluation curves on the held-out rows</h2>
+<h2>Evaluation curves on the held-out rows (aggregated: no row is kept)</h2>
 {curves}
 <h2>Every version over time</h2>
 {history}

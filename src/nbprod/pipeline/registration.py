@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..registry.compare import PREDICTIONS_FILE
+from ..registry.compare import CURVES_FILE
 from ..registry.lifecycle import GatePolicy, register_and_gate
 from ..registry.lineage import (
     executed_notebooks,
@@ -126,8 +127,9 @@ def register_run(
     project folder recorded paths are relative to (found from ``pipeline.yaml``);
     ``paths`` overrides where ``model``, ``metrics``, ``schema``, ``reference`` or the
     held-out ``predictions`` (optional: their histogram is the reference of the served
-    probabilities' drift, and a copy kept in the model draws its curves on the comparison
-    page) and the held-out ``test`` rows (optional: the single-record trial
+    probabilities' drift, and their evaluation curves, aggregated so that no row is kept
+    (:func:`nbprod.model.curves.curve_summary`), are stored with the model for the
+    comparison page; the predictions themselves never are) and the held-out ``test`` rows (optional: the single-record trial
     of :mod:`nbprod.serving.trial` sends some of them one by one through the service's path;
     a candidate that fails it is not promoted) are.
     """
@@ -159,17 +161,34 @@ def register_run(
                                       paths.get("test") or _optional_product(upstream, "test"))
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
-    if predictions is not None:  # small; the comparison page draws its curves from them
-        archived[PREDICTIONS_FILE] = predictions
-    tag, decision = register_and_gate(
-        model_name, model, metadata, policy, labels={"estimator": estimator}, files=archived,
-        trial=trial,
-    )
+    with tempfile.TemporaryDirectory(prefix="nbprod-curves-") as scratch:
+        if predictions is not None:  # aggregates only: no row leaves for the store
+            archived[CURVES_FILE] = _curves_file(predictions, where["schema"], Path(scratch))
+        tag, decision = register_and_gate(
+            model_name, model, metadata, policy, labels={"estimator": estimator},
+            files=archived, trial=trial,
+        )
     result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe())
     if registration is not None:
         result.save(registration)
     log.info("%s", result.summary())
     return result
+
+
+def _curves_file(predictions: str | Path, schema: str | Path, folder: Path) -> Path:
+    """The held-out predictions' evaluation curves, as aggregates, in a JSON file in
+    ``folder`` (the model keeps it as :data:`~nbprod.registry.compare.CURVES_FILE`)."""
+    import pandas as pd
+
+    from ..data.schema import FeatureSchema
+    from ..model.curves import curve_summary
+
+    features = FeatureSchema.load(schema)
+    summary = curve_summary(pd.read_parquet(predictions), features.model_kind, features.target,
+                            features.classes)
+    out = folder / Path(CURVES_FILE).name
+    out.write_text(json.dumps(summary, separators=(",", ":")) + "\n", encoding="utf-8")
+    return out
 
 
 def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],

@@ -21,8 +21,9 @@ from ..errors import ConfigError, ModelStoreError
 from ..model.metrics import NOT_SCORES, higher_is_better
 from .gate import GateDecision, GatePolicy, judge
 
-#: where a version keeps its held-out predictions (a file of the model, see registration)
-PREDICTIONS_FILE = "evaluation/predictions.parquet"
+#: where a version keeps its evaluation curves, aggregates that hold no row (a file of the
+#: model written at registration: :func:`nbprod.model.curves.curve_summary`)
+CURVES_FILE = "evaluation/curves.json"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """`nbprod models compare`, `models list --json` and `show --json` against a real BentoML store:
-two versions registered through the gate, each with its held-out predictions kept."""
+two versions registered through the gate, each with its evaluation curves kept (aggregates)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from sklearn.linear_model import LogisticRegression
 
 from nbprod.cli import main
 from nbprod.data.schema import Feature, FeatureSchema
+from nbprod.model.curves import curve_summary
 from nbprod.registry.compare import (
-    PREDICTIONS_FILE,
+    CURVES_FILE,
     compare,
     compare_metadata,
     metric_deltas,
@@ -33,11 +34,12 @@ def toy():
     return LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
 
 
-def held_out(path, noise: float, seed: int):
+def held_out_curves(path, noise: float, seed: int):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, 300)
     proba = np.clip(0.5 * y + 0.25 + rng.normal(0, noise, 300), 0, 1)
-    pd.DataFrame({"row": range(300), "y": y, "probability": proba}).to_parquet(path)
+    frame = pd.DataFrame({"row": range(300), "y": y, "probability": proba})
+    path.write_text(json.dumps(curve_summary(frame, "binary", "y")))
     return path
 
 
@@ -47,7 +49,7 @@ def register(name, tmp_path, roc_auc, brier, estimator, noise, seed):
             "git": {"commit": f"c{seed}", "dirty": False},
             "data": {"raw": {"path": "data/raw.csv", "sha256": f"s{seed}"}},
             "feature_schema": SCHEMA, "gate": GATE}
-    files = {PREDICTIONS_FILE: held_out(tmp_path / f"p{seed}.parquet", noise, seed)}
+    files = {CURVES_FILE: held_out_curves(tmp_path / f"c{seed}.json", noise, seed)}
     return register_and_gate(name, toy(), meta, GatePolicy.from_dict(GATE), files=files)
 
 
@@ -95,7 +97,7 @@ def test_the_command_prints_both_versions_and_writes_a_self_contained_page(two_v
     text = page.read_text()
     assert not re.search(r"<script|<link|https?://|src=\"(?!data:)", text)  # nothing downloaded
     assert text.count('src="data:image/png;base64,') == 2  # the curves and the history
-    assert "No held-out predictions" not in text
+    assert "No evaluation curves" not in text
 
 
 def test_versions_given_by_hand_and_without_their_name(two_versions):
