@@ -111,9 +111,11 @@ test-fast: dev  ## the unit and check tiers: the edit-test loop (about a minute)
 # after `make run`) when JupyterLab opens it, in memory only, and saves the source without
 # them and without outputs: `nbprod check` and the lineage's git state stay clean.
 # Ploomber's own Jupyter extension, which does the same, is off: it answers 500 beside
-# jupytext (docs/lab.md).
+# jupytext (docs/lab.md). So is ploomber-extension's "Share Notebook" button, which deploys to
+# Ploomber Cloud (jupyter/labconfig/default_setting_overrides.json).
 lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as they are
 	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
 		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.pipeline.lab=True \
 		--ServerApp.allow_root=True

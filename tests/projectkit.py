@@ -32,7 +32,7 @@ SERVED = TOLERANCE
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROJECT_FILES = [
-    "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "trust.yaml", "notebooks",
+    "pipeline.yaml", "env.yaml", "env.smoke.yaml", "columns.yaml", "trust.yaml", "notebooks", "jupyter",
     "data/raw",
 ]
 #: The reference project's shipped raw data.

@@ -191,6 +191,30 @@ def test_make_lab_starts_jupyter_with_the_tested_flags():
         assert flag in recipe
 
 
+def test_lab_shows_no_button_that_deploys_to_ploomber_cloud(built, tmp_path):
+    """ploomber-extension's "Share Notebook" deploys to Ploomber Cloud; its documented
+    setting (showShareNotebook) is off in the project's jupyter/labconfig, which `make lab`
+    puts on Jupyter's config path. The real Lab server's settings API says what Lab uses."""
+    project, env = built
+
+    def share_button(extra: dict[str, str]) -> bool:
+        scratch = tmp_path / ("with" if extra else "without")
+        scratch.mkdir()
+        with jupyter_lab(project, {**env, **extra}, scratch) as (url, token):
+            got = requests.get(f"{url}/lab/api/settings/ploomber-extension:settings",
+                               headers={"Authorization": f"token {token}"}, timeout=60)
+        assert got.ok, got.text
+        answer = got.json()  # what Lab composes: her own setting, else the default (overridden)
+        default = answer["schema"]["properties"]["showShareNotebook"]["default"]
+        return answer["settings"].get("showShareNotebook", default)
+
+    assert share_button({}) is True  # the extension's own default
+    assert share_button({"JUPYTER_CONFIG_PATH": str(project / "jupyter")}) is False
+    for makefile in (ROOT / "Makefile", ROOT / "src/nbprod/scaffold/templates/project/Makefile"):
+        recipe = makefile.read_text().split("\nlab:", 1)[1].split("\n\n", 1)[0]
+        assert "JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter" in recipe, makefile
+
+
 def test_ploombers_own_extension_answers_500_beside_jupytext(built, tmp_path):
     """The bug `make lab` works around (ploomber 0.23.3, jupytext 1.19.6, jupyter-server
     2.x): Ploomber's contents manager calls jupytext's asynchronous one synchronously.

@@ -1,16 +1,19 @@
 """Faults in the middle of a real build: a notebook that raises, a build killed with
-SIGKILL, corrupt inputs. Nothing is lost and nothing half-done is taken for complete."""
+SIGKILL, corrupt inputs. Nothing is lost and nothing half-done is taken for complete, and
+the reports say what failed (the index, looked at in a real headless Chromium)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 
 import nbformat
 import pytest
+from browser import network_requests, visit
 
 from projectkit import (
     BIN,
@@ -143,3 +146,72 @@ def test_a_corrupt_task_metadata_file_stops_the_build_naming_it(built):
     assert "Error loading JSON metadata" in out and ".model.skops.metadata" in out
     assert (project / "products-smoke/model/registration.json").read_text() == registration
     assert models_in(home) == [json.loads(registration)["tag"]]
+
+
+# -- the reports after a failed build, and the comparison page after a second version -----
+
+INDEX_PROBES = {
+    "banner": "document.querySelector('p.failed') && document.querySelector('p.failed').innerText",
+    "failed_link": "[...document.querySelectorAll('a')].filter(a => a.href.endsWith("
+                   "'train.failed.html')).length",
+}
+
+
+def test_the_index_says_the_build_failed_and_links_the_partial_notebook(built, tmp_path):
+    project, home = built
+    reports = project / "products-smoke" / "reports"
+    source = project / "notebooks/train.ipynb"
+    good = source.read_text()
+    nb = nbformat.reads(good, as_version=4)
+    nb.cells[-1].source += '\nraise ValueError("broken on purpose")\n'
+    nbformat.write(nb, source)
+    assert ploomber_build(project, home).returncode != 0
+
+    page = (reports / "index.html").read_text()
+    assert "The last build FAILED at task train" in page
+    assert "Written" not in page  # no claim of a successful build
+    failed = reports / "train.failed.html"
+    assert "broken on purpose" in failed.read_text() and "This run of" in failed.read_text()
+    assert re.search(r'href="train\.failed\.html">train\.failed\.html \(this failed run\)', page)
+    assert "train.html</a> (last successful run)" in page
+    assert page.count("not run: an upstream task failed") == 3  # evaluate, register, score
+    builds = json.loads((reports / "builds.json").read_text())
+    assert [b["outcome"] for b in builds] == ["succeeded", "failed at train"]
+
+    seen = visit((reports / "index.html").as_uri(), INDEX_PROBES, height=900)
+    assert network_requests(seen) == []
+    assert seen.values["failed_link"] == 2  # the banner's and the task row's
+    assert "FAILED at task train" in seen.values["banner"]
+    (tmp_path / "index-failed.png").write_bytes(seen.screenshot)
+
+    source.write_text(good)  # the fix
+    assert ploomber_build(project, home).returncode == 0
+    page = (reports / "index.html").read_text()
+    assert "FAILED" not in page and not failed.exists()
+    assert "by the last build, which succeeded" in page
+
+
+def test_a_second_version_links_the_comparison_page_from_the_index(built, tmp_path):
+    project, home = built
+    reports = project / "products-smoke" / "reports"
+    result = ploomber_build(project, home, "--env--seed", "7")
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (reports / "index.html").read_text()
+    assert '<a href="compare.html">Compare the model versions</a>' in page
+    # each version's reports one click away: both builds' copies, linked and there
+    builds = json.loads((reports / "builds.json").read_text())
+    assert [b["model"] is not None for b in builds] == [True, True]
+    assert builds[0]["model"] != builds[1]["model"]
+    for build in builds:
+        version = build["model"].partition(":")[2]
+        assert f"history/{version}/train.html" in build["reports"]
+        assert f'href="history/{version}/train.html">train</a>' in page
+        assert (reports / "history" / version / "train.html").is_file()
+    compare = (reports / "compare.html").read_text()
+    assert compare.count('src="data:image/png;base64,') == 2  # both versions' curves drawn
+    assert "No evaluation curves" not in compare
+    assert "parameters</td><td>features.seed</td><td>7</td><td>42</td>" in compare
+    assert not re.search(r"<script|https?://", compare)
+    seen = visit((reports / "compare.html").as_uri(), height=1600)
+    assert network_requests(seen) == []
+    (tmp_path / "compare.png").write_bytes(seen.screenshot)

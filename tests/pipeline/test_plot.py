@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -21,6 +22,9 @@ PROBES = {
     "drawn": "[...document.querySelectorAll('g.task rect')]"
              ".every(r => r.getBoundingClientRect().width > 50)",
     "edges": "document.querySelectorAll('path.edge').length",
+    "links": "Object.fromEntries([...document.querySelectorAll('g.task')]"
+             ".map(g => [g.dataset.task, g.closest('a') && "
+             "new URL(g.closest('a').getAttribute('href'), document.baseURI).href]))",
 }
 
 
@@ -63,6 +67,10 @@ def test_the_picture_shows_up_to_date_outdated_and_failed_offline(built, tmp_pat
     assert failed.returncode != 0 and "boom" in failed.stdout + failed.stderr
     out = plot(project, home, tmp_path / "failed.html")
     assert "3 up to date, 2 outdated, 1 failed" in out
+    # why each task would run, and when it last ran, as `ploomber status` says
+    assert re.search(r"evaluate\s+failed\s+.*: its last run failed", out)
+    assert re.search(r"register\s+outdated\s+.*: .*upstream evaluate will run", out)
+    assert re.search(r"ingest\s+up to date\s+last run .* UTC\n", out)
 
     seen = visit((tmp_path / "failed.html").as_uri(), PROBES)
     assert network_requests(seen) == []  # nothing asked of the network
@@ -72,6 +80,11 @@ def test_the_picture_shows_up_to_date_outdated_and_failed_offline(built, tmp_pat
         "evaluate": "failed", "register": "outdated", "score": "outdated",
     }
     assert seen.values["drawn"] is True and seen.values["edges"] >= 5
+    # each box links its task's report: the failed run's page for the failed task
+    reports = project / "products-smoke" / "reports"
+    assert seen.values["links"]["train"] == (reports / "train.html").as_uri()
+    assert seen.values["links"]["evaluate"] == (reports / "evaluate.failed.html").as_uri()
+    assert "<td>its last run failed; " in (tmp_path / "failed.html").read_text()
     # the pixels on screen: green, amber and red boxes
     for fill in ("#d9f2d9", "#fff3cd", "#f8d7da"):
         assert colour_share(seen.screenshot, fill) > 0.002, fill

@@ -4,6 +4,7 @@ a complete project (its own git repository) on good input."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +144,26 @@ def test_new_writes_a_complete_project_with_a_first_commit(project):
     for path in dest.rglob("*"):
         if path.is_file() and ".git" not in path.parts and path.suffix not in (".whl",):
             assert "@@" not in path.read_text(errors="replace"), path
+
+
+def test_the_makefile_installs_with_uv_and_says_what_it_does(project):
+    """What `make install` would run on a fresh machine (make's dry run, nothing installed):
+    the pinned uv, then the lock file through it, each step announced; and `make lab` puts
+    the project's Lab settings (no Ploomber Cloud button) on Jupyter's config path."""
+    dest, _ = project
+    dry = subprocess.run(["make", "-n", "install", "lab", "plot", "VENV=/nonexistent/venv"],
+                         cwd=dest, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    lock = (dest / "requirements.lock.txt").read_text()
+    uv = next(line for line in lock.splitlines() if line.startswith("uv=="))
+    assert f"--quiet {uv}" in dry.stdout  # the pinned uv
+    assert "echo \"installing the project and its pinned dependencies" in dry.stdout
+    assert "/nonexistent/venv/bin/uv pip install --compile-bytecode" in dry.stdout
+    assert "-c requirements.lock.txt wheels/nbprod-" in dry.stdout
+    assert f"JUPYTER_CONFIG_PATH={dest}/jupyter" in dry.stdout
+    assert "nbprod plot --output products/pipeline.html" in dry.stdout
+    overrides = json.loads((dest / "jupyter/labconfig/default_setting_overrides.json").read_text())
+    assert overrides == {"ploomber-extension:settings": {"showShareNotebook": False}}
 
 
 def test_lock_file_is_nbprods_own():

@@ -40,7 +40,7 @@ DOMAIN_EDITS = {
     "bentofile.yaml": {
         "  project: churn": "  project: nbprod",
         'description: "Churn: the probability that churn is Yes."':
-        'description: "Telco churn: the probability that a customer leaves (see README.md#serving)."',
+        'description: "Telco churn: the probability that a customer leaves (the reference project of nbprod)."',
         "  packages:             # the same pins as requirements.lock.txt":
         "  packages:             # the same pins as requirements.lock.txt (tests/service checks it)",
     },

@@ -283,7 +283,7 @@ def test_nbprod_drift_scores_the_logged_predictions_of_each_kind(served):
         predict(s, s.rows())
         logs = Path(s.env["NBPROD_PREDICTION_LOG_DIR"])
         deadline = time.monotonic() + 20
-        while not any(p.stat().st_size for p in logs.glob("*.jsonl")):
+        while not any(p.stat().st_size for p in logs.glob("*/*.jsonl")):  # the model's folder
             assert time.monotonic() < deadline, "nothing logged"
             time.sleep(0.2)
         time.sleep(0.5)  # the monitor's thread writes every 0.2 s

@@ -36,7 +36,7 @@ def monitored(project, tmp_path_factory):
         NBPROD_METRICS_CACHE="0.001",  # each scrape fresh: these tests compare two scrapes
     )
     with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
-        client.logs = logs  # type: ignore[attr-defined]
+        client.logs = logs / project.tag.partition(":")[0]  # type: ignore[attr-defined]  # its own
         client.answered = {}  # type: ignore[attr-defined]  # request_id -> prediction
         yield client
 

@@ -29,7 +29,7 @@ def two_workers(project, tmp_path_factory):
     env = project.env(NBPROD_WORKERS="2", NBPROD_PREDICTION_LOG_DIR=str(logs),
                       NBPROD_DRIFT_UPDATE_EVERY=str(UPDATE_EVERY), NBPROD_METRICS_CACHE="0.001")
     with bentoml_serve("nbprod.serving.service:ModelService", project.path, env) as client:
-        client.logs = logs  # type: ignore[attr-defined]
+        client.logs = logs / project.tag.partition(":")[0]  # type: ignore[attr-defined]  # its own
         yield client
 
 

@@ -20,13 +20,13 @@ import click
 
 from ..errors import NbprodError
 from . import check, data, drift, models, project
-from ._common import debugging
+from ._common import Group, debugging
 from .drift import DRIFT_ERROR, DRIFT_FOUND, DRIFT_NONE
 
 __all__ = ["DRIFT_ERROR", "DRIFT_FOUND", "DRIFT_NONE", "main"]
 
 
-class _Group(click.Group):
+class _Group(Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

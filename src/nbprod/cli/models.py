@@ -3,17 +3,18 @@ registered versions of a model, their stages and the chain each one came from.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from ..errors import NbprodError
-from ._common import model_name, name_option
+from ._common import Group, model_name, name_option, production_tag
 
 __all__ = ["COMMANDS"]
 
 
-@click.group()
+@click.group(cls=Group)
 def models() -> None:
     """List and inspect the registered versions of a model."""
 
@@ -22,7 +23,9 @@ def models() -> None:
 @name_option
 @click.option("--metrics", help="Metrics to show, comma-separated [default: the gate's metrics "
               "recorded with the newest version, else every numeric metric].")
-def models_list(name: str | None, metrics: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Every version's full record as a JSON list, newest first.")
+def models_list(name: str | None, metrics: str | None, as_json: bool) -> None:
     """A table of every version: created, stage, metrics (named in the models' metadata;
     an arrow says which way each is better)."""
     from rich.console import Console
@@ -35,6 +38,12 @@ def models_list(name: str | None, metrics: str | None) -> None:
     found = versions(name)
     if not found:
         raise NbprodError(f"no version of model {name!r} in the store; run the pipeline (ploomber build)")
+    if as_json:
+        from ..pipeline.summary import version_record
+
+        click.echo(json.dumps([version_record(str(m.tag)) for m in reversed(found)], indent=2,
+                              default=str))
+        return
     if metrics:
         shown = [m.strip() for m in metrics.split(",") if m.strip()]
     else:
@@ -67,13 +76,84 @@ def _metric_cell(value) -> str:
 
 @models.command("show")
 @click.argument("tag")
-def models_show(tag: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
+def models_show(tag: str, as_json: bool) -> None:
     """One version: stage, metrics, parameters, lineage and lifecycle events."""
     import yaml
 
     from ..pipeline.summary import version_record
 
+    if as_json:
+        click.echo(json.dumps(version_record(tag), indent=2, default=str))
+        return
     click.echo(yaml.safe_dump(version_record(tag), sort_keys=False, default_flow_style=False))
+
+
+@models.command("compare")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@name_option
+@click.option("--html", "page", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison page (curves overlaid, metrics over time) "
+              "here, e.g. products/reports/compare.html, which the report index links.")
+def models_compare(a: str | None, b: str | None, name: str | None, page: Path | None) -> None:
+    """Version A against version B: metrics side by side, what differs, the gate.
+
+    A defaults to the newest version not in production (the candidate), B to production;
+    a version may be given without its model name.
+    """
+    from ..registry.compare import compare
+
+    name = name or (a.partition(":")[0] if a and ":" in a else None) or model_name()
+    result = compare(name, a, b)
+    _print_comparison(result)
+    if page is not None:
+        from ..pipeline.compare_page import write_page
+
+        click.echo(f"page: {write_page(name, result, page)}")
+
+
+def _print_comparison(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
+    console.print(f"A: {result.a} ({result.a_stage})\nB: {result.b} ({result.b_stage})",
+                  markup=False, highlight=False, soft_wrap=True)
+    table = Table()
+    for col in ("metric", "A", "B", "A - B", "A is"):
+        table.add_column(col, no_wrap=True)
+    colour = {"better": "green", "worse": "red"}
+    for m in result.metrics:
+        arrow = {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
+        diff = m.difference
+        table.add_row(m.name + arrow, _metric_cell(m.a), _metric_cell(m.b),
+                      "-" if diff is None else f"{diff:+.4f}",
+                      f"[{colour[m.verdict]}]{m.verdict}[/]" if m.verdict in colour
+                      else (m.verdict or "-"))
+    console.print(table)
+    if result.differences:
+        diffs = Table(title="What differs in the lineage")
+        for col in ("section", "entry", "A", "B"):
+            diffs.add_column(col, overflow="fold")
+        for d in result.differences:
+            diffs.add_row(d.section, d.key, Text(_plain(d.a)), Text(_plain(d.b)))
+        console.print(diffs)
+    else:
+        console.print("Same parameters, data, code and model description.")
+    console.print(result.decision.describe() if result.decision else "gate: none recorded",
+                  markup=False, highlight=False)
+    if result.recorded:
+        console.print(f"recorded at registration: {result.recorded}", markup=False, highlight=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+
+
+def _plain(value) -> str:
+    return "-" if value is None else str(value)
 
 
 @models.command("history")
@@ -110,13 +190,17 @@ def rollback(name: str | None, reason: str) -> None:
 
 
 @click.command()
-@click.argument("tag")
+@click.argument("tag", required=False)
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="The project folder the recorded paths are relative to.")
-def lineage(tag: str, root: Path) -> None:
-    """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed."""
+def lineage(tag: str | None, root: Path) -> None:
+    """The chain bento -> model -> run -> notebooks -> data; exit 1 if a file changed.
+
+    TAG defaults to the production version of model_name in ./env.yaml.
+    """
     from ..registry.trace import broken, trace
 
+    tag = tag or production_tag(project=root)
     links = trace(tag, root)
     colours = {"ok": "green", "recorded": "cyan", "modified": "red", "missing": "red"}
     for link in links:

@@ -87,12 +87,17 @@ def summary(products: Path) -> None:
 @click.option("--pipeline", type=click.Path(path_type=Path, dir_okay=False),
               help="The pipeline spec (default: pipeline.yaml, found as Ploomber does).")
 def plot(output: Path, pipeline: Path | None) -> None:
-    """Draw the pipeline offline: every task and its status (up to date, outdated, failed)."""
+    """Draw the pipeline offline: each task's status, last run and why it is outdated."""
     from ..pipeline.plot import load_status, write
 
+    click.echo("rendering the pipeline to read each task's status (no task runs)...")
     nodes = load_status(pipeline)
     path = write(nodes, output, title=f"pipeline: {Path.cwd().name}")
     counts = {s: sum(n.status == s for n in nodes) for s in ("up to date", "outdated", "failed")}
+    for node in nodes:
+        when = f"last run {node.last_run}" if node.last_run else "no finished run recorded"
+        why = f": {node.why}" if node.why else ""
+        click.echo(f"  {node.name:<16} {node.status:<10} {when}{why}")
     click.echo(f"wrote {path} ({', '.join(f'{c} {s}' for s, c in counts.items())})")
 
 

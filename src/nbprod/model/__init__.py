@@ -6,6 +6,8 @@
 - :mod:`.predictions`: the predictions frame of each model kind;
 - :mod:`.evaluation`: held-out metrics, permutation importance, training score;
 - :mod:`.evaluation_plots`: the evaluation figure of each kind;
+- :mod:`.curves`: the evaluation curves as aggregates that hold no row, kept with each version;
+- :mod:`.compare_plots`: several versions' curves overlaid, and metrics over time;
 - :mod:`.metrics`: which way each metric is better, and which to show;
 - :mod:`.artifacts`: the model file (skops: loading runs no code outside the trusted types);
 - :mod:`.trust`: which types a model may hold: reviewed lists per library, her packages, the

@@ -15,7 +15,7 @@ import io
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ class Inputs:
     #: what a prediction log's predictions drift in: the probability (binary), the class
     #: (multiclass, a line with ``probabilities``) or the value (regression, ``prediction``)
     predictions: pd.Series | None = None
+    #: records of other models left out (``model_version`` -> count): a shared log folder
+    others: dict[str, int] = field(default_factory=dict)
 
     def span(self) -> str:
         """The rows covered, in words."""
@@ -60,7 +62,14 @@ class Inputs:
             text = f"records from {_iso(self.first)} to {_iso(self.last)}"
         if self.skipped_lines:
             text += f"; {self.skipped_lines} torn or unreadable line(s) skipped"
+        if self.others:
+            text += f"; {self.other_records()}"
         return text
+
+    def other_records(self) -> str:
+        """The records of other models left out, with their counts, in words."""
+        listed = ", ".join(f"{tag} ({n})" for tag, n in sorted(self.others.items()))
+        return f"{sum(self.others.values())} record(s) of other models left out: {listed}"
 
 
 def load_inputs(path: str | Path) -> pd.DataFrame:
@@ -68,8 +77,13 @@ def load_inputs(path: str | Path) -> pd.DataFrame:
     return read_inputs(path).frame
 
 
-def read_inputs(path: str | Path) -> Inputs:
+def read_inputs(path: str | Path, model: str | None = None) -> Inputs:
     """Model inputs from a CSV, Parquet or JSON-lines file.
+
+    With ``model`` (a model name), prediction-log records of another model (their
+    ``model_version`` names another) are left out and counted (:attr:`Inputs.others`), and
+    a log folder holding a folder per model (:func:`nbprod.monitoring.prediction_log.
+    model_log_dir`) is read in that model's folder.
 
     JSON lines may be prediction-log records (also a rotated copy, ``predictions.jsonl.1``),
     whose features sit under ``inputs``. A line that is not a JSON object (a torn last line
@@ -79,11 +93,24 @@ def read_inputs(path: str | Path) -> Inputs:
     instance's and their rotated copies.
     """
     path = Path(path)
+    inputs = _read(path, model)
+    if inputs.frame.empty and inputs.others:
+        raise DataFileError(path, f"holds no record of model {model!r}; {inputs.other_records()}")
+    return inputs
+
+
+def _read(path: Path, model: str | None) -> Inputs:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and JSON_LINES.search(p.name))
+        if not files and model is not None and (path / model).is_dir():
+            return _read(path / model, model)  # the root of the per-model folders
         if not files:
             raise DataFileError(path, "holds no JSON-lines file")
-        parts = [read_inputs(f) for f in files]
+        parts = [_read(f, model) for f in files]
+        others: dict[str, int] = {}
+        for part in parts:
+            for tag, n in part.others.items():
+                others[tag] = others.get(tag, 0) + n
         firsts = [p.first for p in parts if p.first is not None]
         lasts = [p.last for p in parts if p.last is not None]
         probs = [p.probabilities for p in parts if p.probabilities is not None]
@@ -94,6 +121,7 @@ def read_inputs(path: str | Path) -> Inputs:
             first=min(firsts) if firsts else None, last=max(lasts) if lasts else None,
             probabilities=pd.concat(probs, ignore_index=True) if probs else None,
             predictions=pd.concat(preds, ignore_index=True) if preds else None,
+            others=others,
         )
     if not path.is_file():
         raise DataFileError(path, "no such file")
@@ -101,13 +129,13 @@ def read_inputs(path: str | Path) -> Inputs:
         if path.suffix == ".parquet":
             return Inputs(pd.read_parquet(path))
         if JSON_LINES.search(path.name):
-            return _json_lines(path)
+            return _json_lines(path, model)
         return Inputs(pd.read_csv(path))
     except (ValueError, OSError, EOFError, pd.errors.ParserError) as exc:
         raise DataFileError(path, f"cannot be read: {exc}") from None
 
 
-def _json_lines(path: Path) -> Inputs:
+def _json_lines(path: Path, model: str | None = None) -> Inputs:
     records, skipped = [], 0
     for number, line in enumerate(_lines(path), start=1):
         if not line.strip():
@@ -125,6 +153,15 @@ def _json_lines(path: Path) -> Inputs:
         why = f"no line is a JSON record ({skipped} unreadable)" if skipped else "holds no record"
         raise DataFileError(path, f"cannot be read: {why}")
     logged = all(isinstance(r.get("inputs"), dict) for r in records)
+    others: dict[str, int] = {}
+    if logged and model is not None:
+        mine = [r for r in records if str(r.get("model_version", model)).partition(":")[0] == model]
+        for r in records:
+            if str(r.get("model_version", model)).partition(":")[0] != model:
+                others[str(r["model_version"])] = others.get(str(r["model_version"]), 0) + 1
+        if not mine:
+            return Inputs(pd.DataFrame(), skipped, others=others)
+        records = mine
     frame = pd.DataFrame([r["inputs"] for r in records] if logged else records)
     stamps = pd.to_datetime(pd.Series([r.get("timestamp") for r in records]), errors="coerce",
                             utc=True).dropna()
@@ -135,7 +172,7 @@ def _json_lines(path: Path) -> Inputs:
     return Inputs(frame, skipped,
                   stamps.min().to_pydatetime() if len(stamps) else None,
                   stamps.max().to_pydatetime() if len(stamps) else None,
-                  probabilities, _predictions(records) if logged else None)
+                  probabilities, _predictions(records) if logged else None, others)
 
 
 def _predictions(records: list[dict]) -> pd.Series | None:
@@ -180,7 +217,8 @@ def bar_figure(title: str, labels: list[str], expected: Any, actual: Any,
     ax.invert_yaxis()  # first bin on top
     ax.set_xlabel("share of rows")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="best")
+    # below the axes, never on a bar (inside, "best" still covered the longest ones)
+    fig.legend(fontsize=7, loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
@@ -213,7 +251,8 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _predictions_section(inputs: Inputs, prediction_reference: dict | None) -> str:
+def _predictions_section(inputs: Inputs, prediction_reference: dict | None,
+                         shift: pd.Series | None = None) -> str:
     if inputs.probabilities is None:
         return ""
     head = "<h2>Predicted probability: served vs evaluation</h2>"
@@ -224,6 +263,11 @@ def _predictions_section(inputs: Inputs, prediction_reference: dict | None) -> s
                 "</code> (the evaluation's histogram; see <code>nbprod.data.drift."
                 "prediction_reference</code>), so there is nothing to compare with.</p>")
     rows = prediction_reference.get("rows", "?")
+    if shift is not None:
+        summary += (f"<p class='prediction-psi'>PSI of the predictions against the evaluation's: "
+                    f"<b>{shift.psi:.4f}</b> (Jensen-Shannon {shift.js_distance:.4f}, "
+                    f"{'shifted' if shift.drifted else 'ok'}), the statistic <code>/metrics"
+                    "</code> gives live as <code>nbprod_prediction_drift_psi</code>.</p>")
     return (head + summary + "<figure><img alt='predicted probability' src='data:image/png;"
             f"base64,{prediction_figure(prediction_reference, served)}'><figcaption>share of "
             f"predictions per probability bin: evaluation ({rows} held-out rows) vs served"
@@ -244,6 +288,13 @@ def render(scores: pd.DataFrame, detector: DriftDetector, inputs: Inputs | pd.Da
         f"<td>{r.js_distance:.4f}</td><td>{r.rows}</td><td>{'DRIFT' if r.drifted else 'ok'}</td></tr>"
         for f, r in scores.iterrows()
     )
+    shift = None
+    if prediction_reference and inputs.predictions is not None:
+        shift = prediction_drift(prediction_reference, inputs.predictions, detector.threshold,
+                                 detector.min_rows)
+        rows += (f"\n<tr class='{'bad' if shift.drifted else ''}'><td>(predictions)</td>"
+                 f"<td>{shift.psi:.4f}</td><td>{shift.js_distance:.4f}</td><td>{shift.rows}</td>"
+                 f"<td>{'shifted' if shift.drifted else 'ok'}</td></tr>")
     figures = "\n".join(
         f"<figure><img alt='{html.escape(f)}' src='data:image/png;base64,"
         f"{feature_figure(f, detector.reference_[f], frame[f])}'></figure>"
@@ -262,7 +313,7 @@ tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px;vertical-align
 <p class="span">Covers: {html.escape(inputs.span())}.</p>
 <table><tr><th>feature</th><th>PSI</th><th>Jensen-Shannon</th><th>rows</th><th>status</th></tr>
 {rows}</table>
-{_predictions_section(inputs, prediction_reference)}
+{_predictions_section(inputs, prediction_reference, shift)}
 <h2>Reference vs current, per feature</h2>
 {figures}
 </body></html>
@@ -297,7 +348,9 @@ def check_drift(data: Path, tag: str, threshold: float, min_rows: int,
     reference = model.info.metadata.get("reference_statistics")
     if not reference:
         raise NbprodError(f"model {model.tag} has no reference_statistics in its metadata")
-    inputs = read_inputs(data)
+    inputs = read_inputs(data, model.tag.name)
+    if inputs.others:
+        log.info("%s: %s", data, inputs.other_records())
     detector = DriftDetector(threshold=threshold, min_rows=min_rows).fit(reference)
     scores = detector.score(inputs.frame)
     ref = model.info.metadata.get(PREDICTION_REFERENCE)

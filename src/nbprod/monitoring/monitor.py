@@ -61,7 +61,7 @@ from ..errors import FeedbackError
 from .config import MonitorConfig
 from .instruments import instruments
 from .live_scores import SCORES, check_labels, kind_scores
-from .prediction_log import PredictionLog
+from .prediction_log import PredictionLog, model_log_dir
 from .sibling_predictions import SiblingPredictions
 from .window_drift import WindowDrift
 
@@ -117,12 +117,13 @@ class Monitor:
         metrics = instruments()
         if self.config.log_dir is not None:
             lost = metrics["log_lost"].labels(model_version)
-            self.log = PredictionLog(self.config.log_dir, self.config.log_max_bytes,
+            folder = model_log_dir(self.config.log_dir, model_version)
+            self.log = PredictionLog(folder, self.config.log_max_bytes,
                                      self.config.log_backups, on_lost=lost.inc)
             log.info("prediction log of worker %d: %s", worker, self.log.path)
         #: the other workers' predictions and the shared ledger of labels (several workers)
-        self.siblings = (SiblingPredictions(self.config.log_dir, self.log.path)
-                         if self.log is not None and self.config.log_dir is not None else None)
+        self.siblings = (SiblingPredictions(self.log.path.parent, self.log.path)
+                         if self.log is not None else None)
         self._histogram = metrics["probability"].labels(model_version)
         metrics["threshold"].labels(model_version).set(self.config.threshold)
         self._gauges: list[tuple[Any, Any]] = []  # per feature (psi, js), made on first update

@@ -8,7 +8,10 @@ chosen by the operator (``$NBPROD_PREDICTION_LOG_DIR``, an absolute path) and de
 :func:`check_log_dir` refuses a relative folder, one inside the BentoML home (``$BENTOML_HOME``,
 which holds the model store and the bentos) and one inside a bento. Each server instance
 (worker process) writes its own file, :func:`instance_name`: two servers of one bento never
-share a file, nor rotate each other's.
+share a file, nor rotate each other's. Each model writes in a folder of its own under that
+one, named after the model (:func:`model_log_dir`: ``.../predictions/telco_churn/``), so
+the logs of several projects on one machine do not mix; every line also names its
+``model_version``.
 
 **How.** :class:`PredictionLog` appends lines to an unbuffered file and rotates it by size
 (``NAME.jsonl.1``, ``.2``, ... the oldest deleted). A failed write (a full disk, a vanished
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +47,22 @@ def default_log_dir(environ: Mapping[str, str] | None = None) -> Path:
     state = env.get("XDG_STATE_HOME", "").strip()
     base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local/state"
     return base / "nbprod" / "predictions"
+
+
+def configured_log_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The log folder the service uses: ``$NBPROD_PREDICTION_LOG_DIR`` (empty: none), else
+    :func:`default_log_dir`."""
+    env = os.environ if environ is None else environ
+    if DIR_ENV in env:
+        raw = env[DIR_ENV].strip()
+        return Path(raw) if raw else None
+    return default_log_dir(env)
+
+
+def model_log_dir(root: Path, model: str) -> Path:
+    """The folder of model ``model``'s log (a name, or a ``name:version`` tag) under ``root``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", model.partition(":")[0]).strip(".") or "model"
+    return root / name
 
 
 def bentoml_home(environ: Mapping[str, str] | None = None) -> Path:

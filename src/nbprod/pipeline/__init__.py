@@ -5,6 +5,7 @@
 - :mod:`.hooks`: ``on_render`` (the contract check first), ``on_finish``;
 - :mod:`.failure`: ``on_failure``, the failed task remembered;
 - :mod:`.reports`, :mod:`.report_index`: each executed notebook as HTML, and the index;
+- :mod:`.compare_page`: two model versions on one page, curves overlaid, metrics over time;
 - :mod:`.plot`: the DAG and each task's status, offline;
 - :mod:`.lab`: the Jupyter server extension that injects a task's parameters on open;
 - :mod:`.summary`: what a build produced (``nbprod summary``);

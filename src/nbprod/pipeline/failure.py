@@ -10,7 +10,9 @@ and rows a bad data file breaks) ends up in the middle. Named in pipeline.yaml
 - logs them, and under the ``ploomber`` command also prints them to stderr as the very
   last lines of its output (at interpreter exit, after Ploomber's report);
 - leaves a marker beside each failed task's first product (``.NAME.nbprod-failed``), so
-  ``nbprod plot`` can show the task as failed until it builds again.
+  ``nbprod plot`` can show the task as failed until it builds again;
+- renders each failed notebook task's partial notebook as ``NAME.failed.html`` and writes
+  the report index saying that the build failed, at which task.
 """
 
 from __future__ import annotations
@@ -101,10 +103,26 @@ def on_failure(dag: Any, traceback: dict[str, str]) -> None:
     messages = toolkit_errors("\n".join(traceback.values()))
     for name in failed:
         record_failure(dag[name], messages)
+    honest_reports(dag, failed)
     text = summary(failed, messages)
     log.error("%s", text)
     if Path(sys.argv[0]).name == "ploomber":
         atexit.register(_say_last, text)
+
+
+def honest_reports(dag: Any, failed: list[str]) -> None:
+    """Each failed notebook task's partial notebook as HTML, then the index page saying
+    that the build failed and where (:mod:`nbprod.pipeline.report_index`). A fault here
+    is logged: the build's own failure is what must be reported."""
+    from . import report_index, reports
+
+    try:
+        for name in failed:
+            if hasattr(dag[name], "nb_product_key"):
+                reports.failed_report(dag[name])
+        report_index.write_index(dag)
+    except Exception as exc:  # noqa: BLE001 - never hide the build's failure behind ours
+        log.warning("the reports of the failed build could not be written: %s", exc)
 
 
 def _say_last(text: str) -> None:

@@ -139,7 +139,32 @@ def on_finish(dag: Any) -> None:
     index page of the reports."""
     for text in gate_decisions(dag):
         log.warning("%s", text)
+    comparison_page(dag)
     report_index.write_index(dag)
+
+
+def comparison_page(dag: Any) -> Path | None:
+    """When this build registered a version and another one is in production (or was
+    before it), ``compare.html`` beside the reports sets the two side by side
+    (:mod:`nbprod.pipeline.compare_page`). A fault is logged, never fails the build."""
+    from ..errors import NbprodError
+    from .compare_page import write_page
+    from .report_index import COMPARE_NAME, collect, index_folder
+
+    tasks, registration = collect(dag)
+    folder = index_folder(tasks)
+    ran = any(t.ran and t.name == registration.get("task") for t in tasks)
+    if folder is None or not ran or not registration.get("tag"):
+        return None
+    from ..registry.compare import compare
+
+    tag = str(registration["tag"])
+    try:
+        return write_page(tag.partition(":")[0], compare(tag.partition(":")[0], tag),
+                          folder / COMPARE_NAME)
+    except NbprodError as exc:
+        log.info("no comparison page: %s", exc)
+        return None
 
 
 def gate_decisions(dag: Any) -> list[str]:

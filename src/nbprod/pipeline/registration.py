@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..data.cleaning import Cleaning, cleaning_reference
 from ..errors import ConfigError
+from ..registry.compare import CURVES_FILE
 from ..registry.lifecycle import GatePolicy, register_and_gate
 from ..registry.lineage import (
     executed_notebooks,
@@ -130,7 +132,9 @@ def register_run(
     project folder recorded paths are relative to (found from ``pipeline.yaml``);
     ``paths`` overrides where ``model``, ``metrics``, ``schema``, ``reference`` or the
     held-out ``predictions`` (optional: their histogram is the reference of the served
-    probabilities' drift) and the held-out ``test`` rows (optional: the single-record trial
+    probabilities' drift, and their evaluation curves, aggregated so that no row is kept
+    (:func:`nbprod.model.curves.curve_summary`), are stored with the model for the
+    comparison page; the predictions themselves never are) and the held-out ``test`` rows (optional: the single-record trial
     of :mod:`nbprod.serving.trial` sends some of them one by one through the service's path;
     a candidate that fails it is not promoted) are. ``clean`` is the project's cleaning step
     (her ``clean(df)``, which the ingest step ran before validation): the model keeps its
@@ -173,16 +177,35 @@ def register_run(
     trial, metadata["trial"] = _trial(model, where["schema"], metrics, test, clean, graph)
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
-    tag, decision = register_and_gate(
-        model_name, model, metadata, policy, labels={"estimator": estimator}, files=archived,
-        trial=trial, compiled=compiled,
-    )
+    with tempfile.TemporaryDirectory(prefix="nbprod-curves-") as scratch:
+        if predictions is not None:  # aggregates only: no row leaves for the store
+            archived[CURVES_FILE] = _curves_file(predictions, where["schema"], Path(scratch))
+        tag, decision = register_and_gate(
+            model_name, model, metadata, policy, labels={"estimator": estimator},
+            files=archived, trial=trial, compiled=compiled,
+        )
     result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe(),
                           summary(compiled.record) if compiled is not None else "")
     if registration is not None:
         result.save(registration)
     log.info("%s", result.summary())
     return result
+
+
+def _curves_file(predictions: str | Path, schema: str | Path, folder: Path) -> Path:
+    """The held-out predictions' evaluation curves, as aggregates, in a JSON file in
+    ``folder`` (the model keeps it as :data:`~nbprod.registry.compare.CURVES_FILE`)."""
+    import pandas as pd
+
+    from ..data.schema import FeatureSchema
+    from ..model.curves import curve_summary
+
+    features = FeatureSchema.load(schema)
+    summary = curve_summary(pd.read_parquet(predictions), features.model_kind, features.target,
+                            features.classes)
+    out = folder / Path(CURVES_FILE).name
+    out.write_text(json.dumps(summary, separators=(",", ":")) + "\n", encoding="utf-8")
+    return out
 
 
 def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],

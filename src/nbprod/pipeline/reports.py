@@ -8,6 +8,9 @@ step hashes and archives them), :func:`tidy_task_reports` rewrites them:
   :data:`WIDTH` characters, with every path inside the project written relative to the
   report's own folder (``../data/train.parquet``), so the report still runs where it
   lies (nbval, JupyterLab: a kernel starts in the notebook's folder);
+- the notebook's own ``parameters`` cell says in its first line that it holds the defaults
+  and that the injected cell after it holds this run's values (the two differ by design:
+  the defaults run the notebook by hand, ``env.yaml`` runs the build);
 - the project folder in outputs and in papermill's metadata is written relative too;
 - a task with a ``registration`` product (the JSON the register step writes, with the
   model ``tag``) gets a first cell naming the model version it produced;
@@ -36,13 +39,18 @@ from ..registry.lineage import INJECTED_TAG, find_project_root
 log = logging.getLogger(__name__)
 
 WIDTH = 88
+#: The first line of a report's ``parameters`` cell: its values are the notebook's defaults,
+#: and the injected cell after it holds what this run used (they differ, by design).
+DEFAULTS = "# Defaults for running the notebook by hand; this run's values are in the next cell.\n"
 REGISTRATION_KEY = "registration"
 HTML_SUFFIXES = (".html", ".htm")
 
-#: Wrap long lines at the page's edge in JupyterLab's HTML template.
+#: Wrap long lines at the page's edge in JupyterLab's HTML template: at spaces, and inside a
+#: word only when the word alone is wider than the page (``anywhere`` also let the output
+#: area shrink to its narrowest, breaking ordinary words mid-word).
 WRAP_CSS = """<style id="nbprod-report">
 .jp-InputArea-editor pre, .jp-OutputArea-output pre, .highlight pre {
-  white-space: pre-wrap; overflow-wrap: anywhere; }
+  white-space: pre-wrap; overflow-wrap: break-word; }
 </style>
 """
 
@@ -119,11 +127,15 @@ def tidy_notebook(nb: Any, root: Path, here: Path, source: Path | None = None,
     module docstring. ``here`` is the report's folder, ``source`` the task's notebook."""
     import nbformat
 
+    injected = any(INJECTED_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if INJECTED_TAG in tags:
             cell.source = format_parameters(cell.source, root, here)
+        elif injected and "parameters" in tags and not _joined(cell.source).startswith(DEFAULTS):
+            cell.source = DEFAULTS + _joined(cell.source)
         for output in cell.get("outputs", []):
             _tidy_output(output, root)
     papermill = nb.metadata.get("papermill")
@@ -236,6 +248,30 @@ def tidy_task_reports(task: Any, html: Sequence[tuple[Path, dict[str, Any]]] = (
         path.write_text(html_report(nb, kwargs), encoding="utf-8")
     log.debug("%s: reports tidied (%s)", task.name,
               ", ".join(p.name for p in [notebook, *(p for p, _ in html)]))
+
+
+def failed_report(task: Any) -> Path | None:
+    """After ``task`` failed: its partial executed notebook, tidied, as HTML beside it
+    (``NAME.failed.html``; the task's own HTML stays the last successful run's). Its path,
+    or None when the task wrote no notebook."""
+    import nbformat
+
+    notebook = report_notebook(task)
+    if notebook is None or not notebook.is_file():
+        return None
+    source = Path(str(task.source.loc)).resolve()
+    nb = nbformat.read(notebook, as_version=4)
+    tidy_notebook(nb, find_project_root(source.parent), notebook.parent.resolve(), source=source,
+                  heading=f"**This run of `{task.name}` failed**: the partial notebook, up to "
+                          "the cell that raised")
+    page = failed_page(notebook)
+    page.write_text(html_report(nb), encoding="utf-8")
+    return page
+
+
+def failed_page(notebook: Path) -> Path:
+    """Where the HTML of a failed run of the task writing ``notebook`` goes."""
+    return notebook.with_name(f"{notebook.stem}.failed.html")
 
 
 def attach(dag: Any) -> None:

@@ -5,6 +5,7 @@
   versions);
 - :mod:`.gate`, :mod:`.lifecycle`: the quality gate, stages, promotion and rollback;
 - :mod:`.storelock`, :mod:`.fingerprint`: one writer of the store at a time, and when it changed;
+- :mod:`.compare`: two versions side by side (metrics, lineage, gate) and the timeline;
 - :mod:`.trace`: the lineage chain re-checked (``nbprod lineage``);
 - :mod:`.bento`, :mod:`.wheel`: the production version packaged as a bento carrying nbprod's
   wheel.

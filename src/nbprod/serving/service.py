@@ -314,6 +314,6 @@ ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
     ServingMiddleware, version=MODEL_TAG, paths=API_ROUTES)
 # The API page at / and /docs, offline (BentoML's own loads Google Tag Manager)
 ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
-    ApiPageMiddleware, title=f"{NAME}: model {MODEL_TAG}")
+    ApiPageMiddleware, title=f"{NAME}: model {MODEL_TAG}", name=NAME, model=MODEL_TAG)
 # A list output's media type is otherwise derived from its JSON schema on every response.
 fixed_list_media_type(ModelService, "predict_batch")

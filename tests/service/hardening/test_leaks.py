@@ -57,7 +57,8 @@ def test_two_servers_of_a_bento_log_outside_it_and_its_export_holds_no_log(
         ids = predict(first, rows[:20]), predict(second, rows[20:50])
         logged = [wait_logged(p, i) for p, i in zip(paths, ids, strict=True)]
     default = state / "nbprod" / "predictions"
-    assert paths[0] != paths[1] and {p.parent for p in paths} == {default}
+    own = default / project.tag.partition(":")[0]  # the model's own folder in the shared one
+    assert paths[0] != paths[1] and {p.parent for p in paths} == {own}
     assert logged == list(ids), "each server writes its own file, and only its predictions"
     # nothing in the store, the bento or its export
     assert not list(project.home.rglob("predictions*.jsonl*")), "a log in the BentoML home"
@@ -67,7 +68,7 @@ def test_two_servers_of_a_bento_log_outside_it_and_its_export_holds_no_log(
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert not [n for n in names if "predictions" in n and ".jsonl" in n or "/logs" in n], names
-    # `nbprod drift FOLDER` reads every server's file (the README's command)
+    # `nbprod drift FOLDER` on the shared folder reads every server's file in the model's own
     drift = subprocess.run(
         [str(BIN / "nbprod"), "drift", str(default), "--model", project.tag, "--min-rows", "1000",
          "--output", str(tmp_path / "drift.html")],

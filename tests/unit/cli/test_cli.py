@@ -45,6 +45,16 @@ def test_every_command_has_help():
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+def test_command_lists_give_each_first_sentence_whole():
+    """click cuts a command's description at 45 characters with "..."; ours are whole."""
+    for args in (["--help"], ["models", "--help"]):
+        listing = CliRunner(env={"COLUMNS": "100"}).invoke(main, args).output
+        commands = listing.partition("Commands:")[2]
+        assert commands and "..." not in commands, listing
+    listing = CliRunner(env={"COLUMNS": "100"}).invoke(main, ["--help"]).output
+    assert "exit 1 if a file changed." in " ".join(listing.split())
+
+
 def _commands(group, prefix=()):
     import click
 

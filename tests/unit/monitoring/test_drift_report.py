@@ -2,6 +2,7 @@
 whole labels, honest bins, 0/1 flags, the time range and the prediction distribution."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -39,9 +40,9 @@ def rows(n: int, shift: float = 0.0, senior: int | None = None) -> list[dict]:
              "payment_method": LONG if i % 2 else "Mailed check"} for i in range(n)]
 
 
-def log_lines(records: list[dict], start: int = 0) -> list[str]:
+def log_lines(records: list[dict], start: int = 0, version: str = "m:v") -> list[str]:
     return [json.dumps({"request_id": f"r{i}", "timestamp": f"2026-11-0{1 + i % 2}T10:00:{i % 60:02d}+00:00",
-                        "model_version": "v", "inputs": r, "probability": 0.9, "label": 1})
+                        "model_version": version, "inputs": r, "probability": 0.9, "label": 1})
             for i, r in enumerate(records, start)]
 
 
@@ -78,6 +79,19 @@ def test_long_category_labels_are_drawn_whole_inside_the_figure():
         assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5, t.get_text()
 
 
+def test_the_legend_covers_no_bar():
+    """Inside the axes ("best") the legend sat on the longest bars; it is below them now."""
+    fig = bar_figure("tenure", ["< 10", "[10, 20)", ">= 20"], [0.3, 0.3, 0.4], [1.0, 1.0, 1.0])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    for bar in fig.axes[0].patches:
+        assert not box.overlaps(bar.get_window_extent(renderer))
+    assert box.y1 <= fig.axes[0].get_window_extent(renderer).y0  # under the plot
+    assert [t.get_text() for t in legend.get_texts()] == ["reference (training)", "current"]
+
+
 def test_a_torn_last_line_is_skipped_and_counted(tmp_path):
     log = tmp_path / "predictions.jsonl"
     log.write_text("\n".join(log_lines(rows(3))) + '\n{"request_id": "r3", "inpu')
@@ -102,11 +116,11 @@ def drift(tag, path, out):
 def test_exit_codes_tell_no_drift_from_drift_from_an_error(tag, tmp_path):
     assert (DRIFT_NONE, DRIFT_FOUND, DRIFT_ERROR) == (0, 1, 2)
     same = tmp_path / "same.jsonl"
-    same.write_text("\n".join(log_lines(rows(200))))
+    same.write_text("\n".join(log_lines(rows(200), version=tag)))
     ok = drift(tag, same, tmp_path / "same.html")
     assert ok.exit_code == DRIFT_NONE, ok.output
     shifted = tmp_path / "shifted.jsonl"
-    shifted.write_text("\n".join(log_lines(rows(200, shift=60.0))))
+    shifted.write_text("\n".join(log_lines(rows(200, shift=60.0), version=tag)))
     found = drift(tag, shifted, tmp_path / "shifted.html")
     assert found.exit_code == DRIFT_FOUND and "1 feature(s) drifted past PSI 0.2: tenure" in found.output
     garbage = tmp_path / "garbage.jsonl"
@@ -122,7 +136,7 @@ def test_exit_codes_tell_no_drift_from_drift_from_an_error(tag, tmp_path):
 
 def test_the_report_gives_the_time_range_and_served_vs_evaluation_predictions(tag, tmp_path):
     log = tmp_path / "predictions.jsonl.1"
-    log.write_text("\n".join(log_lines(rows(120))) + "\n{torn")
+    log.write_text("\n".join(log_lines(rows(120), version=tag)) + "\n{torn")
     result = drift(tag, log, tmp_path / "report.html")
     assert result.exit_code == DRIFT_NONE, result.output
     assert "records from 2026-11-01T10:00:00+00:00 to 2026-11-02T" in result.output
@@ -132,6 +146,46 @@ def test_the_report_gives_the_time_range_and_served_vs_evaluation_predictions(ta
     assert "Predicted probability: served vs evaluation" in page
     assert "120 served predictions, mean 0.9000" in page
     assert "alt='predicted probability'" in page and "evaluation (200 held-out rows)" in page
+    # the predictions' PSI, a number as /metrics gives it, in the table and the section
+    psi = re.search(r"<tr class='bad'><td>\(predictions\)</td><td>(\d+\.\d{4})</td>", page)
+    assert psi and float(psi[1]) > 0.2  # all served at 0.9, evaluated between 0 and 0.5
+    assert f"against the evaluation's: <b>{psi[1]}</b>" in page
+    assert re.search(rf"\(predictions\)\s+psi=\s*{psi[1]}", result.output)  # the same number
+
+
+def test_only_the_model_s_own_records_are_read_and_the_others_counted(tag, tmp_path):
+    """A shared log folder: the model's own folder, another project's model beside it, and
+    a file where records of two models mix (a log written before per-model folders)."""
+    root = tmp_path / "predictions"
+    name = tag.partition(":")[0]
+    (root / name).mkdir(parents=True)
+    (root / "insurance").mkdir()
+    (root / "insurance" / "predictions-1.jsonl").write_text(
+        "\n".join(log_lines(rows(50, shift=60.0), version="insurance:abc")))
+    mixed = log_lines(rows(120), version=tag) + log_lines(rows(8, shift=60.0), 200, "insurance:abc")
+    (root / name / "predictions-2.jsonl").write_text("\n".join(mixed))
+
+    by_root = drift(tag, root, tmp_path / "root.html")  # the root: the model's folder is read
+    assert by_root.exit_code == DRIFT_NONE, by_root.output  # the shifted records left out
+    warning = "8 record(s) of other models left out: insurance:abc (8)"
+    assert f"warning: {root}: {warning}" in by_root.output
+    assert warning in (tmp_path / "root.html").read_text()
+    assert drift(tag, root / name, tmp_path / "own.html").exit_code == DRIFT_NONE
+
+    only_others = drift(tag, root / "insurance", tmp_path / "other.html")
+    assert only_others.exit_code == DRIFT_ERROR
+    assert f"holds no record of model {name!r}; 50 record(s) of other models" in only_others.output
+
+
+def test_drift_reads_the_model_s_own_log_folder_by_default(tag, tmp_path, monkeypatch):
+    root = tmp_path / "logs"
+    monkeypatch.setenv("NBPROD_PREDICTION_LOG_DIR", str(root))
+    (root / tag.partition(":")[0]).mkdir(parents=True)
+    (root / tag.partition(":")[0] / "predictions-1.jsonl").write_text(
+        "\n".join(log_lines(rows(120), version=tag)))
+    out = CliRunner().invoke(main, ["drift", "--model", tag, "--output", str(tmp_path / "d.html")])
+    assert out.exit_code == DRIFT_NONE, out.output
+    assert f"{root / tag.partition(':')[0]}: records from 2026-11-01" in out.output
 
 
 def test_prediction_reference_reads_the_evaluate_step_s_file(tmp_path):

@@ -217,12 +217,14 @@ def test_feedback_of_the_wrong_kind_is_refused_naming_the_id(reference, tmp_path
 
 
 def test_a_multiclass_log_line_holds_the_class_and_each_probability(reference, tmp_path):
-    m = Monitor("v", reference, "", MonitorConfig(log_dir=tmp_path / "logs"),
+    m = Monitor("iris:v1", reference, "", MonitorConfig(log_dir=tmp_path / "logs"),
                 kind="multiclass", classes=["a", "b"])
     m.record(ROWS[:1], [[0.25, 0.75]], ["b"])
     m.close()
-    (line,) = (tmp_path / "logs").glob("*.jsonl")
+    (line,) = (tmp_path / "logs").glob("*/*.jsonl")  # in the model's own folder
+    assert line.parent == tmp_path / "logs" / "iris"
     record = json.loads(line.read_text())
+    assert record["model_version"] == "iris:v1"
     assert record["label"] == "b" and record["probabilities"] == {"a": 0.25, "b": 0.75}
     assert "probability" not in record
 

@@ -15,10 +15,11 @@ REFERENCE = {"plan": {"type": "categorical", "frequencies": {"a": 0.5, "b": 0.5}
 
 
 def worker(folder, name: str, version: str = "m:siblings") -> Monitor:
-    """A monitor as one worker of a server: its own file in the shared folder."""
+    """A monitor as one worker of a server: its own file in its model's folder."""
     m = Monitor(version, REFERENCE, "Yes", MonitorConfig(log_dir=folder))
+    assert m.log.path.parent == folder / version.partition(":")[0]
     # two workers of one process start in the same second with the same pid: name them apart
-    m.log.path = m.siblings.own = folder / f"predictions-{name}.jsonl"
+    m.log.path = m.siblings.own = m.log.path.parent / f"predictions-{name}.jsonl"
     return m
 
 
@@ -51,8 +52,8 @@ def test_find_reads_rotated_files_and_skips_its_own_and_torn_lines(tmp_path):
 
 
 def test_a_label_for_another_models_prediction_is_a_4xx_and_never_counted(tmp_path):
-    """Servers of other models (another project, the version before a promotion) share the
-    default log folder: their predictions are theirs to label."""
+    """Servers of other versions of the model (the version before a promotion) share its
+    log folder: their predictions are theirs to label."""
     ours, theirs = worker(tmp_path, "ours"), worker(tmp_path, "theirs", version="m:previous")
     (rid,) = theirs.record(ROWS[:1], [0.9], ["Yes"])
     theirs.flush()
@@ -68,7 +69,7 @@ def test_a_label_for_another_models_prediction_is_a_4xx_and_never_counted(tmp_pa
 def test_a_logged_prediction_of_another_kind_is_a_4xx_not_a_500(tmp_path):
     ours = worker(tmp_path, "ours")
     rid = "a" * 32
-    (tmp_path / "predictions-x.jsonl").write_text(json.dumps(
+    (ours.log.path.parent / "predictions-x.jsonl").write_text(json.dumps(
         {"request_id": rid, "model_version": "m:siblings", "label": "b"}) + "\n")
     with pytest.raises(FeedbackError, match="cannot be read"):
         ours.feedback([(rid, 1)])

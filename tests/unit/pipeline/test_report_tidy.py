@@ -11,6 +11,7 @@ import nbformat
 
 from nbprod.pipeline.report_index import TaskReports, render
 from nbprod.pipeline.reports import (
+    DEFAULTS,
     WIDTH,
     format_parameters,
     model_heading,
@@ -59,6 +60,23 @@ def test_outputs_and_metadata_lose_the_project_folder_and_a_heading_is_added_onc
     assert [c.cell_type for c in nb.cells] == ["markdown", "code"]
     assert nb.cells[1].outputs[0].text == "wrote products/m\n"
     assert nb.metadata.papermill.output_path == "./t.ipynb"
+
+
+def test_the_defaults_cell_says_the_injected_one_holds_this_run_s_values():
+    """The register report showed `model_name = "churn"`, floor 0.5, then `telco_churn`, 0.83,
+    with nothing saying which one ran."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('model_name = "churn"\n', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell('model_name = "telco_churn"\n',
+                                          metadata={"tags": ["injected-parameters"]})]
+    tidy_notebook(nb, ROOT, HERE)
+    tidy_notebook(nb, ROOT, HERE)  # once
+    assert nb.cells[0].source == DEFAULTS + 'model_name = "churn"\n'
+    assert "this run's values are in the next cell" in DEFAULTS
+    assert ast.parse(nb.cells[0].source)  # still runs
+    alone = nbformat.v4.new_notebook()  # no injected cell (run by hand): left alone
+    alone.cells = [nbformat.v4.new_code_cell("x = 1\n", metadata={"tags": ["parameters"]})]
+    assert tidy_notebook(alone, ROOT, HERE).cells[0].source == "x = 1\n"
 
 
 def test_the_model_heading():

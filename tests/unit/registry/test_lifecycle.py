@@ -161,6 +161,16 @@ def test_lineage_reports_every_link_and_a_modified_data_file(model_name, tmp_pat
     assert trace(tag, tmp_path)[2]["status"] == "missing"
 
 
+def test_lineage_without_a_tag_checks_production(model_name, tmp_path):
+    (tmp_path / "env.yaml").write_text(f"model_name: {model_name}\n")
+    missing = CliRunner().invoke(main, ["lineage", "--root", str(tmp_path)])
+    assert missing.exit_code == 1 and "has no production version" in missing.output
+    tag, _ = register_and_gate(model_name, toy(), {"metrics": {"roc_auc": 0.9}}, POLICY)
+    result = CliRunner().invoke(main, ["lineage", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"model     {tag}" in result.output and "stage production" in result.output
+
+
 def test_cli_list_show_history_promote_rollback(model_name):
     a = register_model(model_name, toy(), {"metrics": {"roc_auc": 0.81}})
     b = register_model(model_name, toy(), {"metrics": {"roc_auc": 0.82}})
