@@ -3,7 +3,8 @@
 A version's folder in the BentoML store (``model.yaml``, the model file, ``files/``) goes
 into every bento and every ``bentoml export``: customer data must not be there. Rows are
 recognised as a table file, a ``row`` key, a JSON or YAML list or mapping with as many
-entries as the held-out rows, or a held-out prediction written out at full precision.
+entries as the held-out rows, an archived notebook's output table with as many rows, or a
+held-out prediction written out at full precision.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ def _walk(value: Any, where: str, rows: int, found: list[str]) -> None:
             found.append(f"{where}: a list of {len(value)} entries (held-out rows: {rows})")
         for i, inner in enumerate(value):
             _walk(inner, f"{where}[{i}]", rows, found)
+
+
+def _notebook(nb: dict, where: str, rows: int, found: list[str]) -> None:
+    """An executed notebook's outputs (its text is kept line by line: a long list is not
+    a sign of rows, a long table is)."""
+    for i, cell in enumerate(nb.get("cells", [])):
+        for output in cell.get("outputs", []):
+            for mime, text in {**output.get("data", {}), "text": output.get("text", "")}.items():
+                text = "".join(text) if isinstance(text, list) else str(text)
+                lines = text.count("<tr") if "html" in mime else text.count("\n")
+                if lines >= rows:
+                    found.append(f"{where}: cell {i} shows a {mime} table of {lines} lines "
+                                 f"(held-out rows: {rows})")
 
 
 def _parsed(path: Path) -> Any:
@@ -65,7 +79,11 @@ def per_row_data(folder: Path, metadata: Any, rows: int, predictions: Iterable[f
         else:
             data = path.read_bytes()
             try:
-                _walk(_parsed(path), name, rows, found)
+                parsed = _parsed(path)
+                if path.suffix == ".ipynb":
+                    _notebook(parsed, name, rows, found)
+                else:
+                    _walk(parsed, name, rows, found)
             except (UnicodeDecodeError, ValueError, yaml.YAMLError):
                 pass
         hits = [w.decode() for w in written if w in data]

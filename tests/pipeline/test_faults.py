@@ -12,8 +12,11 @@ import signal
 import subprocess
 
 import nbformat
+import pandas as pd
 import pytest
+import yaml
 from browser import network_requests, visit
+from rowless import per_row_data
 
 from projectkit import (
     BIN,
@@ -207,6 +210,15 @@ def test_a_second_version_links_the_comparison_page_from_the_index(built, tmp_pa
         assert f"history/{version}/train.html" in build["reports"]
         assert f'href="history/{version}/train.html">train</a>' in page
         assert (reports / "history" / version / "train.html").is_file()
+    # each version keeps its curves as aggregates, and no held-out row (the second build's
+    # rows; the first build's were others of the same file)
+    held = pd.read_parquet(project / "products-smoke/model/test_predictions.parquet")
+    for build in builds:
+        name, _, version = build["model"].partition(":")
+        folder = home / "models" / name / version
+        assert (folder / "files/evaluation/curves.json").is_file()
+        metadata = yaml.safe_load((folder / "model.yaml").read_text())["metadata"]
+        assert per_row_data(folder, metadata, len(held), held["probability"]) == []
     compare = (reports / "compare.html").read_text()
     assert compare.count('src="data:image/png;base64,') == 2  # both versions' curves drawn
     assert "No evaluation curves" not in compare

@@ -29,8 +29,8 @@ def _one_vs_rest(axes, label: str, curves: Mapping[str, Any] | None) -> None:
     if not curves:
         return
     roc, pr, cal = curves["roc"], curves["pr"], curves["calibration"]
-    axes[0].step(roc["fpr"], roc["tpr"], where="post",
-                 label=f"{label} (AUC {curves['roc_auc']:.3f})")
+    # ROC: straight between kept points (rows between two may be in any order); PR: steps
+    axes[0].plot(roc["fpr"], roc["tpr"], label=f"{label} (AUC {curves['roc_auc']:.3f})")
     axes[1].step(pr["recall"], pr["precision"], where="post",
                  label=f"{label} (AP {curves['average_precision']:.3f})")
     axes[2].plot(cal["mean_predicted"], cal["observed"], marker="o", label=label)

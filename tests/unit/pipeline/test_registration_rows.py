@@ -128,3 +128,10 @@ def test_the_checker_finds_rows_where_they_would_be(tmp_path):
     assert any("a table file" in f for f in found)
     assert any("list of 40 entries" in f for f in found)
     assert any("p.json: 3 held-out predictions" in f for f in found)
+    nb = nbformat.v4.new_notebook()
+    shown = nbformat.v4.new_code_cell("held")
+    shown.outputs = [nbformat.v4.new_output("execute_result", {"text/html": held.to_html()})]
+    nb.cells = [shown]
+    nbformat.write(nb, folder / "files" / "evaluate.ipynb")
+    found = per_row_data(folder, {}, 40, [])
+    assert any("evaluate.ipynb: cell 0 shows a text/html table of 41 lines" in f for f in found)
