@@ -193,12 +193,8 @@ def answers(client: httpx.Client, path: str) -> bool:
         return False
 
 
-@contextmanager
-def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
-                  bentoml: Path | None = None, port: int | None = None):
-    """`bentoml serve TARGET` on a free loopback port (or ``port``); yields a client once
-    /readyz is 200."""
-    port = port or free_port()
+def _serve(target: str, cwd: Path, env: dict[str, str], bentoml: Path | None,
+           port: int) -> tuple[subprocess.Popen, httpx.Client, Path]:
     log = cwd / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -206,13 +202,35 @@ def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 
              "--port", str(port)],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    return proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30), log
+
+
+def _wait_ready(proc: subprocess.Popen, client: httpx.Client, log: Path, timeout: float) -> None:
     def ready() -> bool:
         assert proc.poll() is None, f"bentoml serve exited:\n{log.read_text()[-3000:]}"
         return answers(client, "/readyz")
 
+    wait_until(ready, timeout, lambda: f"not ready:\n{log.read_text()[-3000:]}", interval=0.3)
+
+
+@contextmanager
+def bentoml_serve(target: str, cwd: Path, env: dict[str, str], timeout: float = 120,
+                  bentoml: Path | None = None, port: int | None = None):
+    """`bentoml serve TARGET` on a free loopback port (or ``port``); yields a client once
+    /readyz is 200. A free port another process took between being found and being bound
+    (other test sessions on the machine) is replaced by another, twice at most."""
+    for attempt in range(3):
+        proc, client, log = _serve(target, cwd, env, bentoml, port or free_port())
+        try:
+            _wait_ready(proc, client, log, timeout)
+            break
+        except AssertionError:
+            client.close()
+            stop(proc)
+            taken = "Address already in use" in log.read_text()
+            if port is not None or not taken or attempt == 2:
+                raise
     try:
-        wait_until(ready, timeout, lambda: f"not ready:\n{log.read_text()[-3000:]}", interval=0.3)
         client.log = log  # type: ignore[attr-defined]
         client.proc = proc  # type: ignore[attr-defined]
         yield client
