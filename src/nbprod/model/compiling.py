@@ -58,7 +58,35 @@ def input_types(schema: FeatureSchema) -> list[tuple[str, Any]]:
 
 
 def _register_converters() -> None:
-    """Teach skl2onnx the gradient-boosting libraries that are installed (onnxmltools)."""
+    """Teach skl2onnx the gradient-boosting libraries that are installed (onnxmltools for
+    XGBoost and LightGBM, CatBoost's own export)."""
+    try:
+        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+        from xgboost import XGBClassifier, XGBRegressor
+    except ImportError:
+        pass
+    else:
+        _register_pair("XGBoost", XGBClassifier, XGBRegressor, convert_xgboost)
+    try:
+        from lightgbm import LGBMClassifier, LGBMRegressor
+        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    except ImportError:
+        pass
+    else:
+        _register_pair("LightGbm", LGBMClassifier, LGBMRegressor, convert_lightgbm)
+    try:
+        from catboost import CatBoostClassifier, CatBoostRegressor
+    except ImportError:
+        pass
+    else:
+        _register_pair("CatBoost", CatBoostClassifier, CatBoostRegressor, _convert_catboost,
+                       parser=_parse_catboost_classifier)
+
+
+def _register_pair(library: str, classifier: type, regressor: type, convert: Any,
+                   parser: Any = None) -> None:
+    """Register ``convert`` for a library's classifier and regressor classes (``parser``:
+    the classifier's, where skl2onnx has none of its own)."""
     from skl2onnx import update_registered_converter
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
@@ -66,38 +94,12 @@ def _register_converters() -> None:
     )
 
     options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
-    try:
-        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
-        from xgboost import XGBClassifier, XGBRegressor
-    except ImportError:
-        pass
-    else:
-        update_registered_converter(XGBClassifier, "XGBoostXGBClassifier",
-                                    calculate_linear_classifier_output_shapes, convert_xgboost,
-                                    options=options)
-        update_registered_converter(XGBRegressor, "XGBoostXGBRegressor",
-                                    calculate_linear_regressor_output_shapes, convert_xgboost)
-    try:
-        from lightgbm import LGBMClassifier, LGBMRegressor
-        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
-    except ImportError:
-        pass
-    else:
-        update_registered_converter(LGBMClassifier, "LightGbmLGBMClassifier",
-                                    calculate_linear_classifier_output_shapes, convert_lightgbm,
-                                    options=options)
-        update_registered_converter(LGBMRegressor, "LightGbmLGBMRegressor",
-                                    calculate_linear_regressor_output_shapes, convert_lightgbm)
-    try:
-        from catboost import CatBoostClassifier, CatBoostRegressor
-    except ImportError:
-        pass
-    else:
-        update_registered_converter(CatBoostClassifier, "CatBoostCatBoostClassifier",
-                                    calculate_linear_classifier_output_shapes, _convert_catboost,
-                                    parser=_parse_catboost_classifier, options=options)
-        update_registered_converter(CatBoostRegressor, "CatBoostCatBoostRegressor",
-                                    calculate_linear_regressor_output_shapes, _convert_catboost)
+    extra = {"parser": parser} if parser is not None else {}
+    update_registered_converter(classifier, f"{library}{classifier.__name__}",
+                                calculate_linear_classifier_output_shapes, convert,
+                                options=options, **extra)
+    update_registered_converter(regressor, f"{library}{regressor.__name__}",
+                                calculate_linear_regressor_output_shapes, convert)
 
 
 def _parse_catboost_classifier(scope: Any, model: Any, inputs: Any,

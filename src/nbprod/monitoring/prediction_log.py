@@ -9,7 +9,7 @@ chosen by the operator (``$NBPROD_PREDICTION_LOG_DIR``, an absolute path) and de
 which holds the model store and the bentos) and one inside a bento. Each server instance
 (worker process) writes its own file, :func:`instance_name`: two servers of one bento never
 share a file, nor rotate each other's. Each model writes in a folder of its own under that
-one, named after the model (:func:`model_log_dir`: ``.../predictions/telco_churn/``), so
+one, named after the model (:func:`model_log_dir`: ``.../predictions/<model name>/``), so
 the logs of several projects on one machine do not mix; every line also names its
 ``model_version``.
 
