@@ -222,6 +222,11 @@ def compile_model(model: Any, schema: FeatureSchema, frame: pd.DataFrame,
             graph = convert(model, schema)
         runtime = OnnxModel(graph, "the compiled graph")
         checked = parity(model, runtime, frame, schema.model_kind, threshold)
+    except ModuleNotFoundError as exc:  # the converters are an extra
+        reason = (f"the converters are not installed ({exc.name} is missing): "
+                  "pip install 'nbprod[compile]'")
+        log.warning("the model is not compiled: %s", reason)
+        return Compiled(None, {"compiled": False, "reason": reason})
     except Exception as exc:  # noqa: BLE001 - any converter's or runtime's failure is a reason
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
         log.info("the model is not compiled: %s", reason)

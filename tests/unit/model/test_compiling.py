@@ -104,3 +104,14 @@ def test_a_graph_that_answers_otherwise_fails_parity_and_says_by_how_much():
     graph = OnnxModel(compile_model(model, schema, X).graph, "the compiled graph")
     checked = parity(Shifted(), graph, X, schema.model_kind)
     assert not checked["passed"] and checked["max_difference"] == pytest.approx(0.01, abs=1e-4)
+
+
+def test_without_the_converters_the_reason_says_how_to_install_them(monkeypatch):
+    import sys
+
+    schema, X, model = _fit("binary", "logistic_regression")
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # as if `compile` were not installed
+    compiled = compile_model(model, schema, X)
+    assert not compiled.usable and compiled.graph is None
+    assert compiled.record["reason"] == ("the converters are not installed (skl2onnx is "
+                                         "missing): pip install 'nbprod[compile]'")
