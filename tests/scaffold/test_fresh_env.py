@@ -7,13 +7,14 @@ Slow (a fresh install from the package registry): run on its own, as `.ci/run` d
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 import yaml
 from datasets import DATASETS
@@ -57,7 +58,8 @@ def test_make_run_make_test_make_serve_on_a_fresh_venv(tmp_path):
 
     port = free_port()
     make = subprocess.Popen(["make", "serve", "HOST=127.0.0.1", f"PORT={port}"], cwd=project,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         def ready() -> bool:
@@ -75,11 +77,13 @@ def test_make_run_make_test_make_serve_on_a_fresh_venv(tmp_path):
         assert resp.status_code == 200, resp.text
         assert 0 <= resp.json()["probability"] <= 1
     finally:
-        # SIGTERM to `bentoml serve` itself stops it and its worker; make then exits
-        for child in psutil.Process(make.pid).children():
-            child.terminate()
+        # the whole group: make, its shell, `bentoml serve` and its worker (a child's child
+        # left out would outlive the test), by SIGTERM first, then SIGKILL what is left
+        os.killpg(make.pid, signal.SIGTERM)
         try:
             make.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            make.kill()
-            make.wait()
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)
+        make.wait()

@@ -90,10 +90,16 @@ def _predict_p50(client, auth, customer, n: int = 40) -> float:
 
 
 def test_sixteen_scrapers_slow_predictions_no_more_than_sixteen_health_probes(
-        admitting, auth, customer):
+        guarded, auth, customer):
     """Keyed /predict p50 beside 16 clients scraping /metrics in a loop, against beside 16
     clients asking /livez in a loop: the same client-side load in this process, so what is
-    left is the server's cost of rendering /metrics (cached: about that of /livez)."""
+    left is the server's cost of rendering /metrics (cached: about that of /livez).
+
+    On the guarded server (a 30 s waiting bound), not on this module's: with 16 busy client
+    threads on a loaded 2-core machine, a prediction can start later than 0.25 s, and the
+    0.25 s bound would then refuse it, which is what it is for, not what this test measures.
+    """
+    admitting = guarded
     def p50_beside(path: str) -> tuple[float, int]:
         stop = threading.Event()
 
