@@ -26,7 +26,7 @@ CLASSIFIERS = {
     "sklearn.neighbors:KNeighborsClassifier": {"n_neighbors": 3},
     "xgboost:XGBClassifier": {"n_estimators": 20},
     "lightgbm:LGBMClassifier": {"n_estimators": 20, "verbose": -1, "min_child_samples": 2},
-    "catboost:CatBoostClassifier": {"iterations": 20, "verbose": 0},
+    "catboost:CatBoostClassifier": {"iterations": 20, "verbose": 0, "allow_writing_files": False},
 }
 REGRESSORS = {
     "ridge": {},
@@ -35,7 +35,7 @@ REGRESSORS = {
     "sklearn.svm:SVR": {},
     "xgboost:XGBRegressor": {"n_estimators": 20},
     "lightgbm:LGBMRegressor": {"n_estimators": 20, "verbose": -1, "min_child_samples": 2},
-    "catboost:CatBoostRegressor": {"iterations": 20, "verbose": 0},
+    "catboost:CatBoostRegressor": {"iterations": 20, "verbose": 0, "allow_writing_files": False},
 }
 #: Where the graph honestly differs: the loan rows repeat, so a row has several neighbours at
 #: the same distance, and the graph's sort keeps another of them than scikit-learn's.
