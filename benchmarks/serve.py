@@ -19,7 +19,10 @@ registered model:
 - **artifact**: the service itself with ``NBPROD_COMPILED=0``, answering from the stored
   scikit-learn artifact instead of the compiled graph (:mod:`nbprod.model.compiling`);
 - **noop**: ``benchmarks/noop_bento.py``, a BentoML endpoint that answers a constant: the
-  floor the HTTP stack allows.
+  floor the HTTP stack allows;
+- **uvicorn**: ``benchmarks/uvicorn_service.py``, the service's own code (the same instance,
+  predictor, batcher, monitor and middlewares) on a bare uvicorn app, without BentoML's
+  request path: what ``bentoml serve`` adds (with ``--endpoint predict``).
 
 Each is loaded with wrk at 1, 32 and 128 concurrent connections, then 1 again right after the
 burst, in interleaved rounds. The script prints ok req/s (200 answers only), p50, p99 and the
@@ -53,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MLFLOW_ENV = ROOT / ".venv-mlflow"
 MLFLOW_REQUIREMENTS = ROOT / "benchmarks" / "mlflow-requirements.txt"
-PEERS = ("bare", "bentoml", "mlflow", "artifact", "noop")
+PEERS = ("bare", "bentoml", "mlflow", "artifact", "noop", "uvicorn")
 
 LUA = """
 wrk.method = "POST"
@@ -222,10 +225,13 @@ def _start(name: str, tag: str, example: dict, workers: int, workdir: Path, env:
     host = ["--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     log = workdir / f"{name}.log"
-    if name == "bare":
-        cmd = [str(BIN / "uvicorn"), "benchmarks.bare_app:app", *host, "--workers",
-               str(workers), "--no-access-log", "--log-level", "warning"]
-        proc, url, body = start(cmd, env, log), f"{base}/predict", {"customer": example}
+    if name in ("bare", "uvicorn"):
+        app = "benchmarks.bare_app:app" if name == "bare" else "benchmarks.uvicorn_service:app"
+        cmd = [str(BIN / "uvicorn"), app, *host, "--workers", str(workers), "--no-access-log",
+               "--log-level", "warning"]
+        extra = {"NBPROD_PREDICTION_LOG_DIR": str(workdir / "predictions" / name)}
+        proc, url = start(cmd, dict(env, **extra), log), f"{base}/predict"
+        body = {"customer": example}
     elif name in ("bentoml", "noop"):
         service = ("benchmarks.plain_bento:PlainService" if name == "bentoml" else
                    "benchmarks.noop_bento:NoopService")
@@ -416,7 +422,7 @@ def report_targets(table: list[dict[str, Result]], peers: list[str]) -> None:
         if "mlflow" in level:
             best, bound = "mlflow", 20.0
         else:
-            best = max((p for p in peers if p not in ("noop", "artifact")),
+            best = max((p for p in peers if p not in ("noop", "artifact", "uvicorn")),
                        key=lambda p: level[p].ok_rps, default=None)
             bound = 3.0
         if best is None:

@@ -115,3 +115,28 @@ def test_bad_data_sets_and_schedulers_are_one_clear_error(dataset, registered, t
         score_dataset(registered, dataset, tmp_path / "out", scheduler="tcp://127.0.0.1:9")
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["empty"]
+
+
+def test_the_compiled_graph_answers_on_the_workers_and_the_artifact_when_turned_off(
+    cluster, dataset, compiled, tmp_path, monkeypatch,
+):
+    def forms():  # the forms of the model that the worker processes hold
+        held = cluster.run(lambda tag: sorted(type(m).__name__ for key, (m, _) in __import__(
+            "nbprod.serving.dataset_scoring").serving.dataset_scoring._MODELS.items()
+            if key[1] == tag), compiled)
+        return set(sum(held.values(), []))
+
+    north = dataset / "region=north"  # two partitions, 8,000 rows
+    fast = score_dataset(compiled, north, tmp_path / "graph", scheduler=cluster)
+    assert fast.served_from == "compiled" and fast.rows == 8_000
+    assert forms() == {"OnnxModel"}
+    monkeypatch.setenv("NBPROD_COMPILED", "0")  # here, not on the workers: it still reaches them
+    slow = score_dataset(compiled, north, tmp_path / "artifact", scheduler=cluster)
+    assert slow.served_from == "artifact" and slow.rows == 8_000
+    assert forms() == {"OnnxModel", "Pipeline"}
+    for name in ("part-0.parquet", "part-1.parquet"):
+        graph = pd.read_parquet(fast.output / name)
+        artifact = pd.read_parquet(slow.output / name)
+        assert (graph["row"] == artifact["row"]).all()
+        np.testing.assert_allclose(graph["probability"], artifact["probability"], atol=1e-5)
+        assert not np.array_equal(graph["probability"], artifact["probability"])  # two forms

@@ -88,6 +88,9 @@ class OnnxModel:
                                   "pip install 'nbprod[onnx]'") from None
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # One thread per call: a served record is too small to share, a batch chunk is
+        # scored while a helper thread reads the next, and Dask runs a process per core.
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(data, options,
                                                 providers=["CPUExecutionProvider"])
@@ -146,20 +149,20 @@ class OnnxModel:
                 out[i.name] = np.asarray(values, dtype=dtype).reshape(-1, 1)
         return out
 
-    def _run(self, frame: Columns) -> dict[str, np.ndarray]:
-        names = [o.name for o in self.outputs]
-        return dict(zip(names, self.session.run(names, self.feed(frame)), strict=True))
+    def _run(self, frame: Columns, name: str) -> np.ndarray:
+        """Output ``name`` only: the graph skips what no asked output needs (the label)."""
+        return self.session.run([name], self.feed(frame))[0]
 
     def predict_proba(self, frame: Columns) -> np.ndarray:
-        results = self._run(frame)
-        name = next((n for n in PROBABILITY_NAMES if n in results), self.outputs[-1].name)
-        proba = np.asarray(results[name], dtype="float64").reshape(rows(frame), -1)
+        names = [o.name for o in self.outputs]
+        name = next((n for n in PROBABILITY_NAMES if n in names), names[-1])
+        proba = np.asarray(self._run(frame, name), dtype="float64").reshape(rows(frame), -1)
         if proba.shape[1] == 1:
             proba = np.hstack([1.0 - proba, proba])
         return proba
 
     def predict(self, frame: Columns) -> np.ndarray:
-        first = self._run(frame)[self.outputs[0].name]
+        first = self._run(frame, self.outputs[0].name)
         return np.asarray(first, dtype="float64").reshape(rows(frame), -1)[:, 0]
 
     @property

@@ -193,11 +193,17 @@ def load_artifact(stored: Any, trust: Trust | None = None) -> Any:
     return artifacts.load_model_file(artifact_path(stored), trust)
 
 
-def load_compiled(stored: Any) -> OnnxModel | None:
+def compiled_enabled() -> bool:
+    """Whether compiled graphs answer here: not when ``$NBPROD_COMPILED`` is ``0``."""
+    return os.environ.get(COMPILED_ENV, "1").strip() != "0"
+
+
+def load_compiled(stored: Any, enabled: bool | None = None) -> OnnxModel | None:
     """The compiled graph of a stored model when it passed its parity check (sha256-checked,
-    like the artifact), else None; None too when ``$NBPROD_COMPILED`` is ``0``."""
+    like the artifact), else None; None too when ``enabled`` is False (by default: when
+    ``$NBPROD_COMPILED`` is ``0``, :func:`compiled_enabled`)."""
     record = read_info(stored).metadata.get("compiled") or {}
-    if os.environ.get(COMPILED_ENV, "1").strip() == "0" or not record.get("file"):
+    if not (compiled_enabled() if enabled is None else enabled) or not record.get("file"):
         return None
     if not (record.get("parity") or {}).get("passed"):
         raise ModelStoreError(f"model {stored.tag}: its compiled graph is recorded without a "
@@ -206,10 +212,10 @@ def load_compiled(stored: Any) -> OnnxModel | None:
     return OnnxModel(path.read_bytes(), f"model {stored.tag}: compiled graph {path}")
 
 
-def serving_model(stored: Any, trust: Trust | None = None) -> Any:
-    """What answers for a stored model: its compiled graph where one passed parity
-    (:func:`load_compiled`), else its artifact (:func:`load_artifact`)."""
-    return load_compiled(stored) or load_artifact(stored, trust)
+def serving_model(stored: Any, trust: Trust | None = None, compiled: bool | None = None) -> Any:
+    """What answers for a stored model: its compiled graph where one passed parity and
+    ``compiled`` allows it (:func:`load_compiled`), else its artifact (:func:`load_artifact`)."""
+    return load_compiled(stored, compiled) or load_artifact(stored, trust)
 
 
 def feature_schema(tag: str) -> FeatureSchema:

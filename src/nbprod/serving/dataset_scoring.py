@@ -10,7 +10,9 @@ With ``scheduler`` (a Dask scheduler address such as ``tcp://10.0.0.5:8786``, or
 ``distributed.Client``), every partition is a Dask task. Each worker process loads the
 model once from its own BentoML store (``BENTOML_HOME``, the same shared store on a
 cluster), sha256-checked as locally, and writes its partition to the output folder,
-which must therefore be on storage the workers share. Without it, the partitions are
+which must therefore be on storage the workers share. The form that answers (the compiled
+graph, or the artifact under ``NBPROD_COMPILED=0``) is the one chosen where
+:func:`score_dataset` is called, not by the workers' environment. Without it, the partitions are
 scored one after the other in this process.
 
 Nothing partial is left: partitions are written into a temporary folder beside the
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataFileError
+from ..model.onnx_model import OnnxModel
 from ..model.trust import Trust, project_trust
 from .batch import DEFAULT_CHUNK_ROWS, score_chunks
 
@@ -53,6 +56,7 @@ class DatasetResult:
     threshold: float
     output: Path
     scheduler: str | None
+    served_from: str = "artifact"  # "compiled" when the model's ONNX graph answered
 
 
 def partitions(source: str | Path) -> tuple[Path, list[Path]]:
@@ -93,7 +97,7 @@ def score_dataset(
     ``scheduler``: a Dask scheduler address or ``distributed.Client`` (None: here).
     ``progress`` is called with the rows of each partition scored.
     """
-    from ..registry.store import get_model, threshold_of
+    from ..registry.store import compiled_enabled, get_model, threshold_of
 
     root, files = partitions(source)
     dest = Path(dest)
@@ -109,17 +113,18 @@ def score_dataset(
     jobs = [(str(f), str(staging / _output_name(f.relative_to(root)))) for f in files]
     options = {"chunk_rows": chunk_rows, "threshold": threshold, "keep": list(keep or [])}
     trust = project_trust()  # read here: a Dask worker's folder is not the project's
+    model = {"trust": trust, "compiled": compiled_enabled()}  # nor its environment
     staging.mkdir(parents=True)
     try:
         if scheduler is None:
-            results = [_score_partition(exact, src, out, str(staging), options, trust)
+            results = [_score_partition(exact, src, out, str(staging), options, model)
                        for src, out in jobs]
             for r in results:
                 if progress is not None:
                     progress(r["rows"])
             address = None
         else:
-            results, address = _on_dask(scheduler, exact, jobs, str(staging), options, trust,
+            results, address = _on_dask(scheduler, exact, jobs, str(staging), options, model,
                                         progress)
         if dest.exists():
             dest.rmdir()
@@ -129,13 +134,16 @@ def score_dataset(
         raise
     rows = sum(r["rows"] for r in results)
     positives = sum(r["positives"] for r in results)
-    log.info("scored %d rows in %d partition(s) with %s -> %s", rows, len(jobs), exact, dest)
-    return DatasetResult(exact, rows, len(jobs), positives, threshold, dest, address)
+    served = ", ".join(sorted({r["served_from"] for r in results if "served_from" in r}))
+    log.info("scored %d rows in %d partition(s) with %s (%s) -> %s", rows, len(jobs), exact,
+             served, dest)
+    return DatasetResult(exact, rows, len(jobs), positives, threshold, dest, address,
+                         served or "artifact")
 
 
 def _on_dask(
     scheduler: Any, tag: str, jobs: list[tuple[str, str]], staging: str, options: dict,
-    trust: Trust, progress: Callable[[int], None] | None,
+    model: dict, progress: Callable[[int], None] | None,
 ) -> tuple[list[dict], str]:
     """Score each job as a Dask task; wait for all of them before returning or raising."""
     try:
@@ -146,7 +154,7 @@ def _on_dask(
         ) from None
     client = scheduler if isinstance(scheduler, Client) else _connect(Client, scheduler)
     try:
-        futures = [client.submit(_score_partition, tag, src, out, staging, options, trust,
+        futures = [client.submit(_score_partition, tag, src, out, staging, options, model,
                                  key=f"nbprod-score-{uuid.uuid4().hex}", pure=False)
                    for src, out in jobs]
         failed = False
@@ -175,29 +183,33 @@ def _connect(client_class: Any, address: str) -> Any:
 
 
 def _score_partition(tag: str, source: str, dest: str, staging: str, options: dict,
-                     trust: Trust) -> dict:
-    """Score one partition with this process's copy of model ``tag`` (a Dask task)."""
+                     model: dict) -> dict:
+    """Score one partition with this process's copy of model ``tag`` (a Dask task);
+    ``model`` holds the ``trust`` and whether the ``compiled`` graph may answer."""
     if Path(staging, ABORT).exists():
         return {"rows": 0, "positives": 0, "skipped": True}
-    model, schema = _model(tag, trust)
-    result = score_chunks(model, schema, tag, source, dest, **options)
-    return {"rows": result.rows, "positives": result.positives, "pid": os.getpid()}
+    answering, schema = _model(tag, model["trust"], model["compiled"])
+    result = score_chunks(answering, schema, tag, source, dest, **options)
+    served = "compiled" if isinstance(answering, OnnxModel) else "artifact"
+    return {"rows": result.rows, "positives": result.positives, "pid": os.getpid(),
+            "served_from": served}
 
 
-_MODELS: dict[tuple[str, str], tuple[Any, Any]] = {}
+_MODELS: dict[tuple[str, str, bool], tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
-LOADS: list[str] = []  # tags this process loaded (one per model and store)
+LOADS: list[str] = []  # tags this process loaded (one per model, store and form)
 
 
-def _model(tag: str, trust: Trust) -> tuple[Any, Any]:
-    """Model ``tag`` and its feature schema, loaded (and sha256-checked) once per process."""
+def _model(tag: str, trust: Trust, compiled: bool) -> tuple[Any, Any]:
+    """Model ``tag`` (its graph if ``compiled`` allows, else its artifact) and its feature
+    schema, loaded (and sha256-checked) once per process."""
     from ..registry.store import bentoml_home, get_model, schema_of, serving_model
 
-    key = (bentoml_home(), tag)
+    key = (bentoml_home(), tag, compiled)
     with _LOCK:
         if key not in _MODELS:
             stored = get_model(tag)
-            _MODELS[key] = (serving_model(stored, trust), schema_of(stored))
+            _MODELS[key] = (serving_model(stored, trust, compiled), schema_of(stored))
             LOADS.append(tag)
         return _MODELS[key]
 

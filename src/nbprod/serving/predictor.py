@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -221,18 +221,28 @@ class Predictor:
         frame = model_frame(self._columns(rows), self.schema.features)
         if self.clean is None:
             return frame
-        try:
-            return model_frame(apply_cleaning(self.clean, frame), self.schema.features)
-        except Exception as exc:  # her code's own errors, whatever their type
-            raise PredictionError(f"the cleaning step {cleaning_name(self.clean)} failed on the "
-                                  f"input: {type(exc).__name__}: {exc}") from exc
+        return self._cleaned(self.clean, frame, lambda out: model_frame(out, self.schema.features))
 
     def inputs(self, rows: Sequence[BaseModel | dict[str, Any]]) -> Any:
-        """What the model is fed for ``rows``: the columns themselves for the compiled graph
-        when there is no cleaning step to run, else :meth:`frame`."""
-        if self.compiled is not None and self.clean is None:
-            return self._columns(rows)
-        return self.frame(rows)
+        """What the model is fed for ``rows``: for the compiled graph, the columns themselves
+        (after her cleaning step, which gets the frame of training, if there is one: its
+        result's columns as lists, which the graph's feed converts), else :meth:`frame`."""
+        if self.compiled is None:
+            return self.frame(rows)
+        columns = self._columns(rows)
+        if self.clean is None:
+            return columns
+        frame = model_frame(columns, self.schema.features)
+        return self._cleaned(self.clean, frame, lambda out: {c: out[c].tolist() for c in self.columns})
+
+    @staticmethod
+    def _cleaned(clean: Cleaning, frame: pd.DataFrame, then: Callable[[pd.DataFrame], Any]) -> Any:
+        """``then`` of her cleaning step's result; a failure of either is a PredictionError."""
+        try:
+            return then(apply_cleaning(clean, frame))
+        except Exception as exc:  # her code's own errors, whatever their type
+            raise PredictionError(f"the cleaning step {cleaning_name(clean)} failed on the "
+                                  f"input: {type(exc).__name__}: {exc}") from exc
 
     @property
     def path(self) -> str:

@@ -76,6 +76,7 @@ from .batcher import Batcher
 from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
 from .predictor import Predictor, ServingMiddleware, input_model, model_tag
+from .tracing import excluded_from_tracing
 
 try:
     #: API key, body size, concurrency and time limits from the environment (README
@@ -142,6 +143,9 @@ MAX_LATENCY_MS = 30_000
 BATCHING = ({"batchable": True, "max_batch_size": MAX_BATCH_SIZE,
              "max_latency_ms": MAX_LATENCY_MS} if MAX_BATCH_SIZE > 1 else {})
 API_ROUTES = ("/predict", "/predict_batch", "/metadata", "/feedback")
+#: Routes no OpenTelemetry span is made for unless a tracing exporter is configured
+#: (:mod:`nbprod.serving.tracing`).
+TRACING_EXCLUDED = excluded_from_tracing(["/predict", "/predict_batch"], os.environ)
 #: The paths the server answers besides the API: BentoML's health, metrics and API page.
 SERVER_ROUTES = frozenset({"/livez", "/readyz", "/healthz", "/metrics", "/docs.json", "/",
                            "/docs"})
@@ -196,6 +200,7 @@ def _predict_batch(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
     traffic={"timeout": 60},
     http={"host": HOST, "port": PORT},
     logging={"access": {"enabled": False}},
+    tracing={"excluded_urls": TRACING_EXCLUDED},
 )
 class ModelService:
     """The registered model's probability for a record, from the feature schema stored with it."""

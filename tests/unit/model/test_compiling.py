@@ -79,8 +79,11 @@ def test_every_kind_and_library_compiles_with_parity_on_the_held_out_rows(kind, 
     graph = OnnxModel(compiled.graph, "the compiled graph")
     if kind == "regression":
         np.testing.assert_allclose(graph.predict(X), model.predict(X), rtol=1e-4)
-    else:
-        assert (graph.predict(X) == np.ravel(model.predict(X))).mean() >= 0.99
+    else:  # every label agrees but at a tie (two classes as probable, to 1e-6)
+        top = np.sort(model.predict_proba(X), axis=1)
+        tied = top[:, -1] - top[:, -2] <= 1e-6
+        assert ((graph.predict(X) == np.ravel(model.predict(X))) | tied).all()
+        assert tied.mean() <= 0.05
 
 
 def test_a_model_no_converter_takes_keeps_its_path_with_the_reason():

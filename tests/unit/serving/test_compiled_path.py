@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from nbprod import ModelStoreError
+from nbprod import ModelStoreError, PredictionError
 from nbprod.data.columns import ColumnTable
 from nbprod.data.dataset import features, target
 from nbprod.data.schema import derive_feature_schema
@@ -104,3 +104,38 @@ def test_a_model_that_fails_parity_is_stored_without_a_graph_with_the_reason(mod
     assert load_compiled(stored) is None
     assert summary(stored.info.metadata["compiled"]) == (
         "its stored artifact: parity failed: largest difference 0.2")
+
+
+def _capped(frame):
+    """A cleaning step that changes values and dtypes: incomes capped, blank homes "other"."""
+    out = frame.copy()
+    out["income"] = out["income"].clip(upper=30_000.0)
+    out["home"] = out["home"].fillna("other").astype("category")
+    return out
+
+
+def _drops(frame):
+    return frame.drop(columns=["income"])
+
+
+def test_with_a_cleaning_step_the_graph_gets_the_cleaned_columns_and_the_artifacts_answers(
+    model_name,
+):
+    tag, schema, X = _registered(model_name, "binary")
+    loaded = Predictor.from_store(tag)
+    fast = Predictor(loaded.model, schema, tag, clean=_capped, compiled=loaded.compiled)
+    slow = Predictor(loaded.model, schema, tag, clean=_capped)
+    Record = input_model(schema)
+    rows = [Record.model_validate(r) for r in records(X, schema, rows=len(X))]
+    fed = fast.inputs(rows)
+    assert isinstance(fed, dict) and max(fed["income"]) == 30_000.0  # cleaned, no DataFrame
+    assert "other" in fed["home"] and None not in fed["home"]
+    got = [a.probability for a in fast.predict(rows)]
+    expected = [a.probability for a in slow.predict(rows)]
+    assert got == pytest.approx(expected, abs=1e-5)
+    unclean = [a.probability for a in Predictor(loaded.model, schema, tag).predict(rows)]
+    assert max(abs(a - b) for a, b in zip(got, unclean, strict=True)) > 1e-3  # it ran
+    broken = Predictor(loaded.model, schema, tag, clean=_drops, compiled=loaded.compiled)
+    with pytest.raises(PredictionError, match=r"the cleaning step .*_drops failed on the "
+                                              r"input: KeyError: 'income'"):
+        broken.predict(rows)

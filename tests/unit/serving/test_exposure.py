@@ -77,3 +77,18 @@ def test_no_key_is_refused_beyond_loopback_only():
     check_exposure("k", "0.0.0.0")
     with pytest.raises(ConfigError, match=r"refusing to serve on 0.0.0.0 \(from --host\) without"):
         check_exposure("", "0.0.0.0", "--host")
+
+
+def test_the_prediction_routes_get_no_span_unless_bentoml_exports_them(tmp_path):
+    from nbprod.serving.tracing import excluded_from_tracing
+
+    routes = ["/predict", "/predict_batch"]
+    assert excluded_from_tracing(routes, {}) == routes
+    config = tmp_path / "bentoml.yaml"
+    config.write_text("services:\n  churn:\n    workers: 2\n")
+    assert excluded_from_tracing(routes, {"BENTOML_CONFIG": str(config)}) == routes
+    config.write_text("services:\n  churn:\n    tracing:\n      exporter_type: otlp\n")
+    assert excluded_from_tracing(routes, {"BENTOML_CONFIG": str(config)}) == []
+    options = {"BENTOML_CONFIG_OPTIONS": "services.churn.tracing.exporter_type=zipkin"}
+    assert excluded_from_tracing(routes, options) == []
+    assert excluded_from_tracing(routes, {"BENTOML_CONFIG": str(tmp_path / "absent")}) == routes
