@@ -17,6 +17,7 @@ Validation of the raw data (:mod:`nbprod.data.validation`), the model's preproce
       status: {kind: categorical, categories: [bad, good]}
     dropped:
       Customer ID: id-like (a different value on every row)
+    split: {column: fold}     # optional: her split (nbprod.data.splits); else at random
 
 ``kind`` says what the model predicts (:mod:`nbprod.data.model_kinds`): ``binary`` (the default;
 a categorical target with two categories and its ``positive`` class), ``multiclass`` (a
@@ -39,13 +40,14 @@ from typing import Any
 
 from ..errors import ConfigError
 from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
+from .splits import Split
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
 #: integer and number: within [min, max] when those are given.
 KINDS = ("binary", "categorical", "integer", "number")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
                 "description"}
-_TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped"}
+_TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped", "split"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class ColumnTable:
     source: str = "columns.yaml"
     #: what the model predicts: binary, multiclass or regression
     kind: str = BINARY
+    #: her declared split (:mod:`nbprod.data.splits`); None: at random
+    split: Split | None = None
 
     def __post_init__(self) -> None:
         where = self.source
@@ -124,6 +128,8 @@ class ColumnTable:
         clash = sorted(set(self.dropped) & set(headers))
         if clash:
             raise ConfigError(f"{where}: {clash} are both declared and dropped")
+        if self.split is not None:
+            _check_split(self, self.split)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -222,6 +228,7 @@ class ColumnTable:
             dropped={str(k): str(v) for k, v in dropped.items()},
             source=source,
             kind=kind,
+            split=Split.from_dict(data["split"], source) if data.get("split") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,8 +237,31 @@ class ColumnTable:
             head["positive"] = self.positive
         else:
             head = {"kind": self.kind, **head}
+        tail = {"split": self.split.to_dict()} if self.split is not None else {}
         return {**head, "record": self.record, "columns": self.declared(),
-                "dropped": dict(self.dropped)}
+                "dropped": dict(self.dropped), **tail}
+
+    @property
+    def split_only(self) -> str | None:
+        """The raw column kept for the declared split alone (not declared: not a feature)."""
+        if self.split is None or self.split.column in self.names:
+            return None
+        return self.split.column
+
+
+def _check_split(table: ColumnTable, split: Split) -> None:
+    """A split column that is not the target, not dropped, and a feature only when it is a
+    date (a train/test marker would tell the model the answer's place)."""
+    where = f"{table.source}: split.column {split.column!r}"
+    if split.column == table.target:
+        raise ConfigError(f"{where} is the target; name the column that places each row")
+    if split.column in table.dropped:
+        raise ConfigError(f"{where} is also under dropped; keep it out of dropped")
+    if split.column in [c.source for c in table.columns if c.source]:
+        raise ConfigError(f"{where} is the raw header of a declared column; use its name")
+    if split.test_from is None and split.column in table.names:
+        raise ConfigError(f"{where} holds train or test: it is not a feature, so leave it "
+                          "out of columns (it is kept for the split alone)")
 
 
 def _check_target(target: Column, kind: str, positive: Any, where: str) -> None:
