@@ -44,9 +44,15 @@ def test_columns_left_out_with_the_reason():
     text = [f"customer called about the rate number {i}" for i in range(N)]
     assert infer_column(col(text)) == f"free text ({N} distinct values)"
     assert infer_column(col([f"c{i % 60}" for i in range(200)])).startswith("too many categories")
-    dates = ["2024-01-05", "2024-02-11", "2024-03-09"] * 10
-    assert infer_column(col(dates)).startswith("date or time")
-    assert infer_column(col(pd.to_datetime(dates))).startswith("date or time")
+
+
+def test_iso_dates_are_a_datetime_column_and_mixed_formats_are_named():
+    dates = ["2024-01-05", "2024-02-11", "2024-03-09T10:15:00"] * 10
+    assert infer_column(col(dates)) == {"kind": "datetime"}
+    assert infer_column(col(pd.to_datetime(dates, format="ISO8601"))) == {"kind": "datetime"}
+    assert infer_column(col([*dates[:-1], None])) == {"kind": "datetime", "nullable": True}
+    mixed = [*dates, *dates, "2024-13-45"]  # past the first 50 values
+    assert infer_column(col(mixed)).startswith("dates in more than one format")
 
 
 @pytest.mark.parametrize(("lo", "hi", "integer", "expected"), [

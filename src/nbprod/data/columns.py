@@ -43,8 +43,9 @@ from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from .splits import Split
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
-#: integer and number: within [min, max] when those are given.
-KINDS = ("binary", "categorical", "integer", "number")
+#: integer and number: within [min, max] when those are given; datetime: ISO dates or
+#: timestamps (:mod:`nbprod.data.dates`).
+KINDS = ("binary", "categorical", "integer", "number", "datetime")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
                 "description"}
 _TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped", "split"}

@@ -19,10 +19,10 @@ import pandas as pd
 
 from ..errors import ConfigError
 from .columns import ColumnTable
-from .drift import bin_counts, quantile_edges
+from .drift import MEASURED, bin_counts, measure, quantile_edges
 from .model_kinds import BINARY, check_model_kind
 
-KINDS = ("binary", "categorical", "integer", "number")
+KINDS = ("binary", "categorical", "integer", "number", "datetime")
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,19 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
     """Per-feature statistics of the training frame, for drift detection later.
 
     Categorical and binary features: the share of each category. Numeric features:
-    decile bin edges, the share in each bin, and mean, std, min, max. The values are binned
+    decile bin edges, the share in each bin, and mean, std, min, max; a datetime feature
+    the same of its days since 1970 (``of: days``). The values are binned
     as drift bins them later (:func:`nbprod.data.drift.binner`).
     """
     stats: dict[str, Any] = {}
     for feat in schema.features:
         col = frame[feat.name]
-        if feat.is_numeric:
-            values = col.dropna().astype("float64")
-            ref: dict[str, Any] = {"type": "numeric", "bin_edges": quantile_edges(values.to_numpy(), bins)}
+        if feat.is_numeric or feat.kind in MEASURED:
+            values = (pd.Series(measure(MEASURED[feat.kind], col)).dropna()
+                      if feat.kind in MEASURED else col.dropna().astype("float64"))
+            ref: dict[str, Any] = {"type": "numeric",
+                                   "bin_edges": quantile_edges(values.to_numpy(), bins),
+                                   **({"of": MEASURED[feat.kind]} if feat.kind in MEASURED else {})}
             counts = bin_counts(values.to_numpy(), ref)
             stats[feat.name] = {
                 **ref,

@@ -18,6 +18,7 @@ from ..errors import DataValidationError
 from .cleaning import Cleaning, apply_cleaning
 from .columns import Column, ColumnTable
 from .dataset import check_target
+from .dates import not_iso
 from .frames import as_missing, as_numbers
 from .splits import TEST, TRAIN, Split, when
 
@@ -62,6 +63,9 @@ def pandera_column(column: Column) -> pa.Column:
         if all(isinstance(c, str) for c in cats):
             return pa.Column(str, pa.Check.isin(cats), nullable=nullable)
         return pa.Column("Int64", pa.Check.isin(cats), coerce=True, nullable=nullable)
+    if column.kind == "datetime":
+        return pa.Column(checks=pa.Check(lambda s: ~not_iso(s), name="iso_date_or_timestamp"),
+                         nullable=nullable)
     if column.kind == "integer":
         dtype = "Int64" if nullable else "int64"
     else:

@@ -1,7 +1,8 @@
 """The model factory: preprocessing driven by the column kinds, plus a named estimator.
 
 Categorical columns are one-hot encoded over their declared categories, numbers scaled,
-0/1 flags passed as they are. A column declared nullable gets an imputer first (the most
+0/1 flags passed as they are, dates and timestamps as their year, month and day of the week
+(:mod:`nbprod.model.dates`), scaled. A column declared nullable gets an imputer first (the most
 frequent value for categories and flags, the median for numbers, with a missing-value
 indicator), so blanks the declaration allows never reach the estimator. The estimator is a
 classifier or a regressor by the model kind of the schema (``FeatureSchema.model_kind``).
@@ -16,11 +17,12 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..data.model_kinds import BINARY, is_classifier
 from ..data.schema import Feature, FeatureSchema
 from ..errors import ConfigError
+from .dates import date_parts
 from .trust import LIBRARIES
 
 #: classifier name (the ``estimator`` pipeline parameter) -> (class, defaults)
@@ -142,7 +144,7 @@ def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer
     """One transformer per feature group (kind x nullable), in schema order; numbers scaled
     unless ``scale`` is false (a tree model)."""
     groups: list[tuple[str, Any, list[str]]] = []
-    for kind in ("categorical", "binary", "integer", "number"):
+    for kind in ("categorical", "binary", "integer", "number", "datetime"):
         for nullable in (False, True):
             feats = [f for f in schema.features if f.kind == kind and f.nullable == nullable]
             if feats:
@@ -153,6 +155,10 @@ def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer
 
 
 def _transformer(kind: str, nullable: bool, feats: list[Feature], scale: bool = True) -> Any:
+    if kind == "datetime":  # year, month, day of the week: numbers, imputed and scaled
+        steps: list[Any] = [FunctionTransformer(date_parts)]
+        steps += [SimpleImputer(strategy="median", add_indicator=True)] if nullable else []
+        return make_pipeline(*steps, *([StandardScaler()] if scale else []))
     if kind == "categorical":
         encode = OneHotEncoder(categories=[list(f.categories or []) for f in feats],
                                handle_unknown="error")

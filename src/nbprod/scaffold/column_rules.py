@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.dates import not_iso
 from .names import identifier
 
 __all__ = ["BLANK_LIKE", "blank_like", "infer_column", "looks_like_codes", "numeric_range"]
@@ -178,11 +179,14 @@ def infer_column(series: pd.Series) -> dict[str, Any] | str:
         return nested
     if present.nunique() == 1:
         return f"constant (always {python_value(present.iloc[0])!r})".replace("'", '"')
-    if _is_datetime(present):
-        return "date or time (derive features from it in clean(), e.g. its month)"
     nullable = bool(series.isna().any())
     spec: dict[str, Any] | str
-    if pd.api.types.is_bool_dtype(present):
+    if _is_datetime(present):
+        if not_iso(present).any():
+            return "dates in more than one format (make them ISO in clean(), then declare " \
+                   "the column kind: datetime)"
+        spec = {"kind": "datetime"}
+    elif pd.api.types.is_bool_dtype(present):
         spec = {"kind": "binary"}
     elif pd.api.types.is_numeric_dtype(present):
         spec = _numeric_spec(present, header, nullable)
