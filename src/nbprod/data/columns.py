@@ -44,10 +44,11 @@ from .splits import Split
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
 #: integer and number: within [min, max] when those are given; datetime: ISO dates or
-#: timestamps (:mod:`nbprod.data.dates`).
-KINDS = ("binary", "categorical", "integer", "number", "datetime")
+#: timestamps (:mod:`nbprod.data.dates`); text: free text of at most ``max_length``
+#: characters (a review, a ticket), which the default model vectorises.
+KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
-                "description"}
+                "description", "max_length"}
 _TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped", "split"}
 
 
@@ -67,6 +68,8 @@ class Column:
     #: strings that stand for a blank in this column of the raw file (``" "``, ``"?"``):
     #: read as missing by validation, batch scoring and the service, the file left as it is
     missing: tuple[str, ...] | None = None
+    #: the longest value of a ``text`` column, in characters (None: no bound)
+    max_length: int | None = None
 
     @property
     def header(self) -> str:
@@ -82,7 +85,7 @@ class Column:
         out: dict[str, Any] = {"kind": self.kind}
         if self.categories is not None:
             out["categories"] = list(self.categories)
-        for key in ("min", "max", "unit", "source", "description"):
+        for key in ("min", "max", "unit", "source", "description", "max_length"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.nullable:
@@ -327,6 +330,11 @@ def _column(name: str, spec: Any, source: str) -> Column:
         raise ConfigError(f"{where}: min/max apply to integer and number columns only")
     if low is not None and high is not None and low > high:
         raise ConfigError(f"{where}: min {low} is above max {high}")
+    longest = spec.get("max_length")
+    if longest is not None and (kind != "text" or isinstance(longest, bool)
+                                or not isinstance(longest, int) or longest < 1):
+        raise ConfigError(f"{where}.max_length: a whole number of characters >= 1, on a text "
+                          f"column only; got {longest!r} on a {kind} column")
     nullable = spec.get("nullable", False)
     if not isinstance(nullable, bool):
         raise ConfigError(f"{where}.nullable: true or false, got {nullable!r}")
@@ -335,6 +343,7 @@ def _column(name: str, spec: Any, source: str) -> Column:
         unit=_text(spec.get("unit")), source=_text(spec.get("source")),
         description=_text(spec.get("description")),
         missing=_missing(spec.get("missing"), nullable, categories, f"{where}.missing"),
+        max_length=longest,
     )
 
 

@@ -5,7 +5,8 @@ reference's decile bins for numeric features (the outer two open-ended, so every
 has a bin), the declared categories for categorical features (values seen in neither go
 to an extra ``other`` bin) and the two values of a 0/1 flag (which has no ``other``:
 validation admits nothing else). A datetime feature is binned as the number of its days
-since 1970 (:data:`MEASURED`: the reference says ``of: days``).
+since 1970 (:data:`MEASURED`: the reference says ``of: days``), a text feature as its
+length in characters (``of: length``).
 
 - Population stability index (PSI), the industry's usual drift score:
   ``sum((a - e) * ln(a / e))``; under 0.1 stable, 0.1-0.2 moderate, over 0.2 a shift.
@@ -91,12 +92,16 @@ def reference_shares(ref: dict[str, Any]) -> np.ndarray:
 
 
 #: the kinds whose drift is that of a number measured on each value: kind -> the measure
-MEASURED = {"datetime": "days"}
+MEASURED = {"datetime": "days", "text": "length"}
 
 
 def measure(of: str | None, values: Sequence[Any] | pd.Series) -> np.ndarray:
-    """The numbers drift bins for ``values``: the values themselves (``of`` None), or the
-    days since 1970 of dates (``days``); NaN where there is none."""
+    """The numbers drift bins for ``values``: the values themselves (``of`` None), the
+    days since 1970 of dates (``days``) or the length of texts (``length``); NaN where
+    there is none."""
+    if of == "length":
+        return np.array([len(v) if isinstance(v, str) else np.nan for v in values],
+                        dtype="float64")
     if of == "days":
         from .dates import days
 
@@ -126,7 +131,7 @@ def binner(ref: Mapping[str, Any]) -> Callable[[Sequence[Any]], np.ndarray]:
         of = ref.get("of")
 
         def numeric(values: Sequence[Any]) -> np.ndarray:
-            if of is not None:  # a date's days since 1970
+            if of is not None:  # a date's days since 1970, a text's length
                 x = measure(of, values)
                 return np.where(np.isnan(x), -1, np.searchsorted(inner, x, side="right"))
             try:

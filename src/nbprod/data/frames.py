@@ -6,7 +6,7 @@ from JSON values. A model, and her own pandas code inside it, must see the same 
 both paths, so both go through :func:`model_frame`: the dtypes a CSV reader gives for the
 declared kind of each column (text as pandas' string dtype, whole numbers as ``int64``,
 numbers and anything nullable but text as ``float64``, dates and timestamps as
-``datetime64[ns]`` in UTC).
+``datetime64[ns]`` in UTC, free text as ``str`` with a blank as the empty text).
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def input_dtype(kind: str, categories: Iterable[Any] | None, nullable: bool) -> 
         return "object"
     if kind == "datetime":
         return "datetime64[ns]"
+    if kind == "text":
+        return "str"
     if kind == "number" or nullable:
         return "float64"
     return "int64"
@@ -88,6 +90,9 @@ def model_frame(data: pd.DataFrame | Mapping[str, Sequence[Any]],
         dtype = input_dtype(column.kind, column.categories, column.nullable)
         if column.kind == "datetime":  # ISO text, any zone: one instant in UTC
             out[column.name] = as_datetimes(values).to_numpy()
+        elif column.kind == "text":  # a blank text is the empty text
+            text = pd.Series(values, dtype=object)
+            out[column.name] = pd.array(text.where(text.notna(), "").to_numpy(), dtype="str")
         elif isinstance(values, pd.Series):
             out[column.name] = values if str(values.dtype) == dtype else values.astype(dtype)
         elif dtype == "str":

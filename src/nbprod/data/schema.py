@@ -22,7 +22,7 @@ from .columns import ColumnTable
 from .drift import MEASURED, bin_counts, measure, quantile_edges
 from .model_kinds import BINARY, check_model_kind
 
-KINDS = ("binary", "categorical", "integer", "number", "datetime")
+KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Feature:
     unit: str | None = None
     #: strings that stand for a blank (the raw file's ``" "``): accepted and read as null
     missing: list[str] | None = None
+    #: the longest text a ``text`` feature accepts, in characters
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -142,6 +144,7 @@ def derive_feature_schema(
                 example=_python(col.mode(dropna=True).iloc[0]) if col.notna().any() else None,
                 unit=spec.get("unit"),
                 missing=list(spec["missing"]) if spec.get("missing") else None,
+                max_length=spec.get("max_length"),
             )
         )
     return FeatureSchema(features=features, target=target, classes=classes, record=record,

@@ -63,6 +63,9 @@ def pandera_column(column: Column) -> pa.Column:
         if all(isinstance(c, str) for c in cats):
             return pa.Column(str, pa.Check.isin(cats), nullable=nullable)
         return pa.Column("Int64", pa.Check.isin(cats), coerce=True, nullable=nullable)
+    if column.kind == "text":
+        bound = [pa.Check.str_length(max_value=column.max_length)] if column.max_length else []
+        return pa.Column(str, bound, nullable=nullable)
     if column.kind == "datetime":
         return pa.Column(checks=pa.Check(lambda s: ~not_iso(s), name="iso_date_or_timestamp"),
                          nullable=nullable)

@@ -149,11 +149,17 @@ def _text_spec(present: pd.Series) -> dict[str, Any] | str:
     distinct, rows = int(text.nunique()), len(text)
     if distinct > MAX_CATEGORIES or (distinct == rows and rows >= MIN_ROWS_FOR_ID):
         if text.str.split().str.len().mean() >= FREE_TEXT_WORDS:
-            return f"free text ({distinct:,} distinct values)"
+            return {"kind": "text", "max_length": text_bound(int(text.str.len().max()))}
         if distinct > 0.9 * rows:
             return _unique_reason(distinct, rows, False)
         return f"too many categories ({distinct:,} distinct values)"
     return {"kind": "categorical", "categories": sorted(text.unique().tolist())}
+
+
+def text_bound(longest: int) -> int:
+    """The declared ``max_length`` of a text column: twice its longest value, rounded up to
+    a hundred characters, so a longer text than the file showed is still accepted."""
+    return int(math.ceil(2 * max(longest, 1) / 100) * 100)
 
 
 def nested_values(series: pd.Series) -> str | None:

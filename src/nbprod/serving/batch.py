@@ -220,6 +220,11 @@ def check_chunk(
         if feat.kind == "datetime":
             _report(problems, feat.name, f"is not {ISO}", not_iso(col), col, first_row)
             columns[feat.name] = col
+        elif feat.kind == "text":
+            long = col.astype("string").str.len() > (feat.max_length or float("inf"))
+            _report(problems, feat.name, f"is longer than {feat.max_length} characters",
+                    long.fillna(False).astype(bool), col, first_row)
+            columns[feat.name] = col
         elif feat.is_numeric or feat.kind == "binary":
             values = pd.to_numeric(col, errors="coerce")
             bad = values.isna() & col.notna()

@@ -101,7 +101,7 @@ def _registered_tag(path: Path) -> str:
 
 def _field_type(feature: Feature) -> Any:
     """The pydantic type of one feature: Literal for categories and 0/1, bounded numbers,
-    checked text for dates (:mod:`nbprod.serving.free_fields`)."""
+    checked text for dates and free text (:mod:`nbprod.serving.free_fields`)."""
     if feature.kind in free_fields.KINDS:
         return free_fields.free_field(feature)
     if feature.kind == "categorical":
