@@ -123,3 +123,15 @@ def test_without_a_declaration_the_table_round_trips_without_split():
     assert ColumnTable.from_dict(declared.to_dict()).split == declared.split
     assert np.array_equal(declared.split.test_rows(
         pd.DataFrame({"Opened On": ["2024-02-29", "2024-03-01"]})), [False, True])
+
+
+def test_a_declared_datetime_column_can_be_the_cut_off_and_stays_a_feature():
+    spec = {**LOAN, "columns": {**LOAN["columns"], "opened": {"kind": "datetime"}},
+            "split": {"column": "opened", "test_from": "2024-03-01"}}
+    declared = ColumnTable.from_dict(spec, source="loan.yaml")
+    days = pd.date_range("2024-01-01", periods=40, freq="3D")
+    df = validate(loan_rows(40).assign(opened=[d.isoformat() for d in days]), declared)
+    train, test = split(df, declared, 0.2, 0)
+    assert "opened" in declared.features and declared.split_only is None
+    assert list(test.index) == [i for i, d in enumerate(days) if d >= pd.Timestamp("2024-03-01")]
+    assert len(train) == 40 - len(test) > 0
