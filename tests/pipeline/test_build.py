@@ -33,7 +33,7 @@ pytestmark = pytest.mark.pipeline
 
 LINEAGE_KEYS = {
     "metrics", "parameters", "git", "data", "notebooks", "feature_schema",
-    "reference_statistics", "versions", "artifact", "gate", "run", "lifecycle",
+    "reference_statistics", "versions", "artifact", "gate", "run", "lifecycle", "test_set",
 }
 
 
@@ -109,7 +109,9 @@ def test_registered_model_carries_its_lineage(built):
     assert meta["parameters"]["train"]["estimator"] == "logistic_regression"
     assert meta["parameters"]["ingest"]["sample_rows"] == 600
     assert meta["parameters"]["features"] == {
-        "test_size": 0.2, "seed": 42, "resources_": {"columns": "columns.yaml"}}
+        "test_size": 0.2, "split_seed": 42, "resources_": {"columns": "columns.yaml"}}
+    test = pd.read_parquet(project / "products-smoke/data/test.parquet")
+    assert meta["test_set"]["rows"] == len(test) == meta["metrics"]["n"]
     assert meta["data"]["raw_data"]["path"] == "data/raw/telco_churn.csv.gz"
     assert meta["data"]["columns"]["path"] == "columns.yaml"  # the contract is lineage too
     assert [e["event"] for e in meta["lifecycle"]] == ["registered", "promoted"]
