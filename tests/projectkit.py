@@ -96,6 +96,19 @@ def ploomber_build(project: Path, bentoml_home: Path, *args: str) -> subprocess.
     )
 
 
+def generated_build(project: Path, bentoml_home: Path) -> dict[str, str]:
+    """`ploomber build` (smoke parameters) of a project `nbprod new` wrote, its own package
+    importable, into the store ``bentoml_home``; its environment. Fails if the build fails."""
+    env = build_env(bentoml_home)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"),
+                                                      os.environ.get("PYTHONPATH")]))
+    env.pop("NBPROD_MODEL_TAG", None)
+    build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=project, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    return env
+
+
 def smoke_build(dest: Path) -> tuple[Path, Path, subprocess.CompletedProcess]:
     """A copy of the project in ``dest``, built once with the smoke parameters into its own
     store (``dest/bentoml-home``): (project, store, the build's result). Fails if it fails."""

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.pipeline
 
 LINEAGE_KEYS = {
     "metrics", "parameters", "git", "data", "notebooks", "feature_schema",
-    "reference_statistics", "versions", "artifact", "gate", "run", "lifecycle",
+    "reference_statistics", "versions", "artifact", "gate", "run", "lifecycle", "test_set",
 }
 
 
@@ -109,7 +109,9 @@ def test_registered_model_carries_its_lineage(built):
     assert meta["parameters"]["train"]["estimator"] == "logistic_regression"
     assert meta["parameters"]["ingest"]["sample_rows"] == 600
     assert meta["parameters"]["features"] == {
-        "test_size": 0.2, "seed": 42, "resources_": {"columns": "columns.yaml"}}
+        "test_size": 0.2, "split_seed": 42, "resources_": {"columns": "columns.yaml"}}
+    test = pd.read_parquet(project / "products-smoke/data/test.parquet")
+    assert meta["test_set"]["rows"] == len(test) == meta["metrics"]["n"]
     assert meta["data"]["raw_data"]["path"] == "data/raw/telco_churn.csv.gz"
     assert meta["data"]["columns"]["path"] == "columns.yaml"  # the contract is lineage too
     assert [e["event"] for e in meta["lifecycle"]] == ["registered", "promoted"]
@@ -161,6 +163,28 @@ def test_a_worse_model_is_registered_but_not_promoted(rebuilt):
     assert "does not pass the floor 0.75" in registration["reason"] or "worse than production" in registration["reason"]
     assert production_tag(home) == before != registration["tag"]
     assert len(models_in(home)) == 2
+
+
+def test_the_gate_compares_production_on_the_candidate_s_test_rows(rebuilt):
+    project, home, _ = rebuilt
+    registration = project / "products-smoke/model/registration.json"
+    first = json.loads(registration.read_text())["tag"]
+    # the model's seed alone: the same rows, so production's recorded metrics are on them
+    result = ploomber_build(project, home, "--env--seed", "7")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert tasks_that_ran(result.stdout) == {"train", "evaluate", "register", "score"}
+    same = json.loads(registration.read_text())
+    assert "same test set as production" in same["reason"], same["reason"]
+    # another split seed: other rows, and production is re-scored on them
+    result = ploomber_build(project, home, "--env--split_seed", "7")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {"ingest", "features"} <= tasks_that_ran(result.stdout)
+    other = json.loads(registration.read_text())
+    assert "production re-scored on the candidate's test set" in other["reason"], other["reason"]
+    prints = [bentoml_cli(home, "models", "get", t)["metadata"]["test_set"]
+              for t in (first, same["tag"], other["tag"])]
+    assert prints[0] == prints[1] != prints[2]
+    assert prints[2]["sha256"][:12] in other["reason"]
 
 
 def production_tag(home):

@@ -197,7 +197,7 @@ def test_the_index_says_the_build_failed_and_links_the_partial_notebook(built, t
 def test_a_second_version_links_the_comparison_page_from_the_index(built, tmp_path):
     project, home = built
     reports = project / "products-smoke" / "reports"
-    result = ploomber_build(project, home, "--env--seed", "7")
+    result = ploomber_build(project, home, "--env--split_seed", "7")
     assert result.returncode == 0, result.stderr[-3000:]
     page = (reports / "index.html").read_text()
     assert '<a href="compare.html">Compare the model versions</a>' in page
@@ -222,7 +222,7 @@ def test_a_second_version_links_the_comparison_page_from_the_index(built, tmp_pa
     compare = (reports / "compare.html").read_text()
     assert compare.count('src="data:image/png;base64,') == 2  # both versions' curves drawn
     assert "No evaluation curves" not in compare
-    assert "parameters</td><td>features.seed</td><td>7</td><td>42</td>" in compare
+    assert "parameters</td><td>features.split_seed</td><td>7</td><td>42</td>" in compare
     assert not re.search(r"<script|https?://", compare)
     seen = visit((reports / "compare.html").as_uri(), height=1600)
     assert network_requests(seen) == []

@@ -24,7 +24,8 @@ def _sentences(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def loans(rows: int = 1500, seed: int = 1) -> pd.DataFrame:
-    """Credit scoring: a good/bad string target, a string ID, blanks, a constant, free text."""
+    """Credit scoring: a good/bad string target, a string ID, blanks, a constant, free text
+    (declared ``kind: text``)."""
     rng = np.random.default_rng(seed)
     age = rng.integers(18, 76, rows)
     income = rng.lognormal(10.8, 0.5, rows).round(2)
@@ -132,7 +133,7 @@ class DataSet:
 DATASETS = {
     "credit": DataSet(
         "credit", loans(), target="Status", positive=None, expected_positive="bad",
-        dropped={"Customer ID": "id-like", "Country": "constant", "Notes": "free text"},
+        dropped={"Customer ID": "id-like", "Country": "constant"},
         bad_category=("home_ownership", "castle"), out_of_range=("age", 250),
         renamed={"Annual Income ($)": "annual_income", "DebtRatio": "debt_ratio"},
     ),

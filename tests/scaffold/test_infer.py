@@ -8,6 +8,7 @@ import yaml
 from datasets import DATASETS
 
 from nbprod.errors import ConfigError, DataFileError, TargetError
+from nbprod.scaffold.column_rules import text_bound
 from nbprod.scaffold.infer import infer_column, infer_table, numeric_range, read_data
 from nbprod.scaffold.tablefile import render_columns
 
@@ -41,12 +42,25 @@ def test_columns_left_out_with_the_reason():
     assert infer_column(col([f"K{i:05d}" for i in range(N)])).startswith("id-like")
     assert infer_column(col(["US"] * N)) == 'constant (always "US")'
     assert infer_column(col([np.nan] * N)) == "empty (every value blank)"
-    text = [f"customer called about the rate number {i}" for i in range(N)]
-    assert infer_column(col(text)) == f"free text ({N} distinct values)"
     assert infer_column(col([f"c{i % 60}" for i in range(200)])).startswith("too many categories")
-    dates = ["2024-01-05", "2024-02-11", "2024-03-09"] * 10
-    assert infer_column(col(dates)).startswith("date or time")
-    assert infer_column(col(pd.to_datetime(dates))).startswith("date or time")
+
+
+def test_long_distinct_strings_with_spaces_are_a_text_column_with_a_length_bound():
+    text = [f"customer called about the rate number {i}" for i in range(N)]
+    longest = max(len(t) for t in text)
+    assert infer_column(col(text)) == {"kind": "text", "max_length": text_bound(longest)}
+    assert text_bound(longest) >= 2 * longest and text_bound(longest) % 100 == 0
+    with_blanks = [*text[:-3], None, None, None]
+    assert infer_column(col(with_blanks))["nullable"] is True
+
+
+def test_iso_dates_are_a_datetime_column_and_mixed_formats_are_named():
+    dates = ["2024-01-05", "2024-02-11", "2024-03-09T10:15:00"] * 10
+    assert infer_column(col(dates)) == {"kind": "datetime"}
+    assert infer_column(col(pd.to_datetime(dates, format="ISO8601"))) == {"kind": "datetime"}
+    assert infer_column(col([*dates[:-1], None])) == {"kind": "datetime", "nullable": True}
+    mixed = [*dates, *dates, "2024-13-45"]  # past the first 50 values
+    assert infer_column(col(mixed)).startswith("dates in more than one format")
 
 
 @pytest.mark.parametrize(("lo", "hi", "integer", "expected"), [
@@ -180,7 +194,8 @@ def test_the_data_sets_cover_the_cases():
     kinds = {s["kind"] for t in tables.values() for s in t.columns.values()}
     assert {"categorical", "integer", "number"} <= kinds
     reasons = " ".join(r for t in tables.values() for r in t.dropped.values())
-    for reason in ("id-like", "constant", "free text"):
+    assert "text" in kinds
+    for reason in ("id-like", "constant"):
         assert reason in reasons
     assert any(isinstance(t.positive, str) for t in tables.values())
     assert any(t.classes == [0, 1] for t in tables.values())

@@ -159,11 +159,13 @@ def test_the_gate_compares_the_kinds_metrics_in_their_direction(built):
     assert f"primary {built.metric}: candidate {built.metric}=" in first["decision"]
     schema = json.loads(built.product("model/feature_schema.json").read_text())
     assert schema["model_kind"] == built.kind and schema["classes"] == built.classes
-    # a second build with another seed (another split) is judged against the first
-    again = built.run("ploomber", "build", "--force", "--env--seed", "7")
+    # a second build with another split seed (other test rows) is judged against the
+    # first, re-scored on the second's rows
+    again = built.run("ploomber", "build", "--force", "--env--split_seed", "7")
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
     second = json.loads(built.product("model/registration.json").read_text())
     assert second["tag"] != first["tag"]
+    assert "production re-scored on the candidate's test set" in second["reason"], second["reason"]
     lines = second["decision"].splitlines()
     for name in (built.metric, *yaml.safe_load((built.path / "env.smoke.yaml").read_text())
                  ["gate"]["guards"]):

@@ -111,10 +111,9 @@ def project(data, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 def test_new_says_what_it_chose(project):
     _, result = project
     out = result.stdout
-    assert "wrote " in out and "(credit): 5 features, 1,500 rows" in out
+    assert "wrote " in out and "(credit): 6 features, 1,500 rows" in out
     assert "left out  Customer ID: id-like (a different value on every row)" in out
     assert 'left out  Country: constant (always "US")' in out
-    assert "left out  Notes: free text (1,500 distinct values)" in out
     assert "positive  status == 'bad' (the minority class; change it in columns.yaml)" in out
     assert "cd credit && make run && make test" in out
 

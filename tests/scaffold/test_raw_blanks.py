@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from projectkit import BIN, bentoml_cli, bentoml_serve, build_env
+from projectkit import BIN, bentoml_cli, bentoml_serve, generated_build
 
 pytestmark = pytest.mark.pipeline
 FIXTURE = Path(__file__).parent / "fixtures" / "ibm_telco" / "Telco-Customer-Churn-sample.csv"
@@ -55,13 +54,7 @@ def project(tmp_path_factory) -> tuple[Path, dict[str, str], str]:
     package.write_text(text[:text.index("\ndef clean(")] + CLEAN)
     subprocess.run(["git", "commit", "-qam", "clean: new customers' total is 0.0"], cwd=path,
                    check=True, capture_output=True)
-    env = build_env(folder / "bentoml-home")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path / "src"),
-                                                      os.environ.get("PYTHONPATH")]))
-    env.pop("NBPROD_MODEL_TAG", None)
-    build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=path, env=env,
-                           capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    env = generated_build(path, folder / "bentoml-home")
     return path, env, new.stdout
 
 

@@ -21,12 +21,16 @@ __all__ = ["COMMANDS"]
 @click.option("--positive", help="The positive class of a binary target (default: the "
               "minority class).")
 @click.option("--name", help="The project's package name (default: DIRECTORY's name).")
+@click.option("--clean", "clean", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your Python file defining clean(df): the project's cleaning step, run "
+              "before inference; it may compute TARGET (docs/new-project.md).")
 def new(directory: Path, data: Path, target: str, kind: str | None, positive: str | None,
-        name: str | None) -> None:
+        name: str | None, clean: Path | None) -> None:
     """Write a complete project for DATA predicting TARGET into DIRECTORY."""
     from ..scaffold import create_project
 
-    created = create_project(directory, data, target, positive=positive, name=name, kind=kind)
+    created = create_project(directory, data, target, positive=positive, name=name, kind=kind,
+                             clean=clean)
     table = created.table
     click.secho(f"wrote {created.path} ({created.name}): {len(table.features)} features, "
                 f"{table.rows:,} rows", bold=True)

@@ -6,6 +6,9 @@
 - :mod:`.cleaning`: her ``clean(df)``, run before validation and in the service, named and loaded;
 - :mod:`.validation`: every rule of the table checked at once (pandera), dtypes compacted;
 - :mod:`.dataset`: features and the label by kind, the split, samples, the summary;
+- :mod:`.splits`: her declared split (a train/test column, a date cut-off);
+- :mod:`.test_set`: the held-out rows' fingerprint (which rows, no row);
+- :mod:`.dates`: ISO dates and timestamps read as one instant, and as days for drift;
 - :mod:`.frames`: the one frame a model sees, trained or served (the dtypes of each kind);
 - :mod:`.schema`: the feature schema a model is served by, and the training data's reference
   statistics;

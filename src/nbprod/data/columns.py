@@ -17,6 +17,7 @@ Validation of the raw data (:mod:`nbprod.data.validation`), the model's preproce
       status: {kind: categorical, categories: [bad, good]}
     dropped:
       Customer ID: id-like (a different value on every row)
+    split: {column: fold}     # optional: her split (nbprod.data.splits); else at random
 
 ``kind`` says what the model predicts (:mod:`nbprod.data.model_kinds`): ``binary`` (the default;
 a categorical target with two categories and its ``positive`` class), ``multiclass`` (a
@@ -39,13 +40,16 @@ from typing import Any
 
 from ..errors import ConfigError
 from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
+from .splits import Split
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
-#: integer and number: within [min, max] when those are given.
-KINDS = ("binary", "categorical", "integer", "number")
+#: integer and number: within [min, max] when those are given; datetime: ISO dates or
+#: timestamps (:mod:`nbprod.data.dates`); text: free text of at most ``max_length``
+#: characters (a review, a ticket), which the default model vectorises.
+KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
-                "description"}
-_TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped"}
+                "description", "max_length"}
+_TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped", "split"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Column:
     #: strings that stand for a blank in this column of the raw file (``" "``, ``"?"``):
     #: read as missing by validation, batch scoring and the service, the file left as it is
     missing: tuple[str, ...] | None = None
+    #: the longest value of a ``text`` column, in characters (None: no bound)
+    max_length: int | None = None
 
     @property
     def header(self) -> str:
@@ -79,7 +85,7 @@ class Column:
         out: dict[str, Any] = {"kind": self.kind}
         if self.categories is not None:
             out["categories"] = list(self.categories)
-        for key in ("min", "max", "unit", "source", "description"):
+        for key in ("min", "max", "unit", "source", "description", "max_length"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.nullable:
@@ -102,6 +108,8 @@ class ColumnTable:
     source: str = "columns.yaml"
     #: what the model predicts: binary, multiclass or regression
     kind: str = BINARY
+    #: her declared split (:mod:`nbprod.data.splits`); None: at random
+    split: Split | None = None
 
     def __post_init__(self) -> None:
         where = self.source
@@ -124,6 +132,8 @@ class ColumnTable:
         clash = sorted(set(self.dropped) & set(headers))
         if clash:
             raise ConfigError(f"{where}: {clash} are both declared and dropped")
+        if self.split is not None:
+            _check_split(self, self.split)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -222,6 +232,7 @@ class ColumnTable:
             dropped={str(k): str(v) for k, v in dropped.items()},
             source=source,
             kind=kind,
+            split=Split.from_dict(data["split"], source) if data.get("split") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,8 +241,31 @@ class ColumnTable:
             head["positive"] = self.positive
         else:
             head = {"kind": self.kind, **head}
+        tail = {"split": self.split.to_dict()} if self.split is not None else {}
         return {**head, "record": self.record, "columns": self.declared(),
-                "dropped": dict(self.dropped)}
+                "dropped": dict(self.dropped), **tail}
+
+    @property
+    def split_only(self) -> str | None:
+        """The raw column kept for the declared split alone (not declared: not a feature)."""
+        if self.split is None or self.split.column in self.names:
+            return None
+        return self.split.column
+
+
+def _check_split(table: ColumnTable, split: Split) -> None:
+    """A split column that is not the target, not dropped, and a feature only when it is a
+    date (a train/test marker would tell the model the answer's place)."""
+    where = f"{table.source}: split.column {split.column!r}"
+    if split.column == table.target:
+        raise ConfigError(f"{where} is the target; name the column that places each row")
+    if split.column in table.dropped:
+        raise ConfigError(f"{where} is also under dropped; keep it out of dropped")
+    if split.column in [c.source for c in table.columns if c.source]:
+        raise ConfigError(f"{where} is the raw header of a declared column; use its name")
+    if split.test_from is None and split.column in table.names:
+        raise ConfigError(f"{where} holds train or test: it is not a feature, so leave it "
+                          "out of columns (it is kept for the split alone)")
 
 
 def _check_target(target: Column, kind: str, positive: Any, where: str) -> None:
@@ -296,6 +330,11 @@ def _column(name: str, spec: Any, source: str) -> Column:
         raise ConfigError(f"{where}: min/max apply to integer and number columns only")
     if low is not None and high is not None and low > high:
         raise ConfigError(f"{where}: min {low} is above max {high}")
+    longest = spec.get("max_length")
+    if longest is not None and (kind != "text" or isinstance(longest, bool)
+                                or not isinstance(longest, int) or longest < 1):
+        raise ConfigError(f"{where}.max_length: a whole number of characters >= 1, on a text "
+                          f"column only; got {longest!r} on a {kind} column")
     nullable = spec.get("nullable", False)
     if not isinstance(nullable, bool):
         raise ConfigError(f"{where}.nullable: true or false, got {nullable!r}")
@@ -304,6 +343,7 @@ def _column(name: str, spec: Any, source: str) -> Column:
         unit=_text(spec.get("unit")), source=_text(spec.get("source")),
         description=_text(spec.get("description")),
         missing=_missing(spec.get("missing"), nullable, categories, f"{where}.missing"),
+        max_length=longest,
     )
 
 

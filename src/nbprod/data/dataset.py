@@ -8,6 +8,7 @@ as a float for a regression. Classifiers split and sample stratified on the labe
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -82,26 +83,60 @@ def _plain(value):
 def split(
     df: pd.DataFrame, table: ColumnTable, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A train/test split, stratified on the label for a classifier (rows keep their order)."""
-    if not 0.0 < test_size < 1.0:
-        raise ConfigError(f"test_size must be between 0 and 1, got {test_size}")
+    """The train and test rows, each in the order they have in ``df``: her declared split
+    (``split:`` in the table, :mod:`nbprod.data.splits`), else ``test_size`` of the rows at
+    random with the split's ``seed``, stratified on the label of a classifier."""
     check_target(df, table)
     label = target(df, table)
+    if table.split is not None:
+        is_test = table.split.test_rows(df, table.source)
+        _check_sides(label[~is_test], label[is_test], table)
+        return df[~is_test], df[is_test]
+    if not 0.0 < test_size < 1.0:
+        raise ConfigError(f"test_size must be between 0 and 1, got {test_size}")
+    rows = np.arange(len(df))
     if table.kind == REGRESSION:
         if len(df) < 4:
             raise ConfigError(f"cannot split {len(df)} row(s): a regression needs at least 4")
-        train, test = train_test_split(df, test_size=test_size, random_state=seed)
-        return train.sort_index(), test.sort_index()
-    counts = label.value_counts()
-    if len(counts) < 2 or counts.min() < 2:
-        named = {table.categories[int(k)] if table.kind != BINARY else k: v
-                 for k, v in counts.to_dict().items()}
-        raise ConfigError(
-            f"cannot split {len(df)} row(s): the target {table.target!r} needs at least two "
-            f"rows of each class, has {named}"
-        )
-    train, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=label)
-    return train.sort_index(), test.sort_index()
+        _, chosen = train_test_split(rows, test_size=test_size, random_state=seed)
+    else:
+        counts = label.value_counts()
+        if len(counts) < 2 or counts.min() < 2:
+            raise ConfigError(
+                f"cannot split {len(df)} row(s): the target {table.target!r} needs at least two "
+                f"rows of each class, has {_named(counts, table)}"
+            )
+        _, chosen = train_test_split(rows, test_size=test_size, random_state=seed,
+                                     stratify=label)
+    is_test = np.zeros(len(df), dtype=bool)
+    is_test[chosen] = True
+    return df[~is_test], df[is_test]
+
+
+def _named(counts: pd.Series, table: ColumnTable) -> dict:
+    """Rows per class, by the class's name."""
+    return {table.categories[int(k)]: int(v) for k, v in counts.to_dict().items()}
+
+
+def _check_sides(train: pd.Series, test: pd.Series, table: ColumnTable) -> None:
+    """A declared split leaves rows on both sides, and a classifier every class to learn
+    (and, binary, both classes to be scored on)."""
+    how = f"{table.source}: split on {table.split.describe() if table.split else ''}"
+    for side, labels in (("training", train), ("test", test)):
+        if labels.empty:
+            raise ConfigError(f"{how} leaves no {side} row; move the cut-off or mark rows "
+                              f"{'train' if side == 'training' else 'test'}")
+    if table.kind == REGRESSION:
+        return
+    every = set(range(len(table.categories)))
+    for side, labels in (("training", train), ("test", test)):
+        if side == "test" and table.kind != BINARY:
+            continue
+        absent = sorted(every - set(labels.unique()))
+        if absent:
+            names = [table.classes[i] for i in absent]
+            raise ConfigError(f"{how}: the {side} rows have no row of class(es) {names} "
+                              f"(they have {_named(labels.value_counts(), table)})")
 
 
 def stratified_sample(

@@ -5,7 +5,8 @@ flags as ``int8``: :func:`nbprod.data.validation.compact`), and the service buil
 from JSON values. A model, and her own pandas code inside it, must see the same thing on
 both paths, so both go through :func:`model_frame`: the dtypes a CSV reader gives for the
 declared kind of each column (text as pandas' string dtype, whole numbers as ``int64``,
-numbers and anything nullable but text as ``float64``).
+numbers and anything nullable but text as ``float64``, dates and timestamps as
+``datetime64[ns]`` in UTC, free text as ``str`` with a blank as the empty text).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+
+from .dates import as_datetimes
 
 
 class Declared(Protocol):
@@ -65,6 +68,10 @@ def input_dtype(kind: str, categories: Iterable[Any] | None, nullable: bool) -> 
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             return "float64"
         return "object"
+    if kind == "datetime":
+        return "datetime64[ns]"
+    if kind == "text":
+        return "str"
     if kind == "number" or nullable:
         return "float64"
     return "int64"
@@ -81,7 +88,12 @@ def model_frame(data: pd.DataFrame | Mapping[str, Sequence[Any]],
     for column in columns:
         values = data[column.name]
         dtype = input_dtype(column.kind, column.categories, column.nullable)
-        if isinstance(values, pd.Series):
+        if column.kind == "datetime":  # ISO text, any zone: one instant in UTC
+            out[column.name] = as_datetimes(values).to_numpy()
+        elif column.kind == "text":  # a blank text is the empty text
+            text = pd.Series(values, dtype=object)
+            out[column.name] = pd.array(text.where(text.notna(), "").to_numpy(), dtype="str")
+        elif isinstance(values, pd.Series):
             out[column.name] = values if str(values.dtype) == dtype else values.astype(dtype)
         elif dtype == "str":
             out[column.name] = pd.array(values, dtype="str")

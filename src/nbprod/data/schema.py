@@ -19,10 +19,10 @@ import pandas as pd
 
 from ..errors import ConfigError
 from .columns import ColumnTable
-from .drift import bin_counts, quantile_edges
+from .drift import MEASURED, bin_counts, measure, quantile_edges
 from .model_kinds import BINARY, check_model_kind
 
-KINDS = ("binary", "categorical", "integer", "number")
+KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Feature:
     unit: str | None = None
     #: strings that stand for a blank (the raw file's ``" "``): accepted and read as null
     missing: list[str] | None = None
+    #: the longest text a ``text`` feature accepts, in characters
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -142,6 +144,7 @@ def derive_feature_schema(
                 example=_python(col.mode(dropna=True).iloc[0]) if col.notna().any() else None,
                 unit=spec.get("unit"),
                 missing=list(spec["missing"]) if spec.get("missing") else None,
+                max_length=spec.get("max_length"),
             )
         )
     return FeatureSchema(features=features, target=target, classes=classes, record=record,
@@ -152,15 +155,19 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
     """Per-feature statistics of the training frame, for drift detection later.
 
     Categorical and binary features: the share of each category. Numeric features:
-    decile bin edges, the share in each bin, and mean, std, min, max. The values are binned
+    decile bin edges, the share in each bin, and mean, std, min, max; a datetime feature
+    the same of its days since 1970 (``of: days``). The values are binned
     as drift bins them later (:func:`nbprod.data.drift.binner`).
     """
     stats: dict[str, Any] = {}
     for feat in schema.features:
         col = frame[feat.name]
-        if feat.is_numeric:
-            values = col.dropna().astype("float64")
-            ref: dict[str, Any] = {"type": "numeric", "bin_edges": quantile_edges(values.to_numpy(), bins)}
+        if feat.is_numeric or feat.kind in MEASURED:
+            values = (pd.Series(measure(MEASURED[feat.kind], col)).dropna()
+                      if feat.kind in MEASURED else col.dropna().astype("float64"))
+            ref: dict[str, Any] = {"type": "numeric",
+                                   "bin_edges": quantile_edges(values.to_numpy(), bins),
+                                   **({"of": MEASURED[feat.kind]} if feat.kind in MEASURED else {})}
             counts = bin_counts(values.to_numpy(), ref)
             stats[feat.name] = {
                 **ref,

@@ -18,7 +18,9 @@ from ..errors import DataValidationError
 from .cleaning import Cleaning, apply_cleaning
 from .columns import Column, ColumnTable
 from .dataset import check_target
+from .dates import not_iso
 from .frames import as_missing, as_numbers
+from .splits import TEST, TRAIN, Split, when
 
 #: pandera's names for the rules about the table's columns, and ours.
 _TABLE_RULES = {
@@ -61,6 +63,12 @@ def pandera_column(column: Column) -> pa.Column:
         if all(isinstance(c, str) for c in cats):
             return pa.Column(str, pa.Check.isin(cats), nullable=nullable)
         return pa.Column("Int64", pa.Check.isin(cats), coerce=True, nullable=nullable)
+    if column.kind == "text":
+        bound = [pa.Check.str_length(max_value=column.max_length)] if column.max_length else []
+        return pa.Column(str, bound, nullable=nullable)
+    if column.kind == "datetime":
+        return pa.Column(checks=pa.Check(lambda s: ~not_iso(s), name="iso_date_or_timestamp"),
+                         nullable=nullable)
     if column.kind == "integer":
         dtype = "Int64" if nullable else "int64"
     else:
@@ -78,11 +86,24 @@ def _range(column: Column) -> list[pa.Check]:
     return []
 
 
+def split_column(split: Split) -> pa.Column:
+    """The column kept for her declared split alone: ``train`` or ``test`` on every row, or
+    an ISO date or timestamp on every row."""
+    if split.test_from is None:
+        return pa.Column(str, pa.Check.isin([TRAIN, TEST]), nullable=False)
+    return pa.Column(checks=pa.Check(lambda s: when(s).notna(), name="iso_date"),
+                     nullable=False)
+
+
 def pandera_schema(table: ColumnTable, rules: Sequence[pa.Check] = ()) -> pa.DataFrameSchema:
-    """The schema of the whole (renamed) raw frame: every declared column, nothing else,
-    at least one row, plus the project's own ``rules`` across columns."""
+    """The schema of the whole (renamed) raw frame: every declared column (and the column
+    kept for her declared split), nothing else, at least one row, plus the project's own
+    ``rules`` across columns."""
+    columns = {c.name: pandera_column(c) for c in table.columns}
+    if table.split_only is not None and table.split is not None:
+        columns[table.split_only] = split_column(table.split)
     return pa.DataFrameSchema(
-        {c.name: pandera_column(c) for c in table.columns},
+        columns,
         checks=[pa.Check(lambda df: len(df) > 0, element_wise=False, name="at_least_one_row"),
                 *rules],
         strict=True,

@@ -2,6 +2,7 @@
 
 - :mod:`.modeling`: preprocessing by column kind and a named estimator, or any class or
   factory with the scikit-learn API;
+- :mod:`.dates`: the parts of a date (year, month, day of the week) the preprocessing derives;
 - :mod:`.description`: what a fitted model is, for its lineage: classes, parameters, libraries;
 - :mod:`.predictions`: the predictions frame of each model kind;
 - :mod:`.evaluation`: held-out metrics, permutation importance, training score;

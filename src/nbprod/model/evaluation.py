@@ -9,7 +9,7 @@
 - the same metrics of the constant model on the same rows (:func:`baseline_metrics`: the
   prior, the majority class, the mean), under ``baseline``: what the gate compares with.
 
-:func:`evaluate` runs the one of the model's kind on the test rows and keeps the
+:func:`evaluate` runs the one of the model's kind on the test rows (:func:`score`) and keeps the
 predictions frame (:mod:`nbprod.model.predictions`); its plots are in
 :mod:`nbprod.model.evaluation_plots`. Which way each metric is better: :mod:`nbprod.model.metrics`.
 """
@@ -253,12 +253,20 @@ def evaluate(model, test: pd.DataFrame, table: ColumnTable, threshold: float = 0
 
     X, y = features(test, table), target(test, table)
     frame = predictions_frame(model, X, y, table.kind, table.classes)
-    if table.kind == BINARY:
-        metrics = compute_metrics(y.to_numpy(), frame["probability"].to_numpy(), threshold)
-    elif table.kind == MULTICLASS:
-        proba = frame[[f"probability:{c}" for c in table.classes]].to_numpy()
-        metrics = multiclass_metrics(y.to_numpy(), proba, table.classes)
-    else:
-        metrics = regression_metrics(y.to_numpy(), frame["prediction"].to_numpy())
-    metrics["baseline"] = baseline_metrics(table.kind, y.to_numpy(), table.classes, threshold)
+    metrics = score(table.kind, y.to_numpy(), frame, table.classes, threshold)
     return Evaluation(table.kind, metrics, frame, table.classes, table.target)
+
+
+def score(kind: str, y_true: np.ndarray, predicted: pd.DataFrame, classes: list[str],
+          threshold: float = 0.5) -> dict[str, Any]:
+    """The metrics of ``kind`` (and the baseline's) of the prediction columns ``predicted``
+    (:func:`nbprod.model.predictions.predict`) against the labels ``y_true``."""
+    if kind == BINARY:
+        metrics = compute_metrics(y_true, predicted["probability"].to_numpy(), threshold)
+    elif kind == MULTICLASS:
+        proba = predicted[[f"probability:{c}" for c in classes]].to_numpy()
+        metrics = multiclass_metrics(y_true, proba, classes)
+    else:
+        metrics = regression_metrics(y_true, predicted["prediction"].to_numpy())
+    metrics["baseline"] = baseline_metrics(kind, y_true, classes, threshold)
+    return metrics

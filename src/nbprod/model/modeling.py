@@ -1,7 +1,9 @@
 """The model factory: preprocessing driven by the column kinds, plus a named estimator.
 
 Categorical columns are one-hot encoded over their declared categories, numbers scaled,
-0/1 flags passed as they are. A column declared nullable gets an imputer first (the most
+0/1 flags passed as they are, dates and timestamps as their year, month and day of the week
+(:mod:`nbprod.model.dates`), scaled, free text as the TF-IDF of its words and word pairs
+over a bounded vocabulary (:func:`text_vectorizer`). A column declared nullable gets an imputer first (the most
 frequent value for categories and flags, the median for numbers, with a missing-value
 indicator), so blanks the declaration allows never reach the estimator. The estimator is a
 classifier or a regressor by the model kind of the schema (``FeatureSchema.model_kind``).
@@ -13,14 +15,16 @@ from typing import Any
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..data.model_kinds import BINARY, is_classifier
 from ..data.schema import Feature, FeatureSchema
 from ..errors import ConfigError
+from .dates import date_parts
 from .trust import LIBRARIES
 
 #: classifier name (the ``estimator`` pipeline parameter) -> (class, defaults)
@@ -128,6 +132,11 @@ def _from_reference(name: str, params: dict[str, Any], seed: int, kind: str) -> 
     return estimator
 
 
+#: the most terms the default model learns from each text column
+TEXT_VOCABULARY = 2000
+#: the same for a tree model, which takes them dense and splits on each (slower per term)
+TREE_VOCABULARY = 300
+
 #: Where tree ensembles live: a tree splits a number at a threshold, so scaling it changes
 #: nothing but the float32 rounding the compiled graph's comparisons would then disagree on.
 TREE_MODULES = ("sklearn.ensemble", "sklearn.tree", "xgboost", "lightgbm", "catboost")
@@ -141,18 +150,35 @@ def is_tree_model(estimator: Any) -> bool:
 def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer:
     """One transformer per feature group (kind x nullable), in schema order; numbers scaled
     unless ``scale`` is false (a tree model)."""
-    groups: list[tuple[str, Any, list[str]]] = []
-    for kind in ("categorical", "binary", "integer", "number"):
+    groups: list[tuple[str, Any, Any]] = []
+    for kind in ("categorical", "binary", "integer", "number", "datetime"):
         for nullable in (False, True):
             feats = [f for f in schema.features if f.kind == kind and f.nullable == nullable]
             if feats:
                 name = f"{kind}{'_nullable' if nullable else ''}"
                 groups.append((name, _transformer(kind, nullable, feats, scale),
                                [f.name for f in feats]))
-    return ColumnTransformer(groups, verbose_feature_names_out=False)
+    # each text column on its own: the vectoriser takes one column of strings
+    groups += [(f"text_{f.name}", text_vectorizer(TEXT_VOCABULARY if scale else TREE_VOCABULARY),
+                f.name)
+               for f in schema.features if f.kind == "text"]
+    # a tree model (no scaling) takes dense input only
+    return ColumnTransformer(groups, verbose_feature_names_out=False,
+                             sparse_threshold=0.3 if scale else 0.0)
+
+
+def text_vectorizer(terms: int = 2000) -> TfidfVectorizer:
+    """TF-IDF of the words and word pairs of a text column, over a vocabulary of at most
+    ``terms`` terms (the most frequent in the training rows)."""
+    return TfidfVectorizer(max_features=terms, ngram_range=(1, 2),
+                           sublinear_tf=True, strip_accents="unicode")
 
 
 def _transformer(kind: str, nullable: bool, feats: list[Feature], scale: bool = True) -> Any:
+    if kind == "datetime":  # year, month, day of the week: numbers, imputed and scaled
+        steps: list[Any] = [FunctionTransformer(date_parts)]
+        steps += [SimpleImputer(strategy="median", add_indicator=True)] if nullable else []
+        return make_pipeline(*steps, *([StandardScaler()] if scale else []))
     if kind == "categorical":
         encode = OneHotEncoder(categories=[list(f.categories or []) for f in feats],
                                handle_unknown="error")

@@ -85,6 +85,8 @@ SKLEARN_MODULES = (
     "sklearn.metrics._regression",
     "sklearn.metrics._dist_metrics",
 )
+#: nbprod's own functions a model it builds holds (reviewed here): always trusted
+NBPROD_FUNCTIONS = ("nbprod.model.dates.date_parts",)
 #: The library whose list is always on: every model nbprod builds is a scikit-learn one.
 ALWAYS = ("sklearn",)
 
@@ -106,6 +108,8 @@ class Trust:
         """Whether a model may hold the type or function ``name`` (``module.Name``)."""
         module, _, attr = name.rpartition(".")
         if name in self.types or any(name in LIBRARIES.get(lib, ()) for lib in self.libraries):
+            return True
+        if name in NBPROD_FUNCTIONS:
             return True
         if module.split(".")[0] in self.packages and module.split(".")[0] != MAIN:
             return True

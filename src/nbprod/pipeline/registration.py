@@ -136,7 +136,9 @@ def register_run(
     (:func:`nbprod.model.curves.curve_summary`), are stored with the model for the
     comparison page; the predictions themselves never are) and the held-out ``test`` rows (optional: the single-record trial
     of :mod:`nbprod.serving.trial` sends some of them one by one through the service's path;
-    a candidate that fails it is not promoted) are. ``clean`` is the project's cleaning step
+    a candidate that fails it is not promoted; with the predictions, their fingerprint is
+    the lineage's ``test_set`` and production is re-scored on them before the gate,
+    :mod:`nbprod.registry.rescoring`) are. ``clean`` is the project's cleaning step
     (her ``clean(df)``, which the ingest step ran before validation): the model keeps its
     name (``cleaning`` in the metadata) and the service runs it on every request, as the
     trial does.
@@ -175,6 +177,9 @@ def register_run(
         metadata["compiled"] = compiled.record
     graph = OnnxModel(compiled.graph) if compiled is not None and compiled.usable else None
     trial, metadata["trial"] = _trial(model, where["schema"], metrics, test, clean, graph)
+    held = _held_out(test, predictions, where["schema"])
+    if held is not None:  # which rows the metrics are on: the gate compares like with like
+        metadata["test_set"] = held.fingerprint
     archived = {f"reports/{Path(p['nb']).name}": p["nb"]
                 for p in upstream.values() if isinstance(p, Mapping) and "nb" in p}
     with tempfile.TemporaryDirectory(prefix="nbprod-curves-") as scratch:
@@ -182,7 +187,7 @@ def register_run(
             archived[CURVES_FILE] = _curves_file(predictions, where["schema"], Path(scratch))
         tag, decision = register_and_gate(
             model_name, model, metadata, policy, labels={"estimator": estimator},
-            files=archived, trial=trial, compiled=compiled,
+            files=archived, trial=trial, compiled=compiled, held_out=held,
         )
     result = Registration(tag, decision.promote, decision.reason, metrics, decision.describe(),
                           summary(compiled.record) if compiled is not None else "")
@@ -206,6 +211,33 @@ def _curves_file(predictions: str | Path, schema: str | Path, folder: Path) -> P
     out = folder / Path(CURVES_FILE).name
     out.write_text(json.dumps(summary, separators=(",", ":")) + "\n", encoding="utf-8")
     return out
+
+
+def _held_out(test: str | Path | None, predictions: str | Path | None,
+              schema: str | Path) -> Any:
+    """The held-out rows, their labels (from the evaluate step's predictions, row for row)
+    and their fingerprint, for the gate (:class:`nbprod.registry.rescoring.HeldOut`); None
+    without both products, or when they do not hold the same rows."""
+    import numpy as np
+    import pandas as pd
+
+    from ..data.model_kinds import MULTICLASS
+    from ..data.schema import FeatureSchema
+    from ..data.test_set import fingerprint
+    from ..registry.rescoring import HeldOut
+
+    if test is None or predictions is None:
+        return None
+    rows, predicted = pd.read_parquet(test), pd.read_parquet(predictions)
+    features = FeatureSchema.load(schema)
+    if features.target not in predicted or list(predicted["row"]) != list(rows.index):
+        log.warning("the held-out predictions are not the test rows: production is not "
+                    "re-scored on them")
+        return None
+    labels = predicted[features.target].to_numpy()
+    if features.model_kind == MULTICLASS:  # the class name -> its index, as learned
+        labels = np.asarray([features.classes.index(str(c)) for c in labels])
+    return HeldOut(rows, labels, fingerprint(rows))
 
 
 def _trial(model: Any, schema: str | Path, metrics: dict[str, Any],

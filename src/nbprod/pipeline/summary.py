@@ -12,8 +12,8 @@ from typing import Any
 from ..errors import NbprodError
 
 #: the metadata of a version that ``nbprod models show`` prints, in this order, when present
-RECORD_FIELDS = ("metrics", "model", "trial", "compiled", "parameters", "git", "data", "notebooks",
-                 "versions", "artifact", "fingerprint", "gate", "lifecycle")
+RECORD_FIELDS = ("metrics", "test_set", "model", "trial", "compiled", "parameters", "git", "data",
+                 "notebooks", "versions", "artifact", "fingerprint", "gate", "lifecycle")
 
 
 @dataclass(frozen=True)

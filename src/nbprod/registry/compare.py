@@ -3,8 +3,9 @@
 :func:`compare` sets version A (by default the newest version that is not in production,
 the candidate) against version B (by default production): every scalar metric with the
 difference and whether A is better or worse in that metric's direction
-(:data:`nbprod.model.metrics.DIRECTIONS`), the parameters, data files and code that differ
-in their lineage, and the gate's decision for A against B under A's recorded gate.
+(:data:`nbprod.model.metrics.DIRECTIONS`), the parameters, data files, code and test set
+(:mod:`nbprod.data.test_set`) that differ in their lineage, whether their metrics are on
+the same held-out rows, and the gate's decision for A against B under A's recorded gate.
 :func:`timeline` gives every version's metrics in time order and the periods each one was
 in production, for the plot of metrics over versions. Nothing here renders: the command
 line prints a :class:`Comparison`, :mod:`nbprod.pipeline.compare_page` draws it.
@@ -109,6 +110,7 @@ def lineage_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Diff
                            for k, v in (m.get("data") or {}).items()},
         # the executed notebooks' hashes are left out: their outputs differ at every run
         "code": lambda m: {f"git.{k}": v for k, v in (m.get("git") or {}).items()},
+        "test set": lambda m: dict(m.get("test_set") or {}),
         "model": lambda m: {k: v for k, v in flatten(m.get("model") or {}).items()
                             if not k.startswith("libraries")},
     }
@@ -136,10 +138,22 @@ def compare_metadata(a: str, b: str, meta_a: Mapping[str, Any], meta_b: Mapping[
             notes.append(f"the recorded gate cannot be applied: {exc}")
     else:
         notes.append(f"{a} records no gate: no decision")
+    notes.append(_test_sets(meta_a.get("test_set"), meta_b.get("test_set")))
     recorded = next((f"{e['event']}: {e['reason']}" for e in reversed(meta_a.get("lifecycle", []))
                      if e.get("event") in ("promoted", "not_promoted")), None)
     return Comparison(a, b, stage_a, stage_b, metric_deltas(metrics_a, metrics_b, order),
                       lineage_differences(meta_a, meta_b), decision, recorded, notes)
+
+
+def _test_sets(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> str:
+    """Whether the two versions' metrics are on the same held-out rows."""
+    from ..data.test_set import describe
+
+    if a and b and a.get("sha256") == b.get("sha256"):
+        return f"test set: the same rows for both ({describe(dict(a))})"
+    return (f"test set: A {describe(dict(a or {}))}, B {describe(dict(b or {}))}: the metrics "
+            "above are on different rows or unknown ones; the gate at registration "
+            "re-scores production on the candidate's rows (recorded decision above)")
 
 
 def pick_pair(name: str, a: str | None = None, b: str | None = None) -> tuple[Any, Any]:

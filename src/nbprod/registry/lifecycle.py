@@ -185,13 +185,17 @@ def register_and_gate(
     files: dict[str, str | Path] | None = None,
     trial: str | None = None,
     compiled: Any = None,
+    held_out: Any = None,
 ) -> tuple[str, GateDecision]:
     """Register ``model`` as a candidate, then promote it if it passes the gate.
 
     ``trial`` is why the candidate failed the single-record trial of the service's path
     (:mod:`nbprod.serving.trial`), None if it passed: a failed trial is never promoted,
     whatever its metrics. ``compiled`` is its compiled form, stored beside it
-    (:func:`nbprod.registry.store.register_model`).
+    (:func:`nbprod.registry.store.register_model`). ``held_out`` is its held-out rows
+    (:class:`nbprod.registry.rescoring.HeldOut`): production is judged by its metrics on
+    those rows (:func:`~nbprod.registry.rescoring.production_metrics`), and the reason says
+    on which rows.
 
     A candidate that fails the gate stays in the store (stage ``candidate``) with
     the reason recorded in its lifecycle; production is left untouched. A candidate
@@ -212,9 +216,14 @@ def register_and_gate(
                 f"no new version registered; {where}", unchanged=True)
             log.info("%s", decision.describe())
             return str(same.tag), decision
-        decision = judge(
-            metadata["metrics"], current.info.metadata.get("metrics", {}) if current else None, policy
-        )
+        theirs, rows = None, ""
+        if current is not None:  # production's metrics on the candidate's rows, where it can
+            from .rescoring import production_metrics
+
+            theirs, rows = production_metrics(current, held_out, metadata.get("feature_schema"))
+        decision = judge(metadata["metrics"], theirs, policy)
+        if rows:
+            decision = GateDecision(decision.promote, f"{decision.reason}; {rows}", decision.checks)
         if trial is not None:
             decision = GateDecision(False, f"it cannot answer one record as /predict does: {trial}",
                                     decision.checks)

@@ -1,6 +1,7 @@
 """The scaffold: ``nbprod new`` writes a complete project for a data file and a target.
 
 * :mod:`.infer`: data -> the proposed column table (the target, the model kind, dropped);
+* :mod:`.derived`: her ``clean(df)`` from ``--clean FILE``, and the target it computes;
 * :mod:`.column_rules`: one column -> its kind, categories, range, blanks, or why it is left out;
 * :mod:`.names`: raw headers -> identifiers;
 * :mod:`.tablefile`: the table as the commented ``columns.yaml``;

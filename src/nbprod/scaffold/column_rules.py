@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.dates import not_iso
 from .names import identifier
 
 __all__ = ["BLANK_LIKE", "blank_like", "infer_column", "looks_like_codes", "numeric_range"]
@@ -148,11 +149,17 @@ def _text_spec(present: pd.Series) -> dict[str, Any] | str:
     distinct, rows = int(text.nunique()), len(text)
     if distinct > MAX_CATEGORIES or (distinct == rows and rows >= MIN_ROWS_FOR_ID):
         if text.str.split().str.len().mean() >= FREE_TEXT_WORDS:
-            return f"free text ({distinct:,} distinct values)"
+            return {"kind": "text", "max_length": text_bound(int(text.str.len().max()))}
         if distinct > 0.9 * rows:
             return _unique_reason(distinct, rows, False)
         return f"too many categories ({distinct:,} distinct values)"
     return {"kind": "categorical", "categories": sorted(text.unique().tolist())}
+
+
+def text_bound(longest: int) -> int:
+    """The declared ``max_length`` of a text column: twice its longest value, rounded up to
+    a hundred characters, so a longer text than the file showed is still accepted."""
+    return int(math.ceil(2 * max(longest, 1) / 100) * 100)
 
 
 def nested_values(series: pd.Series) -> str | None:
@@ -178,11 +185,14 @@ def infer_column(series: pd.Series) -> dict[str, Any] | str:
         return nested
     if present.nunique() == 1:
         return f"constant (always {python_value(present.iloc[0])!r})".replace("'", '"')
-    if _is_datetime(present):
-        return "date or time (derive features from it in clean(), e.g. its month)"
     nullable = bool(series.isna().any())
     spec: dict[str, Any] | str
-    if pd.api.types.is_bool_dtype(present):
+    if _is_datetime(present):
+        if not_iso(present).any():
+            return "dates in more than one format (make them ISO in clean(), then declare " \
+                   "the column kind: datetime)"
+        spec = {"kind": "datetime"}
+    elif pd.api.types.is_bool_dtype(present):
         spec = {"kind": "binary"}
     elif pd.api.types.is_numeric_dtype(present):
         spec = _numeric_spec(present, header, nullable)

@@ -130,7 +130,8 @@ def _find_target(headers: list[str], target: str) -> str:
         raise ConfigError(f"--target {target!r} is not a column of the data; did you mean "
                           f"{close[0]!r}?")
     shown = ", ".join(map(repr, headers[:12])) + (", ..." if len(headers) > 12 else "")
-    raise ConfigError(f"--target {target!r} is not a column of the data; its columns: {shown}")
+    raise ConfigError(f"--target {target!r} is not a column of the data; its columns: {shown} "
+                      "(a target you compute: --clean FILE, docs/new-project.md)")
 
 
 def _check_target(series: pd.Series, header: str) -> None:

@@ -16,7 +16,7 @@ import importlib.util
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from importlib.abc import Traversable
 from importlib.metadata import version
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..data.files import file_format, sniff_delimiter
 from ..errors import ConfigError, NbprodError
+from .derived import REASON, derive, load_clean, packaged
 from .infer import Inferred, infer_table, read_data
 from .kinds import kind_tokens
 from .names import identifier, safe_file_name
@@ -172,12 +173,15 @@ def create_project(
     name: str | None = None,
     wheel: bool = True,
     kind: str | None = None,
+    clean: str | Path | None = None,
 ) -> Created:
     """Write the project for ``data`` with ``target`` as the column to predict into ``dest``.
 
     ``wheel=False`` leaves out the nbprod wheel (the project then installs nbprod from
-    wherever pip finds it). Raises :class:`~nbprod.errors.NbprodError` subclasses for bad
-    input, with nothing written.
+    wherever pip finds it). ``clean`` is her Python file defining ``clean(df)``: it runs
+    before inference, may compute the target (:mod:`nbprod.scaffold.derived`) and becomes
+    the project's cleaning step. Raises :class:`~nbprod.errors.NbprodError` subclasses for
+    bad input, with nothing written.
     """
     from .writer import check_destination
 
@@ -185,9 +189,18 @@ def create_project(
     check_destination(dest)
     package = project_name(dest, name)
     frame = read_data(data)
+    sources: list[str] = []
+    if clean is not None:
+        frame, sources = derive(frame, load_clean(clean), target, str(clean))
     table = infer_table(frame, target, positive, kind)
+    if sources:  # left out: the target is computed from them
+        table = replace(table, dropped={**dict.fromkeys(sources, REASON), **table.dropped})
     raw_file = safe_file_name(data.name, "." + file_format(data))
     files: dict[str, str | Path] = dict(project_files(package, table, raw_file, _wheel_name()))
+    if clean is not None:  # her file becomes the package's cleaning step
+        init = f"src/{package}/__init__.py"
+        files[init] = packaged(str(files[init]))
+        files[f"src/{package}/cleaning.py"] = Path(clean).read_text(encoding="utf-8")
     files[f"data/raw/{raw_file}"] = data
     committed = False
 

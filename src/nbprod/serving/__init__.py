@@ -3,6 +3,7 @@
 - :mod:`.service`: the BentoML service (``bentofile.yaml``'s
   ``service: nbprod.serving.service:ModelService``);
 - :mod:`.predictor`: the model behind it, its typed input record, the version header;
+- :mod:`.free_fields`: the API fields of the kinds that are text on the wire (dates, free text);
 - :mod:`.answers`: the answer of each model kind;
 - :mod:`.trial`: the gate's trial of single records through ``/predict``'s path;
 - :mod:`.api_page`: the API page at ``/`` and ``/docs``, nothing loaded from outside;

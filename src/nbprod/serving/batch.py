@@ -32,6 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..data.cleaning import Cleaning, apply_cleaning, load_cleaning
+from ..data.dates import ISO, not_iso
 from ..data.files import sniff_delimiter
 from ..data.frames import as_missing, model_frame
 from ..data.model_kinds import BINARY, MULTICLASS
@@ -216,7 +217,15 @@ def check_chunk(
     columns: dict[str, pd.Series] = {}
     for feat in schema.features:
         col = as_missing(frame[feat.name], feat.missing)
-        if feat.is_numeric or feat.kind == "binary":
+        if feat.kind == "datetime":
+            _report(problems, feat.name, f"is not {ISO}", not_iso(col), col, first_row)
+            columns[feat.name] = col
+        elif feat.kind == "text":
+            long = col.astype("string").str.len() > (feat.max_length or float("inf"))
+            _report(problems, feat.name, f"is longer than {feat.max_length} characters",
+                    long.fillna(False).astype(bool), col, first_row)
+            columns[feat.name] = col
+        elif feat.is_numeric or feat.kind == "binary":
             values = pd.to_numeric(col, errors="coerce")
             bad = values.isna() & col.notna()
             _report(problems, feat.name, "is not a number", bad, col, first_row)

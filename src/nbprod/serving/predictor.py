@@ -37,6 +37,7 @@ from ..data.model_kinds import BINARY, MULTICLASS
 from ..data.schema import Feature, FeatureSchema
 from ..errors import ModelStoreError, PredictionError
 from ..model.trust import Trust
+from . import free_fields
 from .answers import (
     Prediction,
     answer_model,
@@ -99,7 +100,10 @@ def _registered_tag(path: Path) -> str:
 
 
 def _field_type(feature: Feature) -> Any:
-    """The pydantic type of one feature: Literal for categories and 0/1, bounded numbers."""
+    """The pydantic type of one feature: Literal for categories and 0/1, bounded numbers,
+    checked text for dates and free text (:mod:`nbprod.serving.free_fields`)."""
+    if feature.kind in free_fields.KINDS:
+        return free_fields.free_field(feature)
     if feature.kind == "categorical":
         kind: Any = Literal[tuple(feature.categories)]  # type: ignore[arg-type]
         info = Field(description=_describe(feature, "one of the listed categories"))

@@ -1,0 +1,49 @@
+"""The API fields of the kinds that are text on the wire: ``datetime`` and ``text``.
+
+A ``datetime`` feature is a JSON string holding an ISO date or timestamp
+(:mod:`nbprod.data.dates`); a ``text`` feature a JSON string of at most its
+``max_length`` characters. Anything else is refused by pydantic, so the client gets a 400
+whose ``detail`` names the field, never a 500. Blank strings the raw file used
+(``missing:``) and, when the feature is nullable, ``null`` are read as a blank.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
+
+from ..data.dates import ISO, is_iso
+from ..data.schema import Feature
+
+#: the kinds this module gives the field of
+KINDS = ("datetime", "text")
+
+
+def free_field(feature: Feature) -> Any:
+    """The pydantic type of one ``datetime`` or ``text`` feature."""
+    null = "; may be null" if feature.nullable else ""
+    kind: Any
+    if feature.kind == "text":
+        bound = f" of at most {feature.max_length} characters" if feature.max_length else ""
+        kind = Annotated[str, Field(strict=True, max_length=feature.max_length,
+                                    description=f"{feature.name}: free text{bound}{null}")]
+    else:
+        info = Field(strict=True, description=f"{feature.name}: {ISO}{null}",
+                     json_schema_extra={"format": "date-time"})
+        kind = Annotated[str, info, AfterValidator(_iso)]
+    if feature.missing:
+        blank = Annotated[Literal[tuple(feature.missing)],  # type: ignore[valid-type]
+                          AfterValidator(_null)]
+        return kind | blank | None
+    return kind | None if feature.nullable else kind
+
+
+def _iso(value: str) -> str:
+    if not is_iso(value):
+        raise ValueError(f"expected {ISO}, got {value[:40]!r}")
+    return value
+
+
+def _null(_: Any) -> None:
+    return None
