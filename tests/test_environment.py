@@ -141,3 +141,26 @@ def test_make_install_says_what_it_does_with_uv_and_falls_back_to_pip(tmp_path):
     assert "--quiet" not in install
     assert "with uv" in recipe and f"uv=={lock_pins()['uv']}" in recipe
     assert "with pip" in dry("INSTALLER=pip")
+
+
+def test_every_pin_of_the_lock_installs_on_every_python_the_project_admits():
+    """The lowest Python pyproject.toml admits (3.11.0; Debian 12 ships 3.11.2) can install the
+    whole lock: no pinned release asks for a newer Python (soupsieve 4.1.3 asked for 3.11.5)."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    admits = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lowest = min(s.version for s in SpecifierSet(admits) if s.operator == ">=")
+    refused = {}
+    for name, pinned in lock_pins().items():
+        try:
+            meta = metadata(name)
+        except PackageNotFoundError:
+            continue  # not in this environment (an engine's or a platform's package)
+        if meta["Version"] != pinned:
+            continue
+        wants = meta.get("Requires-Python")
+        if wants and not SpecifierSet(wants).contains(lowest):
+            refused[name] = wants
+    assert not refused, f"pins that Python {lowest} cannot install: {refused}"
