@@ -164,6 +164,9 @@ def test_the_makefile_installs_with_uv_and_says_what_it_does(project):
     assert "nbprod plot --output products/pipeline.html" in dry.stdout
     overrides = json.loads((dest / "jupyter/labconfig/default_setting_overrides.json").read_text())
     assert overrides == {"ploomber-extension:settings": {"showShareNotebook": False}}
+    page_config = json.loads((dest / "jupyter/labconfig/page_config.json").read_text())
+    assert page_config == {"disabledExtensions": {"ploomber-extension": True}}
+    assert "--ServerApp.jpserver_extensions=nbprod.pipeline.lab_panel=True" in dry.stdout
 
 
 def test_lock_file_is_nbprods_own():

@@ -40,6 +40,8 @@ INJECTED_TAGS = ("injected-parameters", "debugging-settings")
 SERVER_FLAGS = (
     LAB_EXTENSION_OFF,  # Ploomber's own extension answers 500 (nbprod.compat.ploomber)
     "--ServerApp.jpserver_extensions=nbprod.pipeline.lab=True",
+    # the nbprod panel's API (nbprod.pipeline.lab_panel); a wheel install also enables it
+    "--ServerApp.jpserver_extensions=nbprod.pipeline.lab_panel=True",
 )
 
 
