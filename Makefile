@@ -117,7 +117,8 @@ lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as
 	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
-		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.pipeline.lab=True \
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=ploomber_extension=False \
+		--ServerApp.jpserver_extensions=nbprod.pipeline.lab=True \
 		--ServerApp.jpserver_extensions=nbprod.pipeline.lab_panel=True \
 		--LabApp.extra_labextensions_path=$(CURDIR)/labextension/prebuilt --ServerApp.allow_root=True
 

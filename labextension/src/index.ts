@@ -200,20 +200,15 @@ class PipelinePanel extends Widget {
       for (;;) {
         await new Promise(r => setTimeout(r, 1000));
         const { build } = await api<{ build: IBuild | null }>('build');
-        this.showBuild(build);
         if (!build?.running) {
           break;
         }
+        this.showBuild(build);
       }
+      // the table read again first, then the build shown as ended (with its output)
+      this.render(await api<IStatus>('status'));
     } finally {
       this.polling = false;
-    }
-    const output = this.node.querySelector('.nbprod-output')?.textContent ?? '';
-    const status = await api<IStatus>('status');
-    this.render(status);
-    const out = this.node.querySelector('.nbprod-output') as HTMLElement;
-    if (!status.build) {
-      out.textContent = output;
     }
   }
 

@@ -155,7 +155,7 @@ def test_the_panel_in_a_real_browser(lab, tmp_path):
         assert "ploomber-extension" in disabled
 
         press(page, 67, modifiers=2 | 8, key="C")  # Ctrl+Shift+C: the command palette
-        page.wait_for("!!document.querySelector('.lm-CommandPalette-input')")
+        page.wait_for("document.activeElement?.classList.contains('lm-CommandPalette-input')")
         page.call("Input.insertText", text="nbprod")
         item = page.wait_for("[...document.querySelectorAll('.lm-CommandPalette-item')]"
                              ".map(e => e.textContent).find(t => t.includes('nbprod:'))")

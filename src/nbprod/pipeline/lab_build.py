@@ -21,10 +21,6 @@ OUTPUT_LIMIT = 20_000
 QUIET_ENV = {"BENTOML_DO_NOT_TRACK": "true", "PLOOMBER_STATS_ENABLED": "false"}
 
 
-class BuildRunning(ConfigError):
-    """A build is already running; the panel waits for it."""
-
-
 def build_command(task: str | None = None) -> list[str]:
     """The Ploomber command that builds the pipeline, or runs ``task`` even if up to date."""
     beside = Path(sys.executable).with_name("ploomber")
@@ -61,10 +57,10 @@ class BuildRunner:
         self._lock = threading.Lock()
 
     def start(self, task: str | None = None) -> Build:
-        """Start a build (raises :class:`BuildRunning` while one runs)."""
+        """Start a build (a :class:`~nbprod.errors.ConfigError` while one runs)."""
         with self._lock:
             if self.last is not None and self.last.returncode is None:
-                raise BuildRunning(f"a build is running ({' '.join(self.last.command[1:])}); "
+                raise ConfigError(f"a build is running ({' '.join(self.last.command[1:])}); "
                                    "wait for it to finish")
             build = Build(build_command(task), task)
             proc = subprocess.Popen(
