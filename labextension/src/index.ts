@@ -15,6 +15,7 @@ import {
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ServerConnection } from '@jupyterlab/services';
+import { buildIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 const COMMAND = 'nbprod:open-panel';
@@ -273,6 +274,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(COMMAND, {
       label: args => (args['isLauncher'] ? 'nbprod' : 'nbprod: pipeline, builds, reports and models'),
       caption: "The pipeline's tasks and their status; build, open the reports and models",
+      icon: args => (args['isLauncher'] ? buildIcon : undefined),
       execute: () => {
         let widget = tracker.currentWidget;
         if (!widget || widget.isDisposed) {
@@ -291,7 +293,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     palette.addItem({ command: COMMAND, category: 'nbprod' });
     if (launcher) {
-      launcher.add({ command: COMMAND, category: 'Other', rank: 0 });
+      launcher.add({ command: COMMAND, category: 'Other', rank: 0, args: { isLauncher: true } });
     }
     if (restorer) {
       void restorer.restore(tracker, { command: COMMAND, name: () => 'nbprod' });

@@ -150,6 +150,8 @@ def test_the_panel_in_a_real_browser(lab, tmp_path):
         page.drain(2)
         assert page.evaluate("!!document.querySelector('.jp-NotebookPanel')")
         assert not page.evaluate("!!document.querySelector('[data-testid=share-btn]')")
+        # no "get notified about Jupyter news?" either (jupyter/labconfig: fetchNews off)
+        assert not page.evaluate("document.body.textContent.includes('Jupyter news')")
         disabled = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data')"
                                  ".textContent).disabledExtensions")
         assert "ploomber-extension" in disabled
@@ -186,6 +188,13 @@ def test_the_panel_in_a_real_browser(lab, tmp_path):
         shot = page.screenshot()
         (tmp_path / "lab_panel.png").write_bytes(shot)
         assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
+        # the tab bar's "+" opens the launcher, whose "nbprod" card opens the panel
+        page.evaluate("document.querySelector('.lm-TabBar-addButton').click()")
+        page.wait_for("[...document.querySelectorAll('.jp-LauncherCard')].some("
+                      "c => c.textContent.trim() === 'nbprod')", 120)
+        page.evaluate("[...document.querySelectorAll('.jp-LauncherCard')].find("
+                      "c => c.textContent.trim() === 'nbprod').click()")
+        page.wait_for("document.querySelectorAll('.nbprod-task').length === 6", 120)
         outside = [u for u in page.requests
                    if not u.startswith((url, url.replace("http", "ws"), "data:", "blob:"))]
         assert outside == [], outside
