@@ -106,6 +106,15 @@ class Page:
                 raise AssertionError(f"still false after {timeout} s: {expression}")
             self.drain(0.3)
 
+    def click(self, selector: str) -> None:
+        """A real mouse click (DevTools input) at the middle of the first element matching
+        ``selector``, as a person's click reaches the page (pointer events included)."""
+        x, y = self.evaluate(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+            ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
     def screenshot(self) -> bytes:
         return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
 

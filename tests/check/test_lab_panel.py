@@ -137,6 +137,14 @@ def press(page, key_code: int, modifiers: int = 0, key: str = "") -> None:
                   modifiers=modifiers, key=key)
 
 
+def mark(selector: str, text: str, cls: str) -> str:
+    """JS: give the first ``selector`` element whose text is ``text`` the class ``cls``
+    (true when there is one), for a click on it."""
+    return (f"(() => {{ const e = [...document.querySelectorAll('{selector}')].find("
+            f"e => e.textContent.trim() === '{text}'); if (e) e.classList.add('{cls}'); "
+            "return !!e; })()")
+
+
 def test_the_panel_in_a_real_browser(lab, tmp_path):
     """The command from the palette opens the panel; it lists the tasks with their status,
     a task's Build button runs it to the end, the links open the reports; the notebook's
@@ -169,7 +177,7 @@ def test_the_panel_in_a_real_browser(lab, tmp_path):
         assert [name for name, _ in rows] == TASKS
         assert {status for _, status in rows} == {"up to date"}, rows
 
-        page.evaluate("document.querySelector('.nbprod-build-task[data-task=evaluate]').click()")
+        page.click(".nbprod-build-task[data-task=evaluate]")
         page.wait_for("document.querySelector('.nbprod-output')?.dataset.state === 'running'", 30)
         page.wait_for("document.querySelector('.nbprod-output')?.dataset.state === 'finished'", 300)
         after = dict(page.wait_for(
@@ -181,7 +189,7 @@ def test_the_panel_in_a_real_browser(lab, tmp_path):
         index = page.evaluate("document.querySelector('a.nbprod-index').href")
         assert index.startswith(url) and index.endswith("/reports/index.html")
         assert page.evaluate(f"fetch({index!r}).then(r => r.status)") == 200
-        page.evaluate("document.querySelector('.nbprod-models-button').click()")
+        page.click(".nbprod-models-button")
         versions = page.wait_for("document.querySelectorAll('.nbprod-version').length")
         assert versions == len(api(lab, "GET", "models").json()["versions"])
         page.drain(1)
@@ -189,12 +197,15 @@ def test_the_panel_in_a_real_browser(lab, tmp_path):
         (tmp_path / "lab_panel.png").write_bytes(shot)
         assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
         # the tab bar's "+" opens the launcher, whose "nbprod" card opens the panel
-        page.evaluate("document.querySelector('.lm-TabBar-addButton').click()")
-        page.wait_for("[...document.querySelectorAll('.jp-LauncherCard')].some("
-                      "c => c.textContent.trim() === 'nbprod')", 120)
-        page.evaluate("[...document.querySelectorAll('.jp-LauncherCard')].find("
-                      "c => c.textContent.trim() === 'nbprod').click()")
-        page.wait_for("document.querySelectorAll('.nbprod-task').length === 6", 120)
+        page.click(".lm-TabBar-addButton:not(.lm-mod-hidden)")
+        page.wait_for(mark(".lm-TabBar-tab", "Launcher", "t-launcher"))
+        page.click(".t-launcher")
+        page.wait_for(mark(".jp-LauncherCard", "nbprod", "t-card"))
+        page.wait_for("document.querySelector('.t-card').getBoundingClientRect().width > 0")
+        shown = "!document.getElementById('nbprod-pipeline').classList.contains('lm-mod-hidden')"
+        assert not page.evaluate(shown)  # the launcher is in front of the panel
+        page.click(".t-card")
+        page.wait_for(shown, 60)
         outside = [u for u in page.requests
                    if not u.startswith((url, url.replace("http", "ws"), "data:", "blob:"))]
         assert outside == [], outside
