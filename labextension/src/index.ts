@@ -214,12 +214,17 @@ class PipelinePanel extends Widget {
   }
 
   private async compare(): Promise<void> {
+    // the tab is opened on the click itself (a browser blocks one opened after a request)
+    const tab = window.open('', '_blank');
     const answer = await api<{ page?: string; error?: string }>('compare', { method: 'POST' });
     if (answer.error || !answer.page) {
+      tab?.close();
       this.message(answer.error ?? 'no page');
       return;
     }
-    window.open(fileUrl(answer.page), '_blank');
+    if (tab) {
+      tab.location.href = fileUrl(answer.page);
+    }
   }
 
   private async models(): Promise<void> {
