@@ -117,8 +117,19 @@ lab: install  ## JupyterLab on 127.0.0.1 with a token; pipeline notebooks run as
 	@test -d products || echo "note: run 'make run' first; the notebooks read the pipeline's products"
 	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.open_browser=False --ServerApp.root_dir=. \
-		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=nbprod.pipeline.lab=True \
-		--ServerApp.allow_root=True
+		--ServerApp.jpserver_extensions=ploomber=False --ServerApp.jpserver_extensions=ploomber_extension=False \
+		--ServerApp.jpserver_extensions=nbprod.pipeline.lab=True \
+		--ServerApp.jpserver_extensions=nbprod.pipeline.lab_panel=True \
+		--LabApp.extra_labextensions_path=$(CURDIR)/labextension/prebuilt --ServerApp.allow_root=True
+
+# The nbprod panel's front end (labextension/src, TypeScript), rebuilt into labextension/prebuilt/
+# (committed; the wheel installs it where JupyterLab finds prebuilt extensions, so installing
+# nbprod needs no Node). Needs Node and npm; the npm packages are package-lock.json's.
+STAGING = $(shell $(BIN)/python -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))' 2>/dev/null)
+.PHONY: labextension
+labextension: install  ## rebuild the JupyterLab panel's front end (Node and npm needed)
+	cd labextension && npm ci --no-audit --no-fund && rm -rf lib prebuilt && npx tsc \
+		&& node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path $(STAGING) .
 
 bench-dask: dev  ## batch scoring of a data set: local vs a 2-worker Dask LocalCluster (minutes)
 	python benchmarks/dask_scoring.py

@@ -8,6 +8,7 @@ request the page itself made (the browser's own update checks are not the page's
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,10 +48,86 @@ class Visit:
     values: dict[str, object] = field(default_factory=dict)  # results of the JS probes
 
 
-def visit(url: str, probes: dict[str, str] | None = None, width: int = 1100,
-          height: int = 700, settle: float = 1.0, timeout: float = 60) -> Visit:
-    """Open ``url`` in headless chromium, wait for its load event (and ``settle`` s more),
-    evaluate each JS expression of ``probes``, take a screenshot, and close the browser."""
+class Page:
+    """One tab of a running chromium, driven over DevTools; every event is kept."""
+
+    def __init__(self, ws, timeout: float):
+        self.ws, self.timeout, self.events = ws, timeout, []
+        self._ids = itertools.count(1)
+
+    def call(self, method: str, **params) -> dict:
+        n = next(self._ids)
+        self.ws.send(json.dumps({"id": n, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == n:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def drain(self, seconds: float) -> None:
+        """Keep the events that arrive within ``seconds``."""
+        import websocket
+
+        end = time.monotonic() + seconds
+        self.ws.settimeout(0.2)
+        while time.monotonic() < end:
+            try:
+                self.events.append(json.loads(self.ws.recv()))
+            except websocket.WebSocketTimeoutException:
+                pass
+        self.ws.settimeout(self.timeout)
+
+    def navigate(self, url: str) -> None:
+        """Open ``url`` and wait for its load event."""
+        self.call("Network.enable")
+        self.call("Page.enable")
+        self.call("Page.navigate", url=url)
+        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+            self.events.append(json.loads(self.ws.recv()))
+
+    def evaluate(self, expression: str):
+        """The value of a JS expression (awaited if it is a promise)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float = 60):
+        """The first truthy value of a JS expression, polled; fails after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still false after {timeout} s: {expression}")
+            self.drain(0.3)
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (DevTools input) at the middle of the first element matching
+        ``selector``, as a person's click reaches the page (pointer events included)."""
+        x, y = self.evaluate(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+            ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+
+    @property
+    def requests(self) -> list[str]:
+        """Every URL the page asked for so far."""
+        return [e["params"]["request"]["url"] for e in self.events
+                if e.get("method") == "Network.requestWillBeSent"]
+
+
+@contextlib.contextmanager
+def devtools(width: int = 1100, height: int = 700, timeout: float = 60) -> Iterator[Page]:
+    """A headless chromium with one blank tab, closed on exit."""
     import websocket
 
     profile = tempfile.mkdtemp(prefix="nbprod-chromium-")
@@ -67,45 +145,13 @@ def visit(url: str, probes: dict[str, str] | None = None, width: int = 1100,
             time.sleep(0.1)
         port = int(port_file.read_text().split()[0])
         targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
-        page = next(t for t in targets if t["type"] == "page")
-        ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout,
+        target = next(t for t in targets if t["type"] == "page")
+        ws = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=timeout,
                                          suppress_origin=True)
-        ids = itertools.count(1)
-        seen = Visit()
-        events: list[dict] = []
-
-        def call(method: str, **params):
-            n = next(ids)
-            ws.send(json.dumps({"id": n, "method": method, "params": params}))
-            while True:
-                message = json.loads(ws.recv())
-                if message.get("id") == n:
-                    if "error" in message:
-                        raise RuntimeError(f"{method}: {message['error']}")
-                    return message.get("result", {})
-                events.append(message)
-
-        call("Network.enable")
-        call("Page.enable")
-        call("Page.navigate", url=url)
-        while not any(e.get("method") == "Page.loadEventFired" for e in events):
-            events.append(json.loads(ws.recv()))
-        end = time.monotonic() + settle
-        ws.settimeout(0.2)
-        while time.monotonic() < end:
-            try:
-                events.append(json.loads(ws.recv()))
-            except websocket.WebSocketTimeoutException:
-                pass
-        ws.settimeout(timeout)
-        for name, expression in (probes or {}).items():
-            result = call("Runtime.evaluate", expression=expression, returnByValue=True)
-            seen.values[name] = result.get("result", {}).get("value")
-        seen.screenshot = base64.b64decode(call("Page.captureScreenshot", format="png")["data"])
-        seen.requests = [e["params"]["request"]["url"] for e in events
-                         if e.get("method") == "Network.requestWillBeSent"]
-        ws.close()
-        return seen
+        try:
+            yield Page(ws, timeout)
+        finally:
+            ws.close()
     finally:
         proc.terminate()
         try:
@@ -113,6 +159,22 @@ def visit(url: str, probes: dict[str, str] | None = None, width: int = 1100,
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def visit(url: str, probes: dict[str, str] | None = None, width: int = 1100,
+          height: int = 700, settle: float = 1.0, timeout: float = 60) -> Visit:
+    """Open ``url`` in headless chromium, wait for its load event (and ``settle`` s more),
+    evaluate each JS expression of ``probes``, take a screenshot, and close the browser."""
+    with devtools(width, height, timeout) as page:
+        page.navigate(url)
+        page.drain(settle)
+        seen = Visit()
+        for name, expression in (probes or {}).items():
+            result = page.call("Runtime.evaluate", expression=expression, returnByValue=True)
+            seen.values[name] = result.get("result", {}).get("value")
+        seen.screenshot = page.screenshot()
+        seen.requests = page.requests
+        return seen
 
 
 def network_requests(visit_: Visit) -> list[str]:

@@ -11,9 +11,7 @@ notebook opened beside jupytext's asynchronous contents manager
 
 from __future__ import annotations
 
-import contextlib
 import json
-import secrets
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -23,14 +21,12 @@ import pytest
 import requests
 import websocket
 
-from nbprod.pipeline.lab import SERVER_FLAGS
+from labkit import LAB_FLAGS, jupyter_lab
 from nbprod.registry.lineage import git_info
-from projectkit import BIN, PROJECT_FILES, ROOT, build_env, free_port, smoke_build, stop, wait_until
+from projectkit import BIN, PROJECT_FILES, ROOT, build_env, smoke_build
 
 pytestmark = pytest.mark.pipeline
 
-#: The flags of `make lab` (Makefile) beyond the port, token and root folder.
-LAB_FLAGS = [*SERVER_FLAGS, "--ServerApp.allow_root=True"]
 NOTEBOOKS = [f"notebooks/{n}.ipynb" for n in ("ingest", "features", "train", "evaluate",
                                                  "register", "score")]
 
@@ -45,35 +41,6 @@ def built(tmp_path_factory):
         subprocess.run(["git", *args], cwd=project, env=env, check=True, timeout=60)
     assert git_info(project)["dirty"] is False
     return project, env
-
-
-@contextlib.contextmanager
-def jupyter_lab(root: Path, env: dict[str, str], scratch: Path, flags=tuple(LAB_FLAGS)):
-    """`jupyter lab` as `make lab` starts it, on a free loopback port with a token."""
-    port, token = free_port(), secrets.token_hex(24)
-    env = dict(env, JUPYTER_CONFIG_DIR=str(scratch / "config"), JUPYTER_DATA_DIR=str(scratch / "data"),
-               JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), IPYTHONDIR=str(scratch / "ipython"))
-    log = open(scratch / "jupyter.log", "w")
-    proc = subprocess.Popen(
-        [str(BIN / "jupyter"), "lab", "--ServerApp.ip=127.0.0.1", "--ServerApp.open_browser=False",
-         f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", *flags],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def ready() -> bool:
-            assert proc.poll() is None, (scratch / "jupyter.log").read_text()
-            try:
-                return requests.get(f"{url}/api/status", params={"token": token}, timeout=5).ok
-            except requests.ConnectionError:
-                return False
-
-        wait_until(ready, 90, lambda: (scratch / "jupyter.log").read_text(), interval=0.3)
-        yield url, token
-    finally:
-        stop(proc)
-        log.close()
 
 
 def execute(ws, session: str, code: str) -> tuple[str, list[str], list[dict], int]:

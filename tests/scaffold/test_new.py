@@ -162,7 +162,12 @@ def test_the_makefile_installs_with_uv_and_says_what_it_does(project):
     assert f"JUPYTER_CONFIG_PATH={dest}/jupyter" in dry.stdout
     assert "nbprod plot --output products/pipeline.html" in dry.stdout
     overrides = json.loads((dest / "jupyter/labconfig/default_setting_overrides.json").read_text())
-    assert overrides == {"ploomber-extension:settings": {"showShareNotebook": False}}
+    assert overrides == {"ploomber-extension:settings": {"showShareNotebook": False},
+                         "@jupyterlab/apputils-extension:notification": {
+                             "checkForUpdates": False, "fetchNews": "false"}}
+    page_config = json.loads((dest / "jupyter/labconfig/page_config.json").read_text())
+    assert page_config == {"disabledExtensions": {"ploomber-extension": True}}
+    assert "--ServerApp.jpserver_extensions=nbprod.pipeline.lab_panel=True" in dry.stdout
 
 
 def test_lock_file_is_nbprods_own():

@@ -43,7 +43,9 @@ def test_the_wheel_holds_only_nbprod(tmp_path):
     wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"nbprod", f"nbprod-{nbprod.__version__}.dist-info"}
+    data = f"nbprod-{nbprod.__version__}.data"  # the JupyterLab panel and its server config
+    assert tops == {"nbprod", f"nbprod-{nbprod.__version__}.dist-info", data}
+    assert {n.split("/")[2] for n in names if n.startswith(data)} == {"share", "etc"}
     assert "nbprod/serving/service.py" in names and "nbprod/py.typed" in names
     assert not [n for n in names if n.endswith(".pyc")]
     assert build_wheel(tmp_path / "again").read_bytes() == wheel.read_bytes()  # reproducible

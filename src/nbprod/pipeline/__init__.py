@@ -8,6 +8,8 @@
 - :mod:`.compare_page`: two model versions on one page, curves overlaid, metrics over time;
 - :mod:`.plot`: the DAG and each task's status, offline;
 - :mod:`.lab`: the Jupyter server extension that injects a task's parameters on open;
+- :mod:`.lab_panel`, :mod:`.lab_build`: the server extension behind JupyterLab's nbprod
+  panel (tasks and status, builds, models, the comparison page);
 - :mod:`.summary`: what a build produced (``nbprod summary``);
 - :mod:`.env_file`: the defaults of ``env.yaml``.
 

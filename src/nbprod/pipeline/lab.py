@@ -40,6 +40,11 @@ INJECTED_TAGS = ("injected-parameters", "debugging-settings")
 SERVER_FLAGS = (
     LAB_EXTENSION_OFF,  # Ploomber's own extension answers 500 (nbprod.compat.ploomber)
     "--ServerApp.jpserver_extensions=nbprod.pipeline.lab=True",
+    # the nbprod panel's API (nbprod.pipeline.lab_panel); a wheel install also enables it
+    "--ServerApp.jpserver_extensions=nbprod.pipeline.lab_panel=True",
+    # ploomber-extension's server side: the Share button's deploy API (its front end is
+    # disabled by jupyter/labconfig/page_config.json)
+    "--ServerApp.jpserver_extensions=ploomber_extension=False",
 )
 
 

@@ -5,7 +5,9 @@ from its bento must ``import nbprod`` with nothing else. :func:`build_wheel` wri
 standard wheel (PEP 427) from the installed package's own files and metadata, whether
 nbprod was installed from a wheel or in editable mode from a source tree, so the bento
 (``python.wheels`` in ``bentofile.yaml``) and the project (``wheels/``) hold exactly the
-toolkit that built them.
+toolkit that built them. The wheel also carries the distribution's data files (nbprod's
+prebuilt JupyterLab panel and its server config, pyproject's ``data-files``): those it
+installed, or, for an editable install, those its source tree's ``pyproject.toml`` names.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import importlib
 import importlib.util
 import re
+import tomllib
 import zipfile
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -25,6 +28,8 @@ PACKAGE = "nbprod"
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 _SKIP_ROOT = {"pyproject.toml", "setup.py", "setup.cfg"}
+#: where a wheel's data files go that JupyterLab and Jupyter server read
+_DATA_ROOTS = ("share/jupyter/", "etc/jupyter/")
 
 
 def wheel_name(version: str, dist: str = PACKAGE) -> str:
@@ -45,6 +50,24 @@ def _package_files(root: Path) -> list[Path]:
         and not any(part.endswith(".egg-info") for part in p.relative_to(root).parts)
         and p.suffix not in _SKIP_SUFFIXES and p.relative_to(root).as_posix() not in _SKIP_ROOT
     )
+
+
+def _data_files(found, package_root: Path) -> list[tuple[str, Path]]:
+    """The distribution's data files, as (path under the wheel's ``.data/data/``, file)."""
+    installed = [(f.as_posix().split("/../")[-1].lstrip("./"), Path(str(found.locate_file(f))))
+                 for f in ((found.files if found else None) or []) if f.as_posix().startswith("../")]
+    data = [(name[name.index(d):], path) for name, path in installed
+            for d in _DATA_ROOTS if d in name and path.is_file()]
+    if data:
+        return sorted(set(data))
+    pyproject = package_root.parent.parent / "pyproject.toml"  # src/<package> of a source tree
+    if not pyproject.is_file():
+        return []
+    table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("setuptools", {})
+    source = pyproject.parent
+    return sorted((f"{dest}/{path.name}", path)
+                  for dest, patterns in table.get("data-files", {}).items()
+                  for pattern in patterns for path in source.glob(pattern) if path.is_file())
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -68,6 +91,7 @@ def build_wheel(dest_dir: str | Path, dist: str = PACKAGE, package: str | None =
         metadata = found.read_text("METADATA") or found.read_text("PKG-INFO")
         entry_points = found.read_text("entry_points.txt") or ""
     except PackageNotFoundError:
+        found = None
         if package is None or importlib.util.find_spec(package) is None:
             raise ConfigError(f"{dist} is not installed (pip install it), so it cannot be "
                               "packaged as a wheel") from None
@@ -88,6 +112,9 @@ def build_wheel(dest_dir: str | Path, dist: str = PACKAGE, package: str | None =
     entries: list[tuple[str, bytes]] = [
         (f"{top}/{p.relative_to(root).as_posix()}", p.read_bytes()) for p in _package_files(root)
     ]
+    if dist == PACKAGE:  # the toolkit's JupyterLab panel
+        entries += [(f"{_normal(dist)}-{version}.data/data/{name}", path.read_bytes())
+                    for name, path in _data_files(found, root)]
     entries.append((f"{info}/METADATA", metadata.encode()))
     entries.append((f"{info}/WHEEL", (
         b"Wheel-Version: 1.0\nGenerator: nbprod.registry.wheel\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
