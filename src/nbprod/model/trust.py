@@ -87,6 +87,8 @@ SKLEARN_MODULES = (
 )
 #: The library whose list is always on: every model nbprod builds is a scikit-learn one.
 ALWAYS = ("sklearn",)
+#: nbprod's own steps of a served notebook model (:mod:`nbprod.model.adopted`): always on.
+OWN = ("nbprod.model.adopted.RawColumns", "nbprod.model.adopted.ColumnAligner")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,9 @@ class Trust:
     def allows(self, name: str) -> bool:
         """Whether a model may hold the type or function ``name`` (``module.Name``)."""
         module, _, attr = name.rpartition(".")
-        if name in self.types or any(name in LIBRARIES.get(lib, ()) for lib in self.libraries):
+        if name in self.types or name in OWN or any(
+            name in LIBRARIES.get(lib, ()) for lib in self.libraries
+        ):
             return True
         if module.split(".")[0] in self.packages and module.split(".")[0] != MAIN:
             return True

@@ -1,0 +1,94 @@
+"""Her notebook read and analysed without running it: magics out, the raw frame, the split,
+the feature steps and the training-only statements with their cell and line."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from nbprod.errors import ConfigError
+from nbprod.scaffold.adoption import choose_model
+from nbprod.scaffold.notebook_code import features_module
+from nbprod.scaffold.notebook_flow import analyse
+from nbprod.scaffold.notebook_source import read_notebook
+
+FIXTURE = Path(__file__).parents[2] / "scaffold" / "fixtures" / "churn_notebook" / "churn.ipynb"
+DATA = "Telco-Customer-Churn-sample.csv"
+
+
+def write(tmp_path: Path, *sources: str) -> Path:
+    nb = new_notebook(cells=[new_markdown_cell(s[3:]) if s.startswith("md:") else new_code_cell(s)
+                             for s in sources])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_magics_and_shell_lines_are_taken_out_and_lines_keep_their_numbers(tmp_path):
+    path = write(tmp_path, "md:## Load", "%matplotlib inline\n!pip install x\nimport pandas as pd",
+                 "%%time\nx = 1", "%%bash\nls")
+    cells = read_notebook(path)
+    assert [c.number for c in cells] == [2, 3, 4]
+    assert cells[0].source.splitlines() == ["", "", "import pandas as pd"]
+    assert cells[0].dropped == (1, 2)
+    assert cells[0].heading == ("Load", 2)
+    assert cells[1].source.strip() == "x = 1"
+    assert cells[2].source == ""
+
+
+def test_a_cell_that_is_not_python_is_named_with_its_line(tmp_path):
+    path = write(tmp_path, "x = 1", "y = (\n")
+    with pytest.raises(ConfigError, match=r"cell 2, line \d+: not Python"):
+        read_notebook(path)
+
+
+def test_the_churn_notebook_flow():
+    cells = read_notebook(FIXTURE)
+    flow = analyse(cells, DATA, "rf", "Churn")
+    assert (flow.raw, flow.X, flow.X_train, flow.X_test, flow.frame) == (
+        "df", "X", "X_train", "X_test", "df")
+    assert {k: v.value for k, v in flow.split_literals.items()} == {
+        "test_size": 0.25, "random_state": 42}
+    assert [s.where for s in flow.steps] == ["cell 6, line 1"] + [
+        f"cell 10, line {n}" for n in range(1, 6)]
+    assert [(s.where, r.split(" (")[0]) for s, r in flow.training_only] == [
+        ("cell 6, line 2", "filters or renumbers rows"), ("cell 6, line 3", "uses the target 'Churn'")]
+    assert [s.node.name for s in flow.definitions] == ["tenure_band"]
+
+
+def test_the_feature_function_is_her_statements_and_runs_on_one_record():
+    import pandas as pd
+
+    flow = analyse(read_notebook(FIXTURE), DATA, "rf", "Churn")
+    text = features_module(flow, "churn.ipynb")
+    assert "df['band'] = df['tenure'].apply(tenure_band)" in text
+    assert "dropna" not in text and "'Churn'" not in text
+    namespace: dict = {}
+    exec("def tenure_band(months):\n    return 0 if months < 12 else 1\n", namespace)
+    exec(text.replace("from .notebook import tenure_band", ""), namespace)
+    one = pd.DataFrame([{"TotalCharges": " ", "gender": "Male", "Partner": "No", "tenure": 3,
+                         "Contract": "One year", "InternetService": "DSL",
+                         "PaymentMethod": "Mailed check"}])
+    out = namespace["features"](one)
+    assert out.loc[0, "gender"] == 0 and out.loc[0, "band"] == 0
+    assert bool(out.loc[0, "Contract_One year"]) is True
+
+
+def test_several_fitted_models_need_model(tmp_path):
+    cells = read_notebook(FIXTURE)
+    with pytest.raises(ConfigError, match=r"several models \(lr, rf\); name the one"):
+        choose_model(cells, None)
+    assert choose_model(cells, "rf") == "rf"
+
+
+@pytest.mark.parametrize(("sources", "message"), [
+    (("import pandas as pd", "df = pd.read_csv('other.csv')"), "reads no file named"),
+    (("import pandas as pd", f"df = pd.read_csv('{DATA}')", "m.fit(df, df.y)"),
+     "fitted on an expression for y"),
+    (("import pandas as pd", f"df = pd.read_csv('{DATA}')", "X = df\ny = df.y\nm.fit(X, y)"),
+     "no train_test_split"),
+])
+def test_notebooks_that_cannot_be_analysed_are_refused(tmp_path, sources, message):
+    with pytest.raises(ConfigError, match=message):
+        analyse(read_notebook(write(tmp_path, *sources)), DATA, "m", "y")
