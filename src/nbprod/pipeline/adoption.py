@@ -1,0 +1,81 @@
+"""The two steps of an adopted notebook's pipeline that are nbprod's, not hers.
+
+:func:`keep_her_run` ends her notebook's task: her fitted model (the safe format), her
+held-out raw rows with her model's answers on her ``X_test``, her training raw rows and her
+model's input columns. :func:`serve_her_model` is the ``train`` task: her model behind her
+package's ``features`` function (:mod:`nbprod.model.adopted`), checked against those answers
+(a :class:`~nbprod.errors.ParityError` fails the build, naming the first row and column),
+then stored with the held-out rows, the feature schema and the reference statistics that
+nbprod's evaluate and register tasks read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["keep_her_run", "serve_her_model"]
+
+#: the prefix of her model's answers beside her held-out raw rows
+ANSWER = "__her_"
+
+
+def _parquet(frame: pd.DataFrame, path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path)
+
+
+def keep_her_run(product: Mapping[str, str], model: Any, raw: pd.DataFrame,
+                 X_train: pd.DataFrame, X_test: pd.DataFrame) -> str:
+    """Write what her notebook produced for the rest of the pipeline; returns a summary."""
+    from ..model.adopted import answers
+    from ..model.artifacts import save_model
+
+    save_model(model, product["her_model"])
+    held = raw.loc[X_test.index]
+    said = answers(model, X_test).add_prefix(ANSWER)
+    _parquet(pd.concat([held, said], axis=1), product["heldout"])
+    _parquet(raw.loc[X_train.index], product["training_rows"])
+    _parquet(X_train.iloc[:0], product["model_input"])
+    return (f"kept her model, {len(held):,} held-out raw rows with its answers and "
+            f"{len(X_train):,} training rows")
+
+
+def serve_her_model(upstream: Mapping[str, str], product: Mapping[str, str], columns: str,
+                    features: Callable[[pd.DataFrame], pd.DataFrame]) -> str:
+    """Her model served on declared records, its parity checked, its products written."""
+    from ..data.columns import ColumnTable
+    from ..data.dataset import features as declared_features
+    from ..data.schema import derive_feature_schema, reference_statistics
+    from ..data.validation import prepare
+    from ..model.adopted import answers, parity, served_pipeline
+    from ..model.artifacts import load_model_file, save_model
+
+    table = ColumnTable.load(columns)
+    model = load_model_file(upstream["her_model"])
+    held = pd.read_parquet(upstream["heldout"])
+    raw_order = [c for c in held.columns if not str(c).startswith(ANSWER)]
+    expected = held[[c for c in held.columns if str(c).startswith(ANSWER)]]
+    expected.columns = [str(c)[len(ANSWER):] for c in expected.columns]
+    headers = {name: header for header, name in table.renames.items()}
+    served = served_pipeline(model, features, pd.read_parquet(upstream["model_input"]),
+                             headers, raw_order)
+    test = prepare(held[raw_order], table)
+    got = answers(served, declared_features(test, table)).set_axis(expected.index)
+    parity(expected, got, where=f"{Path(upstream['heldout']).name}: held-out rows")
+    train = prepare(pd.read_parquet(upstream["training_rows"]), table)
+    schema = derive_feature_schema(train, table)
+    for key, frame in {"test": test, "train": train}.items():
+        if key in product:
+            _parquet(frame, product[key])
+    Path(product["schema"]).parent.mkdir(parents=True, exist_ok=True)
+    schema.save(product["schema"])
+    Path(product["reference"]).write_text(
+        json.dumps(reference_statistics(train, schema), indent=2) + "\n")
+    save_model(served, product["model"])
+    return (f"the served pipeline answers her {len(test):,} held-out rows as her notebook's "
+            "model does (parity within 1e-6 relative, labels equal)")
