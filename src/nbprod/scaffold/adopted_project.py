@@ -94,7 +94,10 @@ def _her_task(adoption: Adoption, raw_file: str, parameter: str) -> str:
             source = (_with_parameter(mine, literal, parameter) if number == flow.read.cell
                       else mine.source)
             cells.append({"kind": "code", "source": source.rstrip("\n")})
-    read = ast.unparse(_replace(getattr(flow.read.node, "value"), literal, parameter))
+    value = flow.read.node.value if isinstance(flow.read.node, ast.Assign) else None
+    if value is None:
+        raise NbprodError(f"{flow.read.where}: read the data with an assignment, then adopt")
+    read = ast.unparse(_replace(value, literal, parameter))
     cells.append({"kind": "code", "source":
                   "from nbprod.pipeline.adoption import keep_her_run\n\n"
                   f"print(keep_her_run(product, {flow.model}, {read}, {flow.X_train}, "
@@ -107,7 +110,7 @@ def _replace(node: ast.expr, literal: ast.Constant, parameter: str) -> ast.expr:
         def visit_Constant(self, found: ast.Constant) -> ast.AST:
             return ast.Name(parameter, ast.Load()) if found.value == literal.value else found
 
-    return Swap().visit(ast.parse(ast.unparse(node), mode="eval")).body  # type: ignore[no-any-return]
+    return Swap().visit(ast.parse(ast.unparse(node), mode="eval")).body
 
 
 def _train_task(package: str) -> str:
