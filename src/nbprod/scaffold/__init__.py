@@ -9,6 +9,7 @@
 * :mod:`.notebook_source`: her notebook's code cells as Python, magics and shell lines out;
 * :mod:`.notebook_flow`: her notebook's data flow (raw frame, split, fit, feature steps);
 * :mod:`.notebook_code`: her definitions and feature steps as her package's modules;
+* :mod:`.notebook_params`: her data path, split and literal hyper-parameters as parameters;
 * :mod:`.notebook_run`: her notebook run once, the served path's parity checked;
 * :mod:`.adoption`: read + analyse + run, or a refusal naming the cell and line;
 * :mod:`.adopted_project`: the project of an adopted notebook (``nbprod new --notebook``).

@@ -22,11 +22,12 @@ from typing import Any
 import yaml
 
 from ..data.files import file_format
-from ..errors import NbprodError
+from ..errors import ConfigError, NbprodError
 from ..model.trust import LIBRARIES
 from .adoption import Adoption, adopt
 from .infer import infer_table, read_data
 from .names import safe_file_name
+from .notebook_params import Parameter, find_parameters, with_parameters
 from .notebook_source import Cell
 from .project import EXECUTABLE, Created, _add_wheel, _wheel_name, project_files, project_name
 from .writer import check_destination, git_first_commit, write_tree
@@ -60,39 +61,35 @@ def _notebook(cells: list[dict[str, Any]]) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def _with_parameter(cell: Cell, literal: ast.Constant, parameter: str) -> str:
-    """The cell's source with her data path literal replaced by the parameter's name."""
-    lines = cell.source.splitlines()
-    i = literal.lineno - 1
-    line = lines[i]
-    lines[i] = line[:literal.col_offset] + parameter + line[literal.end_col_offset or 0:]
-    return "\n".join(lines)
-
-
-def _her_task(adoption: Adoption, raw_file: str, parameter: str) -> str:
-    """notebooks/notebook.ipynb: a parameters cell, her cells, the cell keeping her run."""
+def _her_task(adoption: Adoption, raw_file: str, parameter: str,
+              parameters: list[Parameter]) -> str:
+    """notebooks/notebook.ipynb: a parameters cell, her cells (her literals that are
+    parameters replaced by their names), the cell keeping her run."""
     import nbformat
 
     flow = adoption.flow
     literal = next(n for n in ast.walk(flow.read.node) if isinstance(n, ast.Constant)
                    and n.value == adoption.data_path)
     product = {key: f"../products/notebook/{file}" for key, file in HER_PRODUCTS.items()}
-    params = (f"upstream = None\nproduct = {product!r}\n"
-              f"{parameter} = {f'../data/raw/{raw_file}'!r}  # her data file (env.yaml: raw_data)")
+    params = [f"upstream = None\nproduct = {product!r}",
+              f"{parameter} = {f'../data/raw/{raw_file}'!r}  # her data file (env.yaml: raw_data)"]
+    params += [f"{p.name} = {p.value!r}  # cell {p.cell}" for p in parameters]
     cells: list[dict[str, Any]] = [
         {"kind": "markdown", "source": f"# {adoption.notebook.stem}\n\nHer notebook "
          f"({adoption.notebook.name}, sha256 {adoption.sha256[:12]}), adopted by nbprod new "
-         "--notebook: her cells as she wrote them; only the data file's path is a parameter."},
-        {"kind": "code", "source": params, "tags": ["parameters"]}]
+         "--notebook: her cells as she wrote them; her data file's path, her split and her "
+         "model's literal hyper-parameters are parameters (env.yaml)."},
+        {"kind": "code", "source": "\n".join(params), "tags": ["parameters"]}]
     original = nbformat.read(str(adoption.notebook), as_version=4)
     code = {c.number: c for c in adoption.cells}
+    swaps: dict[int, list[tuple[ast.Constant, str]]] = {flow.read.cell: [(literal, parameter)]}
+    for p in parameters:
+        swaps.setdefault(p.cell, []).append((p.literal, p.name))
     for number, cell in enumerate(original.cells, 1):
         if cell.cell_type == "markdown":
             cells.append({"kind": "markdown", "source": cell.source})
         elif number in code:
-            mine = code[number]
-            source = (_with_parameter(mine, literal, parameter) if number == flow.read.cell
-                      else mine.source)
+            source = with_parameters(code[number].source, swaps.get(number, []))
             cells.append({"kind": "code", "source": source.rstrip("\n")})
     value = flow.read.node.value if isinstance(flow.read.node, ast.Assign) else None
     if value is None:
@@ -136,7 +133,7 @@ def _edit(files: dict[str, str], path: str, old: str, new: str) -> None:
     files[path] = files[path].replace(old, new)
 
 
-def _pipeline(text: str, parameter: str) -> str:
+def _pipeline(text: str, parameter: str, parameters: list[Parameter]) -> str:
     head = text[: text.index("meta:")]
     spec = yaml.safe_load(text)
     tasks = {t["name"]: t for t in spec["tasks"]}
@@ -146,7 +143,8 @@ def _pipeline(text: str, parameter: str) -> str:
            "product": {"nb": "{{products}}/reports/notebook.ipynb",
                        "nb_html": "{{products}}/reports/notebook.html",
                        **{k: f"{{{{products}}}}/notebook/{f}" for k, f in HER_PRODUCTS.items()}},
-           "params": {parameter: "{{raw_data}}"}}
+           "params": {parameter: "{{raw_data}}",
+                      **{p.name: f"{{{{{p.name}}}}}" for p in parameters}}}
     train = {**tasks["train"], "params": {"resources_": {"columns": "{{columns}}"}},
              "product": {**{k: tasks["train"]["product"][k] for k in ("nb", "nb_html")},
                          **{k: tasks["features"]["product"].get(k) or tasks["train"]["product"][k]
@@ -156,6 +154,57 @@ def _pipeline(text: str, parameter: str) -> str:
     return head + yaml.safe_dump(spec, sort_keys=False, width=100)
 
 
+#: lines of nbprod new's env.yaml that only its own train and features tasks read
+_NOT_HERS = ("seed:", "test_size:", "estimator:", "hyperparameters:", "preprocess:", "  ")
+
+
+def _env(text: str, parameters: list[Parameter]) -> str:
+    """env.yaml without nbprod's model parameters, with hers (the seed stays: the smoke
+    sample of ingest uses it too)."""
+    lines = [line for line in text.splitlines() if not line.startswith(_NOT_HERS)
+             or line.startswith("  ") and not _in_hyperparameters(text, line)]
+    values = {p.name: p.value for p in parameters}
+    values.setdefault("seed", 42)
+    example = next(iter(values))
+    block = (f"# her notebook's parameters: ploomber build --env--{example} VALUE overrides one\n"
+             + yaml.safe_dump(values, sort_keys=False))
+    at = next(i for i, line in enumerate(lines) if line.startswith("sample_rows:")) + 1
+    lines[at:at] = block.rstrip("\n").splitlines()
+    return "\n".join(lines).replace("--env--estimator gradient_boosting",
+                                     f"--env--{example} VALUE") + "\n"
+
+
+def _in_hyperparameters(text: str, line: str) -> bool:
+    """Whether an indented line belongs to ``hyperparameters:`` (not to ``gate:``)."""
+    block = text[text.index("hyperparameters:"):]
+    block = block[:block.index("\npreprocess:")] if "\npreprocess:" in block else block
+    return line in block.splitlines()
+
+
+def pins(cells: list[Cell]) -> list[str]:
+    """``dist==version`` of each library her notebook imports, at the installed version; the
+    standard library and nbprod's own dependencies' versions come as they are installed."""
+    import sys
+    from importlib.metadata import packages_distributions, version
+
+    modules = set()
+    for cell in cells:
+        for node in ast.walk(cell.tree()):
+            if isinstance(node, ast.Import):
+                modules |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    found = packages_distributions()
+    out = set()
+    for module in sorted(modules - set(sys.stdlib_module_names)):
+        dists = found.get(module)
+        if not dists:
+            raise ConfigError(f"the notebook imports {module!r}, which no installed "
+                              "distribution provides; install it, then adopt again")
+        out.add(f"{dists[0]}=={version(dists[0])}")
+    return sorted(out, key=str.lower)
+
+
 def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
                   raw_file: str) -> dict[str, str]:
     """The files of ``nbprod new`` turned into the files of an adopted project."""
@@ -163,9 +212,17 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     del files["notebooks/features.ipynb"]
     names = {n.id for c in adoption.cells for n in ast.walk(c.tree()) if isinstance(n, ast.Name)}
     parameter = next(p for p in ("data_file", "data_file_", "nbprod_data_file") if p not in names)
-    files["notebooks/notebook.ipynb"] = _her_task(adoption, raw_file, parameter)
+    parameters = find_parameters(adoption.cells, adoption.flow)
+    files["notebooks/notebook.ipynb"] = _her_task(adoption, raw_file, parameter, parameters)
     files["notebooks/train.ipynb"] = _train_task(package)
-    files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], parameter)
+    files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], parameter, parameters)
+    deps = 'dependencies = ["nbprod[pipeline,serve,lab,compile]=='
+    line = next(x for x in files["pyproject.toml"].splitlines() if x.startswith(deps))
+    pinned = ", ".join(json.dumps(p) for p in pins(adoption.cells))
+    files["pyproject.toml"] = files["pyproject.toml"].replace(
+        line, line[:-1] + f",\n  # her notebook's imports, at the versions it ran with\n  {pinned}]")
+    for env in ("env.yaml", "env.smoke.yaml"):
+        files[env] = _env(files[env], parameters)
     for rel, text in adoption.package.items():
         if rel != "__init__.py":
             files[f"src/{package}/{rel}"] = text
