@@ -34,15 +34,30 @@ def test_her_literals_are_parameters_of_env_yaml(project):
         "test_size": 0.25, "seed": 42, "rf_n_estimators": 30, "rf_max_depth": 5}
     assert "estimator" not in env and "hyperparameters" not in env
     spec = yaml.safe_load((project / "pipeline.yaml").read_text())
-    her = next(t for t in spec["tasks"] if t["name"] == "notebook")
-    assert her["params"]["rf_n_estimators"] == "{{rf_n_estimators}}"
-    assert her["params"]["data_file"] == "{{raw_data}}"
-    assert [t["name"] for t in spec["tasks"]] == [
-        "ingest", "notebook", "train", "evaluate", "register", "score"]
+    tasks = {t["name"]: t for t in spec["tasks"]}
+    assert tasks["models"]["params"]["rf_n_estimators"] == "{{rf_n_estimators}}"
+    assert tasks["churn_analysis"]["params"]["data_file"] == "{{raw_data}}"
+    assert list(tasks) == ["ingest", "churn_analysis", "cleaning", "features_nb", "models",
+                           "train", "evaluate", "register", "score"]
+
+
+def test_her_headings_split_her_cells_into_tasks_passing_values_as_safe_files(project):
+    spec = yaml.safe_load((project / "pipeline.yaml").read_text())
+    tasks = {t["name"]: t for t in spec["tasks"]}
+    assert tasks["features_nb"]["product"]["value_X_train"].endswith("/X_train.parquet")
+    assert tasks["features_nb"]["product"]["value_y_test"].endswith("/y_test.series.parquet")
+    assert tasks["cleaning"]["product"]["value_df"].endswith("/df.parquet")
+    models = "\n".join(cells(project / "notebooks" / "models.ipynb"))
+    assert "upstream = ['features_nb']" in models
+    assert "X_train = load_value(upstream['features_nb']['value_X_train'])" in models
+    features = "\n".join(cells(project / "notebooks" / "features_nb.ipynb"))
+    assert "from churn_written.notebook import tenure_band" in features
+    assert "def tenure_band" not in features
 
 
 def test_her_cells_are_kept_with_only_the_literals_replaced(project):
-    source = cells(project / "notebooks" / "notebook.ipynb")
+    source = [c for t in ("churn_analysis", "cleaning", "features_nb", "models")
+              for c in cells(project / "notebooks" / f"{t}.ipynb")]
     assert "rf = RandomForestClassifier(n_estimators=rf_n_estimators, max_depth=rf_max_depth, " \
            "random_state=rf_random_state)" in "\n".join(source)
     assert any("df = pd.read_csv(data_file)" in s for s in source)

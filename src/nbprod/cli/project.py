@@ -55,6 +55,8 @@ def _adopt(directory: Path, notebook: Path, data: Path, model: str | None, targe
     adopted = create_adopted_project(directory, notebook, data, model, target, name)
     for line in summary_lines(adopted.adoption):
         click.echo(f"  {line}")
+    click.echo(f"  tasks     {' -> '.join(adopted.tasks)} -> train -> evaluate -> register -> "
+               "score" + (f" ({adopted.note})" if adopted.note else ""))
     _report(adopted.created, data, directory)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["keep_her_run", "serve_her_model"]
+__all__ = ["keep_her_run", "load_value", "save_value", "serve_her_model"]
 
 #: the prefix of her model's answers beside her held-out raw rows
 ANSWER = "__her_"
@@ -27,6 +27,50 @@ ANSWER = "__her_"
 def _parquet(frame: pd.DataFrame, path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path)
+
+
+def save_value(value: Any, path: str) -> None:
+    """One variable passed from her task to a later one, in a format that runs no code on
+    load: ``.parquet`` (a frame), ``.series.parquet``, ``.npy`` (no pickle), ``.skops`` (a
+    model), ``.json``."""
+    import numpy as np
+
+    from ..errors import ConfigError
+    from ..model.artifacts import save_model
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path.endswith(".series.parquet"):
+        _parquet(pd.Series(value).to_frame(name="value" if value.name is None else str(value.name)),
+                 path)
+    elif path.endswith(".parquet"):
+        _parquet(value, path)
+    elif path.endswith(".npy"):
+        np.save(path, np.asarray(value), allow_pickle=False)
+    elif path.endswith(".skops"):
+        save_model(value, path)
+    elif path.endswith(".json"):
+        Path(path).write_text(json.dumps(value))
+    else:
+        raise ConfigError(f"{path}: no format for a value passed between tasks")
+
+
+def load_value(path: str) -> Any:
+    """A variable :func:`save_value` wrote."""
+    import numpy as np
+
+    from ..model.artifacts import load_model_file
+
+    if path.endswith(".series.parquet"):
+        frame = pd.read_parquet(path)
+        series = frame.iloc[:, 0]
+        return series.rename(None) if frame.columns[0] == "value" else series
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    if path.endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    if path.endswith(".skops"):
+        return load_model_file(path)
+    return json.loads(Path(path).read_text())
 
 
 def keep_her_run(product: Mapping[str, str], model: Any, raw: pd.DataFrame,

@@ -11,6 +11,8 @@
 * :mod:`.notebook_code`: her definitions and feature steps as her package's modules;
 * :mod:`.notebook_params`: her data path, split and literal hyper-parameters as parameters;
 * :mod:`.notebook_run`: her notebook run once, the served path's parity checked;
+* :mod:`.notebook_split`: her cells split into tasks (tags, headings), what flows between;
+* :mod:`.notebook_tasks`: her tasks' notebooks (parameters, values in and out, her cells);
 * :mod:`.adoption`: read + analyse + run, or a refusal naming the cell and line;
 * :mod:`.adopted_project`: the project of an adopted notebook (``nbprod new --notebook``).
 

@@ -17,7 +17,6 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -27,8 +26,17 @@ from ..model.trust import LIBRARIES
 from .adoption import Adoption, adopt
 from .infer import infer_table, read_data
 from .names import safe_file_name
-from .notebook_params import Parameter, find_parameters, with_parameters
+from .notebook_params import Parameter, find_parameters
 from .notebook_source import Cell
+from .notebook_split import Section, split
+from .notebook_tasks import (
+    TaskSpec,
+    check_kinds,
+    her_tasks,
+    markdown_cells,
+    notebook_json,
+    read_expression,
+)
 from .project import EXECUTABLE, Created, _add_wheel, _wheel_name, project_files, project_name
 from .writer import check_destination, git_first_commit, write_tree
 
@@ -36,9 +44,6 @@ __all__ = ["Adopted", "create_adopted_project"]
 
 log = logging.getLogger(__name__)
 
-#: her task's products and their files (products/notebook/)
-HER_PRODUCTS = {"her_model": "her_model.skops", "heldout": "heldout.parquet",
-                "training_rows": "training_rows.parquet", "model_input": "model_input.parquet"}
 TRAIN_PRODUCTS = ("model", "test", "train", "schema", "reference")
 
 
@@ -46,84 +51,26 @@ TRAIN_PRODUCTS = ("model", "test", "train", "schema", "reference")
 class Adopted:
     created: Created
     adoption: Adoption
+    #: her tasks, in order
+    tasks: list[str]
+    #: why her cells were kept as one task, when they were ('' otherwise)
+    note: str = ""
 
 
-def _notebook(cells: list[dict[str, Any]]) -> str:
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-    nb = new_notebook(cells=[
-        new_markdown_cell(c["source"]) if c["kind"] == "markdown"
-        else new_code_cell(c["source"], metadata={"tags": c["tags"]} if c.get("tags") else {})
-        for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    return nbformat.writes(nb) + "\n"
-
-
-def _her_task(adoption: Adoption, raw_file: str, parameter: str,
-              parameters: list[Parameter]) -> str:
-    """notebooks/notebook.ipynb: a parameters cell, her cells (her literals that are
-    parameters replaced by their names), the cell keeping her run."""
-    import nbformat
-
-    flow = adoption.flow
-    literal = next(n for n in ast.walk(flow.read.node) if isinstance(n, ast.Constant)
-                   and n.value == adoption.data_path)
-    product = {key: f"../products/notebook/{file}" for key, file in HER_PRODUCTS.items()}
-    params = [f"upstream = None\nproduct = {product!r}",
-              f"{parameter} = {f'../data/raw/{raw_file}'!r}  # her data file (env.yaml: raw_data)"]
-    params += [f"{p.name} = {p.value!r}  # cell {p.cell}" for p in parameters]
-    cells: list[dict[str, Any]] = [
-        {"kind": "markdown", "source": f"# {adoption.notebook.stem}\n\nHer notebook "
-         f"({adoption.notebook.name}, sha256 {adoption.sha256[:12]}), adopted by nbprod new "
-         "--notebook: her cells as she wrote them; her data file's path, her split and her "
-         "model's literal hyper-parameters are parameters (env.yaml)."},
-        {"kind": "code", "source": "\n".join(params), "tags": ["parameters"]}]
-    original = nbformat.read(str(adoption.notebook), as_version=4)
-    code = {c.number: c for c in adoption.cells}
-    swaps: dict[int, list[tuple[ast.Constant, str]]] = {flow.read.cell: [(literal, parameter)]}
-    for p in parameters:
-        swaps.setdefault(p.cell, []).append((p.literal, p.name))
-    for number, cell in enumerate(original.cells, 1):
-        if cell.cell_type == "markdown":
-            cells.append({"kind": "markdown", "source": cell.source})
-        elif number in code:
-            source = with_parameters(code[number].source, swaps.get(number, []))
-            cells.append({"kind": "code", "source": source.rstrip("\n")})
-    value = flow.read.node.value if isinstance(flow.read.node, ast.Assign) else None
-    if value is None:
-        raise NbprodError(f"{flow.read.where}: read the data with an assignment, then adopt")
-    read = ast.unparse(_replace(value, literal, parameter))
-    cells.append({"kind": "code", "source":
-                  "from nbprod.pipeline.adoption import keep_her_run\n\n"
-                  f"print(keep_her_run(product, {flow.model}, {read}, {flow.X_train}, "
-                  f"{flow.X_test}))"})
-    return _notebook(cells)
-
-
-def _replace(node: ast.expr, literal: ast.Constant, parameter: str) -> ast.expr:
-    class Swap(ast.NodeTransformer):
-        def visit_Constant(self, found: ast.Constant) -> ast.AST:
-            return ast.Name(parameter, ast.Load()) if found.value == literal.value else found
-
-    return Swap().visit(ast.parse(ast.unparse(node), mode="eval")).body
-
-
-def _train_task(package: str) -> str:
+def _train_task(package: str, last: str) -> str:
     product = {"nb": "../products/reports/train.ipynb",
                **{key: f"../products/model/{key}" for key in TRAIN_PRODUCTS}}
-    return _notebook([
+    return notebook_json([
         {"kind": "markdown", "source": "# Her model, served\n\nHer notebook's model behind her "
          f"feature function (`{package}.features`), aligned to her training columns, checked "
          "against her notebook's own answers on her held-out rows (the build fails, naming the "
          "first differing row and column, unless they agree), then stored for evaluation."},
         {"kind": "code", "tags": ["parameters"], "source":
-         f"upstream = ['notebook']\nproduct = {product!r}\n"
+         f"upstream = [{last!r}]\nproduct = {product!r}\n"
          "resources_ = {'columns': '../columns.yaml'}"},
         {"kind": "code", "source": f"import {package}.features\n"
          "from nbprod.pipeline.adoption import serve_her_model"},
-        {"kind": "code", "source": "print(serve_her_model(upstream['notebook'], product, "
+        {"kind": "code", "source": f"print(serve_her_model(upstream[{last!r}], product, "
          f"resources_['columns'], {package}.features.features))"}])
 
 
@@ -133,24 +80,24 @@ def _edit(files: dict[str, str], path: str, old: str, new: str) -> None:
     files[path] = files[path].replace(old, new)
 
 
-def _pipeline(text: str, parameter: str, parameters: list[Parameter]) -> str:
+def _pipeline(text: str, tasks: list[TaskSpec], data_param: str) -> str:
     head = text[: text.index("meta:")]
     spec = yaml.safe_load(text)
-    tasks = {t["name"]: t for t in spec["tasks"]}
-    common = {k: copy.deepcopy(tasks["train"][k])
-              for k in ("executor", "executor_params", "nb_product_key")}
-    her = {"source": "notebooks/notebook.ipynb", "name": "notebook", **common,
-           "product": {"nb": "{{products}}/reports/notebook.ipynb",
-                       "nb_html": "{{products}}/reports/notebook.html",
-                       **{k: f"{{{{products}}}}/notebook/{f}" for k, f in HER_PRODUCTS.items()}},
-           "params": {parameter: "{{raw_data}}",
-                      **{p.name: f"{{{{{p.name}}}}}" for p in parameters}}}
-    train = {**tasks["train"], "params": {"resources_": {"columns": "{{columns}}"}},
-             "product": {**{k: tasks["train"]["product"][k] for k in ("nb", "nb_html")},
-                         **{k: tasks["features"]["product"].get(k) or tasks["train"]["product"][k]
-                            for k in TRAIN_PRODUCTS}}}
-    spec["tasks"] = [tasks["ingest"], her, train,
-                     *(tasks[n] for n in ("evaluate", "register", "score"))]
+    by_name = {t["name"]: t for t in spec["tasks"]}
+    common = {k: by_name["train"][k] for k in ("executor", "executor_params", "nb_product_key")}
+    hers = [{"source": f"notebooks/{t.name}.ipynb", "name": t.name, **copy.deepcopy(common),
+             "product": {"nb": f"{{{{products}}}}/reports/{t.name}.ipynb",
+                         "nb_html": f"{{{{products}}}}/reports/{t.name}.html",
+                         **{k: f"{{{{products}}}}/notebook/{p}" for k, p in t.products.items()}},
+             **({"params": {p: "{{raw_data}}" if p == data_param else f"{{{{{p}}}}}"
+                            for p in t.params}} if t.params else {})}
+            for t in tasks]
+    train = {**by_name["train"], "params": {"resources_": {"columns": "{{columns}}"}},
+             "product": {**{k: by_name["train"]["product"][k] for k in ("nb", "nb_html")},
+                         **{k: by_name["features"]["product"].get(k)
+                            or by_name["train"]["product"][k] for k in TRAIN_PRODUCTS}}}
+    spec["tasks"] = [by_name["ingest"], *hers, train,
+                     *(by_name[n] for n in ("evaluate", "register", "score"))]
     return head + yaml.safe_dump(spec, sort_keys=False, width=100)
 
 
@@ -205,17 +152,52 @@ def pins(cells: list[Cell]) -> list[str]:
     return sorted(out, key=str.lower)
 
 
+def _tasks(adoption: Adoption, package: str, raw_file: str, parameter: str,
+           parameters: list[Parameter]) -> tuple[list[TaskSpec], str]:
+    """Her tasks (split at her tags or headings when every passed value can travel), and
+    a note when they were kept as one."""
+    flow = adoption.flow
+    needs = [flow.model, flow.X_train, flow.X_test]
+    sections = split(adoption.cells, needs)
+    note = check_kinds(sections, adoption.run.kinds or {})
+    if note or len(sections) == 1:
+        sections = [Section("notebook", [c for c in adoption.cells if "skip" not in c.tags])]
+    literal = next(n for n in ast.walk(flow.read.node) if isinstance(n, ast.Constant)
+                   and n.value == adoption.data_path)
+    home = {c.number: s.name for s in sections for c in s.cells}
+    swaps: dict[int, list[tuple[ast.Constant, str]]] = {flow.read.cell: [(literal, parameter)]}
+    data_line = Parameter(parameter, f"../data/raw/{raw_file}", flow.read.cell, literal)
+    per_task: dict[str, list[Parameter]] = {home[flow.read.cell]: [data_line]}
+    per_task.setdefault(sections[-1].name, []).append(data_line)
+    per_task[sections[-1].name] = list(dict.fromkeys(per_task[sections[-1].name]))
+    for p in parameters:
+        swaps.setdefault(p.cell, []).append((p.literal, p.name))
+        per_task.setdefault(home[p.cell], []).append(p)
+    read = read_expression(flow.read.node, literal, parameter)
+    keep = ("from nbprod.pipeline.adoption import keep_her_run\n\n"
+            f"print(keep_her_run(product, {flow.model}, {read}, {flow.X_train}, {flow.X_test}))")
+    title = (f"A task of her notebook {adoption.notebook.name} (sha256 {adoption.sha256[:12]}), "
+             "adopted by nbprod new --notebook: her cells as she wrote them; her data path, "
+             "split and literal hyper-parameters are parameters (env.yaml).")
+    tasks = her_tasks(sections, adoption.run.kinds or {}, adoption.cells,
+                      markdown_cells(adoption.notebook), swaps, per_task, keep, package, title)
+    return tasks, note
+
+
 def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
-                  raw_file: str) -> dict[str, str]:
+                  raw_file: str) -> tuple[dict[str, str], list[TaskSpec], str]:
     """The files of ``nbprod new`` turned into the files of an adopted project."""
     files = dict(files)
     del files["notebooks/features.ipynb"]
     names = {n.id for c in adoption.cells for n in ast.walk(c.tree()) if isinstance(n, ast.Name)}
     parameter = next(p for p in ("data_file", "data_file_", "nbprod_data_file") if p not in names)
     parameters = find_parameters(adoption.cells, adoption.flow)
-    files["notebooks/notebook.ipynb"] = _her_task(adoption, raw_file, parameter, parameters)
-    files["notebooks/train.ipynb"] = _train_task(package)
-    files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], parameter, parameters)
+    tasks, note = _tasks(adoption, package, raw_file, parameter, parameters)
+    for task in tasks:
+        files[f"notebooks/{task.name}.ipynb"] = task.notebook
+    last = tasks[-1].name
+    files["notebooks/train.ipynb"] = _train_task(package, last)
+    files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter)
     deps = 'dependencies = ["nbprod[pipeline,serve,lab,compile]=='
     line = next(x for x in files["pyproject.toml"].splitlines() if x.startswith(deps))
     pinned = ", ".join(json.dumps(p) for p in pins(adoption.cells))
@@ -229,12 +211,13 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     _edit(files, "notebooks/evaluate.ipynb", '[\\"features\\", \\"train\\"]', '[\\"train\\"]')
     _edit(files, "notebooks/evaluate.ipynb", 'upstream[\\"features\\"]', 'upstream[\\"train\\"]')
     _edit(files, "notebooks/register.ipynb", '\\"features\\", \\"train\\"',
-          '\\"notebook\\", \\"train\\"')
-    _edit(files, "tests/test_build.py", '"features", "train"', '"notebook", "train"')
+          f'\\"{last}\\", \\"train\\"')
+    reports = ", ".join(json.dumps(t.name) for t in tasks)
+    _edit(files, "tests/test_build.py", '"features", "train"', f'{reports}, "train"')
     module = adoption.run.models[adoption.flow.model].split(".")[0]
     if module in LIBRARIES and module != "sklearn":
         _edit(files, "trust.yaml", "libraries: []", f"libraries: {json.dumps([module])}")
-    return files
+    return files, tasks, note
 
 
 def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | Path,
@@ -254,8 +237,9 @@ def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | P
                          if label == classes[1]), None)
     table = infer_table(frame, adoption.target, positive)
     raw_file = safe_file_name(data.name, "." + file_format(data))
-    files: dict[str, str | Path] = dict(adopted_files(
-        project_files(package, table, raw_file, _wheel_name()), adoption, package, raw_file))
+    written, tasks, note = adopted_files(project_files(package, table, raw_file, _wheel_name()),
+                                         adoption, package, raw_file)
+    files: dict[str, str | Path] = dict(written)
     files[f"data/raw/{raw_file}"] = data
     committed = False
 
@@ -268,4 +252,4 @@ def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | P
 
     path = write_tree(dest, files, executable=EXECUTABLE, finish=finish)
     return Adopted(Created(path=path, name=package, table=table, committed=committed,
-                           raw_file=raw_file), adoption)
+                           raw_file=raw_file), adoption, [t.name for t in tasks], note)

@@ -18,6 +18,7 @@ from .notebook_code import features_module, notebook_module, training_only_notes
 from .notebook_flow import Flow, analyse, fitted_variables
 from .notebook_run import DEEP, RunResult, run_notebook
 from .notebook_source import Cell, read_notebook
+from .notebook_split import _reads_and_writes
 
 __all__ = ["Adoption", "adopt"]
 
@@ -115,7 +116,9 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
     column = _target(flow, cells, target)
     flow = analyse(cells, data.name, chosen, column)
     files = package_files(flow, notebook.name)
+    written = sorted(set().union(*(_reads_and_writes(c)[1] for c in cells)))
     spec = {"cells": [[c.number, c.source] for c in cells], "fitted": fitted_variables(cells),
+            "names": written,
             "model": chosen, "package": name,
             "flow": {"X_test": flow.X_test, "X_train": flow.X_train, "read": _read_expression(flow),
                      "target": column, "y_test": _y_test(flow)}}

@@ -40,6 +40,8 @@ class RunResult:
     #: raw value of the target -> the label her model learnt it as (classifiers)
     classes: list[Any]
     labels: dict[str, Any]
+    #: variable -> how it can be passed between tasks (frame, series, array, model, json, other)
+    kinds: dict[str, str] | None = None
 
 
 def _place_data(work: Path, relative: str, data: Path) -> Path:
@@ -83,7 +85,7 @@ def run_notebook(spec: dict[str, Any], data: Path, relative: str, package: dict[
     if "error" in report:
         raise ConfigError(report["error"])
     return RunResult(report["models"], report["parity"], report["rows"], report["classes"],
-                     report["labels"])
+                     report["labels"], report.get("kinds", {}))
 
 
 # ---- the child process -------------------------------------------------------------------
@@ -115,6 +117,28 @@ def _fitted(value: Any) -> bool:
         return True
     except Exception:
         return False
+
+
+def _kind(value: Any) -> str:
+    """How a value can travel between tasks without running code on load."""
+    import json as _json
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return "frame" if all(isinstance(c, str) for c in value.columns) else "other"
+    if isinstance(value, pd.Series):
+        return "series"
+    if isinstance(value, np.ndarray):
+        return "array" if value.dtype != object else "other"
+    if hasattr(value, "fit") and hasattr(value, "get_params"):
+        return "model"
+    try:
+        _json.dumps(value)
+        return "json"
+    except (TypeError, ValueError):
+        return "other"
 
 
 def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
@@ -166,6 +190,7 @@ def _drive(spec_file: str) -> None:
         report["classes"] = [c.item() if hasattr(c, "item") else c
                              for c in getattr(ns[model], "classes_", [])]
         report["parity"], report["rows"], report["labels"] = _parity(ns, spec)
+    report["kinds"] = {v: _kind(ns[v]) for v in spec.get("names", []) if v in ns}
     out.write_text(json.dumps(report, default=str))
 
 

@@ -92,3 +92,23 @@ def test_several_fitted_models_need_model(tmp_path):
 def test_notebooks_that_cannot_be_analysed_are_refused(tmp_path, sources, message):
     with pytest.raises(ConfigError, match=message):
         analyse(read_notebook(write(tmp_path, *sources)), DATA, "m", "y")
+
+
+def test_step_tags_split_tasks_and_name_what_flows(tmp_path):
+    from nbprod.scaffold.notebook_split import split
+
+    nb = new_notebook(cells=[
+        new_code_cell("import pandas as pd\ndf = pd.read_csv('x.csv')", metadata={"tags": ["step:load"]}),
+        new_code_cell("df.head()", metadata={"tags": ["skip"]}),
+        new_code_cell("df['a'] = df['a'] * 2\nn = 3", metadata={"tags": ["step:prepare"]}),
+        new_code_cell("m = n + 1\nfit = df", metadata={"tags": ["step:train", "prev:load"]}),
+    ])
+    path = tmp_path / "t.ipynb"
+    nbformat.write(nb, str(path))
+    sections = split(read_notebook(path), ["m"])
+    assert [(s.name, [c.number for c in s.cells]) for s in sections] == [
+        ("load", [1]), ("prepare", [3]), ("train_nb", [4])]
+    assert sections[1].inputs == {"df": "load"}
+    assert sections[2].inputs == {"n": "prepare", "df": "prepare"}
+    assert sections[2].upstream == ["load", "prepare"]
+    assert sections[0].outputs == ["df"] and sorted(sections[1].outputs) == ["df", "n"]
