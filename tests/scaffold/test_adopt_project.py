@@ -75,6 +75,12 @@ def test_her_imports_are_pinned_and_her_code_is_in_her_package(project):
     assert "def features(df):" in (project / "src/churn_written/features.py").read_text()
 
 
+def test_the_generated_tests_check_parity_on_her_last_task(project):
+    text = (project / "tests" / "test_parity.py").read_text()
+    assert "HELDOUT = 'products-smoke/notebook/models/heldout.parquet'" in text
+    assert "check_parity(model, held" in text
+
+
 def test_nbprod_check_is_clean_on_every_task(project):
     result = subprocess.run([str(BIN / "nbprod"), "check"], cwd=project, capture_output=True,
                             text=True, timeout=300)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["keep_her_run", "load_value", "save_value", "serve_her_model"]
+__all__ = ["check_parity", "keep_her_run", "load_value", "save_value", "serve_her_model"]
 
 #: the prefix of her model's answers beside her held-out raw rows
 ANSWER = "__her_"
@@ -89,28 +89,41 @@ def keep_her_run(product: Mapping[str, str], model: Any, raw: pd.DataFrame,
             f"{len(X_train):,} training rows")
 
 
+def check_parity(served: Any, held: pd.DataFrame, table: Any, where: str = "heldout") -> pd.DataFrame:
+    """Her held-out raw rows (with her model's answers, :func:`keep_her_run`) through the
+    served model as the service feeds it (declared names and dtypes); raises
+    :class:`~nbprod.errors.ParityError` at the first differing row and column. Returns the
+    rows as declared (the held-out frame of nbprod's evaluate task)."""
+    from ..data.dataset import features as declared_features
+    from ..data.validation import prepare
+    from ..model.adopted import answers, parity
+
+    raw_order = [c for c in held.columns if not str(c).startswith(ANSWER)]
+    expected = held[[c for c in held.columns if str(c).startswith(ANSWER)]]
+    expected.columns = [str(c)[len(ANSWER):] for c in expected.columns]
+    test = prepare(held[raw_order], table)
+    got = answers(served, declared_features(test, table)).set_axis(expected.index)
+    parity(expected, got, where=f"{where}: held-out rows")
+    return test
+
+
 def serve_her_model(upstream: Mapping[str, str], product: Mapping[str, str], columns: str,
                     features: Callable[[pd.DataFrame], pd.DataFrame]) -> str:
     """Her model served on declared records, its parity checked, its products written."""
     from ..data.columns import ColumnTable
-    from ..data.dataset import features as declared_features
     from ..data.schema import derive_feature_schema, reference_statistics
     from ..data.validation import prepare
-    from ..model.adopted import answers, parity, served_pipeline
+    from ..model.adopted import served_pipeline
     from ..model.artifacts import load_model_file, save_model
 
     table = ColumnTable.load(columns)
     model = load_model_file(upstream["her_model"])
     held = pd.read_parquet(upstream["heldout"])
     raw_order = [c for c in held.columns if not str(c).startswith(ANSWER)]
-    expected = held[[c for c in held.columns if str(c).startswith(ANSWER)]]
-    expected.columns = [str(c)[len(ANSWER):] for c in expected.columns]
     headers = {name: header for header, name in table.renames.items()}
     served = served_pipeline(model, features, pd.read_parquet(upstream["model_input"]),
                              headers, raw_order)
-    test = prepare(held[raw_order], table)
-    got = answers(served, declared_features(test, table)).set_axis(expected.index)
-    parity(expected, got, where=f"{Path(upstream['heldout']).name}: held-out rows")
+    test = check_parity(served, held, table, where=Path(upstream["heldout"]).name)
     train = prepare(pd.read_parquet(upstream["training_rows"]), table)
     schema = derive_feature_schema(train, table)
     for key, frame in {"test": test, "train": train}.items():

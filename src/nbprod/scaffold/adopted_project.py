@@ -74,6 +74,34 @@ def _train_task(package: str, last: str) -> str:
          f"resources_['columns'], {package}.features.features))"}])
 
 
+def _parity_test(last: str) -> str:
+    """tests/test_parity.py of an adopted project: the registered model of the smoke build
+    answers her held-out raw rows as her notebook's model did."""
+    heldout = f"products-smoke/notebook/{last}/heldout.parquet"
+    return f'''"""Parity: the model the smoke build stored (her feature function, her training columns,
+her model) answers her held-out raw rows, fed as the service feeds them, as her notebook's
+model answered them in her own task."""
+
+import pandas as pd
+
+from conftest import ROOT
+from nbprod.data.columns import ColumnTable
+from nbprod.model.artifacts import load_model_file
+from nbprod.model.trust import read_trust
+from nbprod.pipeline.adoption import check_parity
+
+HELDOUT = {heldout!r}
+
+
+def test_the_served_model_answers_her_held_out_rows_as_her_notebook(build):
+    held = pd.read_parquet(build.path / HELDOUT)
+    model = load_model_file(build.path / "products-smoke/model/model.skops",
+                            trust=read_trust(ROOT / "trust.yaml"))
+    rows = check_parity(model, held, ColumnTable.load(ROOT / "columns.yaml"))
+    assert len(rows) == len(held) > 0
+'''
+
+
 def _edit(files: dict[str, str], path: str, old: str, new: str) -> None:
     if old not in files[path]:
         raise NbprodError(f"{path}: {old!r} not found (a bug in nbprod new --notebook)")
@@ -197,6 +225,7 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
         files[f"notebooks/{task.name}.ipynb"] = task.notebook
     last = tasks[-1].name
     files["notebooks/train.ipynb"] = _train_task(package, last)
+    files["tests/test_parity.py"] = _parity_test(last)
     files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter)
     deps = 'dependencies = ["nbprod[pipeline,serve,lab,compile]=='
     line = next(x for x in files["pyproject.toml"].splitlines() if x.startswith(deps))

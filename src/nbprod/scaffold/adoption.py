@@ -85,8 +85,9 @@ def _target(flow: Flow, cells: list[Cell], given: str | None) -> str:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             outs = [getattr(e, "id", "") for t in node.targets
                     for e in getattr(t, "elts", [])]
-            if flow.y_train in outs:
-                y_names |= {a.id for a in node.value.args if isinstance(a, ast.Name)}
+            if flow.y_train in outs and len(node.value.args) > outs.index(flow.y_train) // 2:
+                arg = node.value.args[outs.index(flow.y_train) // 2]  # y_train <- y
+                y_names |= {arg.id} if isinstance(arg, ast.Name) else set()
     for node in stmts:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in y_names
                                                 for t in node.targets):
