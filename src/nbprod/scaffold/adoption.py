@@ -81,13 +81,19 @@ def _target(flow: Flow, cells: list[Cell], given: str | None) -> str:
         return given
     stmts = [s for c in cells for s in c.tree().body]
     y_names = {flow.y_train}
-    for node in stmts:  # y_train from y through the split, y from df['T']
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            outs = [getattr(e, "id", "") for t in node.targets
-                    for e in getattr(t, "elts", [])]
-            if flow.y_train in outs and len(node.value.args) > outs.index(flow.y_train) // 2:
-                arg = node.value.args[outs.index(flow.y_train) // 2]  # y_train <- y
-                y_names |= {arg.id} if isinstance(arg, ast.Name) else set()
+    grown = True
+    while grown:  # y_train <- y_train_full <- y, through each split
+        grown = False
+        for node in stmts:
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+                continue
+            outs = [getattr(e, "id", "") for t in node.targets for e in getattr(t, "elts", [])]
+            for name in set(outs) & y_names:
+                at = outs.index(name) // 2
+                arg = node.value.args[at] if len(node.value.args) > at else None
+                if isinstance(arg, ast.Name) and arg.id not in y_names:
+                    y_names.add(arg.id)
+                    grown = True
     for node in stmts:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in y_names
                                                 for t in node.targets):

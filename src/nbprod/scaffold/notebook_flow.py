@@ -232,6 +232,15 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
     y_train = _arg_name(call, 1, "y", fit_stmt)
     split, outs, split_call = _split(stmts, X_train)
     X = split_call.args[0].id if split_call.args and isinstance(split_call.args[0], ast.Name) else ""
+    while True:  # X_train_full, X_test = split(X, ...); X_train, X_val = split(X_train_full)
+        try:
+            _, _, outer = _split(stmts[:stmts.index(split)], X)
+        except ConfigError:
+            break
+        first = outer.args[0] if outer.args else None
+        if not isinstance(first, ast.Name):
+            break
+        X = first.id
     pairs = len(outs) // 2
     X_test = outs[outs.index(X_train) + 1] if pairs else ""
     split_at = stmts.index(split)

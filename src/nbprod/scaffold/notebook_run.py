@@ -176,6 +176,12 @@ def _drive(spec_file: str) -> None:
     spec = json.loads(Path(spec_file).read_text())
     out = Path(spec_file).with_name("report.json")
     ns: dict[str, Any] = {"__name__": "__main__"}
+    try:  # what a Jupyter kernel gives every cell
+        from IPython.display import display
+
+        ns["display"] = display
+    except ImportError:
+        ns["display"] = print
     for number, source in spec["cells"]:
         try:
             exec(compile(source, f"<cell {number}>", "exec"), ns)  # noqa: S102
