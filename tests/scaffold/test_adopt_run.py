@@ -74,3 +74,20 @@ def test_the_data_is_found_by_a_relative_path_with_parent_folders(tmp_path):
     path = notebook(tmp_path, "import pandas as pd\ndf = pd.read_csv('../../Data/x.csv')", SPLIT)
     adoption = adopt(path, data, name="churn_adopt_e")
     assert adoption.data_path == "../../Data/x.csv" and adoption.flow.model == "m"
+
+
+def test_the_command_refuses_in_three_lines_and_leaves_no_folder(tmp_path):
+    import subprocess
+
+    from projectkit import BIN
+
+    path = notebook(tmp_path, READ, "x = 1\ny = df['no such column']", SPLIT)
+    dest = tmp_path / "never"
+    result = subprocess.run([str(BIN / "nbprod"), "new", str(dest), "--notebook", str(path),
+                             "--data", str(CSV)], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 3, result.stderr
+    assert "cell 2, line 2: KeyError" in lines[0]
+    assert not dest.exists()
+    assert not list(tmp_path.glob(".never.*"))
