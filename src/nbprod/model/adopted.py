@@ -113,11 +113,15 @@ def parity(expected: pd.DataFrame, served: pd.DataFrame, where: str = "held-out 
     beyond :data:`RTOL` relative, or a label that is not equal."""
     if len(expected) != len(served):
         raise ParityError(f"{where}: {len(served)} served answers for {len(expected)} rows")
-    for position, (index, row) in enumerate(expected.iterrows()):
-        got = served.iloc[position]
+    mine_columns = {c: expected[c].to_numpy() for c in expected.columns}
+    served_columns = {c: served[c].to_numpy() for c in expected.columns}
+    for position, index in enumerate(expected.index):
         for column in expected.columns:
-            if _differs(row[column], got[column]):
+            mine, theirs = mine_columns[column][position], served_columns[column][position]
+            if _differs(mine, theirs):
+                mine, theirs, index = (v.item() if hasattr(v, "item") else v
+                                       for v in (mine, theirs, index))
                 raise ParityError(
                     f"{where}: row {index!r} (#{position}), {column}: her notebook's model "
-                    f"says {row[column]!r}, the served pipeline {got[column]!r}; her feature "
+                    f"says {mine!r}, the served pipeline {theirs!r}; her feature "
                     "code does not give one record what it gave the whole frame")

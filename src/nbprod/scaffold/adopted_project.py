@@ -15,6 +15,7 @@ import ast
 import copy
 import json
 import logging
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import yaml
 from ..data.files import file_format
 from ..errors import ConfigError, NbprodError
 from ..model.trust import LIBRARIES
-from .adoption import Adoption, adopt
+from .adoption import Adoption, adopt, output_folders
 from .infer import infer_table, read_data
 from .names import safe_file_name
 from .notebook_params import Parameter, find_parameters
@@ -226,6 +227,10 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     last = tasks[-1].name
     files["notebooks/train.ipynb"] = _train_task(package, last)
     files["tests/test_parity.py"] = _parity_test(last)
+    for folder in output_folders(adoption.cells, adoption.data_path):
+        inside = posixpath.normpath(posixpath.join("notebooks", folder))
+        if not inside.startswith("..") and inside not in ("notebooks", "."):
+            files.setdefault(f"{inside}/.gitkeep", "")  # her cells write files there
     files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter)
     deps = 'dependencies = ["nbprod[pipeline,serve,lab,compile]=='
     line = next(x for x in files["pyproject.toml"].splitlines() if x.startswith(deps))

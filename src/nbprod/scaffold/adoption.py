@@ -124,8 +124,9 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
     flow = analyse(cells, data.name, chosen, column)
     files = package_files(flow, notebook.name)
     written = sorted(set().union(*(_reads_and_writes(c)[1] for c in cells)))
+    spec_folders = output_folders(cells, _path_literal(flow))
     spec = {"cells": [[c.number, c.source] for c in cells], "fitted": fitted_variables(cells),
-            "names": written,
+            "names": written, "folders": spec_folders,
             "model": chosen, "package": name,
             "flow": {"X_test": flow.X_test, "X_train": flow.X_train, "read": _read_expression(flow),
                      "target": column, "y_test": _y_test(flow)}}
@@ -138,6 +139,23 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
     return Adoption(notebook, cells, flow, run, column, files,
                     hashlib.sha256(notebook.read_bytes()).hexdigest(),
                     training_only_notes(flow))
+
+
+def output_folders(cells: list[Cell], data_path: str) -> list[str]:
+    """The folders of the relative file paths her cells name (``'../models/m.json'`` ->
+    ``../models``), other than her data file's: they exist beside her notebook, and must
+    where it runs. Only folders that stay within two levels above the notebook."""
+    out = set()
+    for cell in cells:
+        for node in ast.walk(cell.tree()):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and node.value != data_path and "/" in node.value
+                    and "\n" not in node.value and len(node.value) < 200):
+                path = Path(node.value)
+                if (not path.is_absolute() and path.suffix and path.parent != Path(".")
+                        and path.parts.count("..") <= 2 and "://" not in node.value):
+                    out.add(path.parent.as_posix())
+    return sorted(out)
 
 
 def _y_test(flow: Flow) -> str:

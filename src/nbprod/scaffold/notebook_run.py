@@ -65,6 +65,8 @@ def run_notebook(spec: dict[str, Any], data: Path, relative: str, package: dict[
     work = Path(tempfile.mkdtemp(prefix="nbprod-adopt-"))
     try:
         cwd = _place_data(work, relative, data)
+        for folder in spec.get("folders", []):  # where her cells write files
+            (cwd / folder).resolve().mkdir(parents=True, exist_ok=True)
         for rel, text in package.items():
             path = work / "pkg" / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -112,3 +112,11 @@ def test_step_tags_split_tasks_and_name_what_flows(tmp_path):
     assert sections[2].inputs == {"n": "prepare", "df": "prepare"}
     assert sections[2].upstream == ["load", "prepare"]
     assert sections[0].outputs == ["df"] and sorted(sections[1].outputs) == ["df", "n"]
+
+
+def test_the_folders_her_cells_write_to_are_found(tmp_path):
+    from nbprod.scaffold.adoption import output_folders
+
+    path = write(tmp_path, "m.save_model('../models/m.json')\nx = 'a/b'\ny = 'https://h/x.csv'",
+                 "df = pd.read_csv('data/x.csv')")
+    assert output_folders(read_notebook(path), "data/x.csv") == ["../models"]
