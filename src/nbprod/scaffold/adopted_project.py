@@ -246,6 +246,8 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     _edit(files, "notebooks/evaluate.ipynb", 'upstream[\\"features\\"]', 'upstream[\\"train\\"]')
     _edit(files, "notebooks/register.ipynb", '\\"features\\", \\"train\\"',
           f'\\"{last}\\", \\"train\\"')
+    _edit(files, "README.md", "ingest -> features -> train",
+          f"ingest -> {' -> '.join(t.name for t in tasks)} (her notebook) -> train")
     reports = ", ".join(json.dumps(t.name) for t in tasks)
     _edit(files, "tests/test_build.py", '"features", "train"', f'{reports}, "train"')
     module = adoption.run.models[adoption.flow.model].split(".")[0]
