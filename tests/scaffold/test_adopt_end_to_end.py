@@ -17,7 +17,7 @@ import yaml
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from projectkit import BIN, bentoml_serve, build_env
+from projectkit import BIN, bentoml_cli, bentoml_serve, build_env
 
 pytestmark = pytest.mark.pipeline
 
@@ -61,6 +61,17 @@ def test_the_command_says_what_it_adopted(adopted):
     _, _, out = adopted
     assert "parity    the served path answers her" in out
     assert "cell 6, line 2: filters or renumbers rows (.dropna): training only" in out
+
+
+def test_the_lineage_records_her_notebook_sha256(adopted):
+    import hashlib
+
+    path, env, _ = adopted
+    tag = json.loads((path / "products/model/registration.json").read_text())["tag"]
+    model = bentoml_cli(Path(env["BENTOML_HOME"]), "models", "get", tag)
+    recorded = model["metadata"]["data"]["notebook"]
+    assert recorded["sha256"] == hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest()
+    assert recorded["path"] == "original/churn.ipynb"
 
 
 def test_served_raw_records_answer_as_her_executed_notebook(adopted, tmp_path):

@@ -109,7 +109,7 @@ def _edit(files: dict[str, str], path: str, old: str, new: str) -> None:
     files[path] = files[path].replace(old, new)
 
 
-def _pipeline(text: str, tasks: list[TaskSpec], data_param: str) -> str:
+def _pipeline(text: str, tasks: list[TaskSpec], data_param: str, original: str) -> str:
     head = text[: text.index("meta:")]
     spec = yaml.safe_load(text)
     by_name = {t["name"]: t for t in spec["tasks"]}
@@ -125,6 +125,8 @@ def _pipeline(text: str, tasks: list[TaskSpec], data_param: str) -> str:
              "product": {**{k: by_name["train"]["product"][k] for k in ("nb", "nb_html")},
                          **{k: by_name["features"]["product"].get(k)
                             or by_name["train"]["product"][k] for k in TRAIN_PRODUCTS}}}
+    # the register step's lineage records the sha256 of each resource: her notebook too
+    by_name["register"]["params"]["resources_"]["notebook"] = f"{{{{here}}}}/{original}"
     spec["tasks"] = [by_name["ingest"], *hers, train,
                      *(by_name[n] for n in ("evaluate", "register", "score"))]
     return head + yaml.safe_dump(spec, sort_keys=False, width=100)
@@ -231,7 +233,8 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
         inside = posixpath.normpath(posixpath.join("notebooks", folder))
         if not inside.startswith("..") and inside not in ("notebooks", "."):
             files.setdefault(f"{inside}/.gitkeep", "")  # her cells write files there
-    files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter)
+    original = f"original/{safe_file_name(adoption.notebook.name, '.ipynb')}"
+    files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter, original)
     deps = 'dependencies = ["nbprod[pipeline,serve,lab,compile]=='
     line = next(x for x in files["pyproject.toml"].splitlines() if x.startswith(deps))
     pinned = ", ".join(json.dumps(p) for p in pins(adoption.cells))
@@ -277,6 +280,8 @@ def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | P
                                          adoption, package, raw_file)
     files: dict[str, str | Path] = dict(written)
     files[f"data/raw/{raw_file}"] = data
+    # her notebook as she gave it: the register step records its sha256 in the lineage
+    files[f"original/{safe_file_name(adoption.notebook.name, '.ipynb')}"] = adoption.notebook
     committed = False
 
     def finish(folder: Path) -> None:
