@@ -229,10 +229,14 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     last = tasks[-1].name
     files["notebooks/train.ipynb"] = _train_task(package, last)
     files["tests/test_parity.py"] = _parity_test(last)
+    tops = []
     for folder in output_folders(adoption.cells, adoption.data_path):
         inside = posixpath.normpath(posixpath.join("notebooks", folder))
         if not inside.startswith("..") and inside not in ("notebooks", "."):
             files.setdefault(f"{inside}/.gitkeep", "")  # her cells write files there
+            tops.append(inside.split("/")[0])
+    extra = "".join(f", {json.dumps(t)}" for t in sorted(set(tops)))
+    _edit(files, "tests/conftest.py", '"wheels", "original"]', f'"wheels", "original"{extra}]')
     original = f"original/{safe_file_name(adoption.notebook.name, '.ipynb')}"
     files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter, original)
     deps = 'dependencies = ["nbprod[pipeline,serve,lab,compile]=='
