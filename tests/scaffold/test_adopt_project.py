@@ -81,6 +81,14 @@ def test_the_generated_tests_check_parity_on_her_last_task(project):
     assert "check_parity(model, held" in text
 
 
+def test_her_notebook_is_kept_as_she_gave_it_for_the_lineage(project):
+    assert (project / "original" / "churn.ipynb").read_bytes() == NOTEBOOK.read_bytes()
+    spec = yaml.safe_load((project / "pipeline.yaml").read_text())
+    register = next(t for t in spec["tasks"] if t["name"] == "register")
+    assert register["params"]["resources_"]["notebook"] == "{{here}}/original/churn.ipynb"
+    assert '"original"' in (project / "tests" / "conftest.py").read_text()
+
+
 def test_nbprod_check_is_clean_on_every_task(project):
     result = subprocess.run([str(BIN / "nbprod"), "check"], cwd=project, capture_output=True,
                             text=True, timeout=300)
