@@ -97,3 +97,19 @@ def test_served_raw_records_answer_as_her_executed_notebook(adopted, tmp_path):
             assert resp.status_code == 200, resp.text
             assert resp.json()["probability"] == pytest.approx(proba, rel=1e-6, abs=1e-12), index
     assert len(expected) > 50
+
+
+def test_her_hyper_parameter_is_overridden_from_the_command_line(adopted):
+    """Last: it builds again in the shared project. Only her model's task and what follows
+    it run, with the value given."""
+    path, env, _ = adopted
+    result = subprocess.run([str(BIN / "ploomber"), "build", "--env--rf_n_estimators", "7"],
+                            cwd=path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ran = {line.split()[0] for line in result.stdout.splitlines()
+           if line.split()[1:2] == ["True"]}
+    assert ran == {"models", "train", "evaluate", "register", "score"}
+    report = json.loads((path / "products-smoke/reports/models.ipynb").read_text())
+    injected = next("".join(c["source"]) for c in report["cells"]
+                    if "injected-parameters" in c["metadata"].get("tags", []))
+    assert "rf_n_estimators = 7" in injected
