@@ -183,4 +183,8 @@ def summary_lines(adoption: Adoption) -> list[str]:
              "as her model does",
              f"features  {len(flow.steps)} statement(s) of hers -> features(df)"]
     lines += [f"  {note}" for note in adoption.notes]
+    if flow.fitted_on_all:
+        lines.append(f"  note: {flow.model} was fitted on every row of {flow.X_train}, "
+                     f"{flow.X_test}'s rows included: parity holds on them, but its held-out "
+                     "metrics are optimistic")
     return lines

@@ -62,6 +62,8 @@ class Flow:
     helpers: list[Statement] = field(default_factory=list)
     definitions: list[Statement] = field(default_factory=list)
     imports: list[Statement] = field(default_factory=list)
+    #: her model was fitted on every row of X, the held-out rows of her split included
+    fitted_on_all: bool = False
 
 
 def statements(cells: list[Cell]) -> list[Statement]:
@@ -168,6 +170,21 @@ def _split(stmts: list[Statement], X_train: str) -> tuple[Statement, list[str], 
                       "parity is checked on: split with train_test_split, then adopt")
 
 
+def _split_of(stmts: list[Statement], X: str) -> tuple[Statement, list[str], ast.Call] | None:
+    """The last ``train_test_split(X, ...)`` of the frame a model was fitted on whole."""
+    found = None
+    for stmt in stmts:
+        node = stmt.node
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and isinstance(node.targets[0], (ast.Tuple, ast.List)) and node.value.args
+                and isinstance(node.value.args[0], ast.Name) and node.value.args[0].id == X):
+            func = node.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "train_test_split":
+                found = (stmt, [getattr(e, "id", "") for e in node.targets[0].elts], node.value)
+    return found
+
+
 def _reason(stmt: Statement, frames: set[str], target: str | None, derived: set[str]) -> str:
     """Why a frame statement cannot run on one record ('' when it can)."""
     node = stmt.node
@@ -230,7 +247,15 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
     call, fit_stmt = fits[model]
     X_train = _arg_name(call, 0, "X", fit_stmt)
     y_train = _arg_name(call, 1, "y", fit_stmt)
-    split, outs, split_call = _split(stmts, X_train)
+    try:
+        split, outs, split_call = _split(stmts, X_train)
+        on_all = False
+    except ConfigError:  # model.fit(X, y) on every row, after a split of that same X
+        found = _split_of(stmts, X_train)
+        if found is None:
+            raise
+        split, outs, split_call = found
+        outs, on_all = [X_train, *outs[1:]], True
     X = split_call.args[0].id if split_call.args and isinstance(split_call.args[0], ast.Name) else ""
     while True:  # X_train_full, X_test = split(X, ...); X_train, X_val = split(X_train_full)
         try:
@@ -251,7 +276,8 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
     literals = {k.arg: k.value for k in split_call.keywords
                 if k.arg in ("test_size", "random_state") and isinstance(k.value, ast.Constant)}
     flow = Flow(model=model, raw=raw[0], read=read, X_train=X_train, y_train=y_train, X=X,
-                X_test=X_test, split=split, frame=raw[0], split_literals=literals)
+                X_test=X_test, split=split, frame=raw[0], split_literals=literals,
+                fitted_on_all=on_all)
     frames: set[str] = {raw[0]}
     derived: set[str] = set()
     for stmt in stmts[read_at + 1:x_at]:

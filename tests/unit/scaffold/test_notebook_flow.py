@@ -120,3 +120,12 @@ def test_the_folders_her_cells_write_to_are_found(tmp_path):
     path = write(tmp_path, "m.save_model('../models/m.json')\nx = 'a/b'\ny = 'https://h/x.csv'",
                  "df = pd.read_csv('data/x.csv')")
     assert output_folders(read_notebook(path), "data/x.csv") == ["../models"]
+
+
+def test_a_model_fitted_on_every_row_is_checked_on_the_rows_her_split_held_out(tmp_path):
+    path = write(tmp_path, "import pandas as pd", f"df = pd.read_csv('{DATA}')",
+                 "X = df[['a']]\ny = df['y']\n"
+                 "X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=2)\n"
+                 "m.fit(X, y)")
+    flow = analyse(read_notebook(path), DATA, "m", "y")
+    assert (flow.X_train, flow.X_test, flow.fitted_on_all) == ("X", "X_test", True)
