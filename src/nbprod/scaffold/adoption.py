@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from .notebook_code import features_module, notebook_module, training_only_notes
+from .notebook_code import (
+    features_module,
+    fitted_in_transform,
+    notebook_module,
+    training_only_notes,
+)
 from .notebook_flow import Flow, analyse, fitted_variables
 from .notebook_run import DEEP, RunResult, run_notebook
 from .notebook_source import Cell, read_notebook
@@ -133,6 +138,9 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
     run = run_notebook(spec, data, _path_literal(flow), {k: v for k, v in files.items()}, name)
     _check_model(run, chosen)
     if run.parity:
+        fitted = fitted_in_transform(flow)
+        if fitted:
+            raise ConfigError(f"parity: {run.parity}\n  {fitted}")
         notes = "; ".join(training_only_notes(flow)[:2])
         raise ConfigError(f"parity: {run.parity}" + (f"\n  left out of the served features: "
                                                      f"{notes}" if notes else ""))

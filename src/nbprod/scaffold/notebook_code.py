@@ -78,3 +78,22 @@ def training_only_notes(flow: Flow) -> list[str]:
     """One line per statement left out of the served features, with its cell and reason."""
     return [f"{stmt.where}: {reason}: training only ({stmt.source.splitlines()[0][:60]})"
             for stmt, reason in flow.training_only]
+
+
+def fitted_in_transform(flow: Flow) -> str:
+    """A line naming her first class whose ``transform`` fits something (an encoder fitted
+    on the rows it is given gives one record other columns than training), or ''."""
+    for stmt in flow.definitions:
+        if not isinstance(stmt.node, ast.ClassDef):
+            continue
+        for method in stmt.node.body:
+            if not (isinstance(method, ast.FunctionDef) and method.name == "transform"):
+                continue
+            for sub in ast.walk(method):
+                if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
+                        and sub.func.attr in ("fit", "fit_transform")):
+                    call = ast.unparse(sub.func)
+                    return (f"{stmt.where}: her {stmt.node.name} fits inside transform (line "
+                            f"{sub.lineno}: {call}), so one record gets other columns than "
+                            "training; fit it in fit, only apply it in transform, then adopt")
+    return ""

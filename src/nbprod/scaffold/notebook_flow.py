@@ -157,7 +157,7 @@ def _arg_name(call: ast.Call, i: int, what: str, stmt: Statement) -> str:
 
 
 def _split(stmts: list[Statement], X_train: str) -> tuple[Statement, list[str], ast.Call]:
-    for stmt in stmts:
+    for stmt in reversed(stmts):  # the split nearest before the fit
         node = stmt.node
         if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                 and isinstance(node.targets[0], (ast.Tuple, ast.List))):
@@ -248,7 +248,7 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
     X_train = _arg_name(call, 0, "X", fit_stmt)
     y_train = _arg_name(call, 1, "y", fit_stmt)
     try:
-        split, outs, split_call = _split(stmts, X_train)
+        split, outs, split_call = _split(stmts[:stmts.index(fit_stmt) + 1], X_train)
         on_all = False
     except ConfigError:  # model.fit(X, y) on every row, after a split of that same X
         found = _split_of(stmts, X_train)
@@ -280,24 +280,43 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
                 fitted_on_all=on_all)
     frames: set[str] = {raw[0]}
     derived: set[str] = set()
+    left: dict[str, Statement] = {}  # a name a left-out statement bound, and that statement
+    seen: set[str] = set()  # frames and values of them before her last read of the file
     for stmt in stmts[read_at + 1:x_at]:
         node = stmt.node
         written = _written(node)
         if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
             continue
+        if _read_call(node, data_name) and written == {raw[0]}:  # she reads the file again
+            seen |= frames | derived
+            flow.read, frames, derived, left = stmt, {raw[0]}, set(), {}
+            flow.steps, flow.training_only = [], []
+            continue
         if written & frames or (written and _frame_value(node, frames)):
             reason = _reason(stmt, frames, target, derived)
+            gone = sorted(_names(node) & set(left))
+            if not reason and gone:
+                reason = f"uses {gone[0]}, left out at {left[gone[0]].where}"
+            new = written - frames  # a frame she rebinds still exists for the service
             frames |= written
             if reason:
                 flow.training_only.append((stmt, reason))
+                left.update(dict.fromkeys(new, stmt))
             else:
                 flow.steps.append(stmt)
+                for name in written:
+                    left.pop(name, None)
         elif written and _names(node) & frames:
             derived |= written  # a value computed from the frame: training's, not a record's
     x_stmt = stmts[x_at]
-    flow.frame = next((n.id for n in ast.walk(x_stmt.node)
+    flow.frame = next((n.id for n in ast.walk(getattr(x_stmt.node, "value", x_stmt.node))
                        if isinstance(n, ast.Name) and n.id in frames), raw[0])
-    _support(flow, stmts, x_at, frames | derived)
+    if target is not None and flow.frame in left:
+        why = next(r for s, r in flow.training_only if s is left[flow.frame])
+        raise ConfigError(f"{x_stmt.where}: her model's input comes from {flow.frame}, which "
+                          f"{left[flow.frame].where} makes for training only ({why}); build "
+                          f"{flow.frame} from the raw frame's columns only, then adopt")
+    _support(flow, stmts, x_at, frames | derived | seen)
     return flow
 
 

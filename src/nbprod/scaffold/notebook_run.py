@@ -163,15 +163,27 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[st
         labels = {str(k): v.item() if hasattr(v, "item") else v
                   for k, v in pairs.drop_duplicates("raw").set_index("raw")["y"].items()}
     served = served_pipeline(model, features, X_train, raw_order=list(raw.columns))
+    records = rows.drop(columns=[target], errors="ignore")
+    expected = answers(model, X_test)
     try:
-        parity(answers(model, X_test), answers(served, rows.drop(columns=[target],
-                                                                 errors="ignore")))
+        parity(expected, answers(served, records))
     except ParityError as exc:
         return str(exc), len(rows), labels
     except Exception as exc:  # her feature code on raw rows
         return f"the served path fails on her held-out raw rows: {type(exc).__name__}: {exc}", \
             len(rows), labels
+    try:  # the service answers one record at a time, not her whole held-out batch
+        parity(expected.iloc[:1], answers(served, records.iloc[:1]), where="one record alone")
+    except ParityError as exc:
+        return str(exc), len(rows), labels
+    except Exception as exc:
+        return (f"one record alone: row {_plain(records.index[0])!r}: the served path fails: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"), len(rows), labels
     return "", len(rows), labels
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
 
 
 def _drive(spec_file: str) -> None:

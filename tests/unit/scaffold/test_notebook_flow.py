@@ -129,3 +129,42 @@ def test_a_model_fitted_on_every_row_is_checked_on_the_rows_her_split_held_out(t
                  "m.fit(X, y)")
     flow = analyse(read_notebook(path), DATA, "m", "y")
     assert (flow.X_train, flow.X_test, flow.fitted_on_all) == ("X", "X_test", True)
+
+
+READ = f"import pandas as pd\ndf = pd.read_csv('{DATA}')"
+FIT = ("from sklearn.model_selection import train_test_split\n"
+       "X_train, X_test, y_train, y_test = train_test_split(X, y)\nm.fit(X_train, y_train)")
+
+
+def test_her_last_read_of_the_file_restarts_the_features(tmp_path):
+    cells = read_notebook(write(tmp_path, READ, "df = df.dropna()\nhot = df.x.map({1: 2})",
+                                f"df = pd.read_csv('{DATA}', sep=';')", "X = df[['a']]\ny = df.t",
+                                FIT))
+    flow = analyse(cells, DATA, "m", "t")
+    assert flow.read.where == "cell 3, line 1"
+    assert flow.steps == [] and flow.training_only == []
+
+
+def test_a_step_that_uses_a_left_out_name_is_left_out_too(tmp_path):
+    cells = read_notebook(write(tmp_path, READ, "hot = df.fillna(df.median())\ncold = hot.copy()\n"
+                                "X = df[['a']]\ny = df.t", FIT))
+    flow = analyse(cells, DATA, "m", "t")
+    assert [(s.where, r) for s, r in flow.training_only] == [
+        ("cell 2, line 1", "aggregates the whole frame (.median)"),
+        ("cell 2, line 2", "uses hot, left out at cell 2, line 1")]
+    assert "cold" not in features_module(flow, "nb.ipynb")
+
+
+def test_an_input_taken_from_a_left_out_frame_is_refused_with_why(tmp_path):
+    path = write(tmp_path, READ, "new = pd.DataFrame({'a': df.a, 't': df.t})\n"
+                 "X = pd.get_dummies(new['a'])\ny = new.t", FIT)
+    with pytest.raises(ConfigError, match=r"^cell 2, line 2: her model's input comes from new, "
+                                          r"which cell 2, line 1 makes for training only \(uses "
+                                          r"the target 't'\)"):
+        analyse(read_notebook(path), DATA, "m", "t")
+
+
+def test_the_split_is_the_last_one_before_the_fit(tmp_path):
+    cells = read_notebook(write(tmp_path, READ, "X = df[['a']]\ny = df.t\n" + FIT,
+                                "X = df[['a', 'b']]\n" + FIT))
+    assert analyse(cells, DATA, "m", "t").split.cell == 3

@@ -1,0 +1,67 @@
+"""Public notebooks nobody here wrote (``tests/fixtures/adopt/<name>/``, each README says its
+source, licence, model variable and target), adopted for real on a copy of their folder: each
+is adopted with its parity, or refused in at most three lines that name her cell and line (or
+the row and column for parity) and say what to do."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nbprod.errors import ConfigError
+from nbprod.scaffold.adoption import adopt
+
+PUBLIC = Path(__file__).parents[1] / "fixtures" / "adopt"
+WHERE = re.compile(r"cell \d+, line \d+")
+
+
+def adopt_copy(tmp_path: Path, name: str, notebook: str, data: str, model: str, target: str):
+    folder = tmp_path / name
+    shutil.copytree(PUBLIC / name, folder)
+    return adopt(folder / notebook, folder / data, model=model, target=target,
+                 name=f"public_{name}")
+
+
+def refusal(tmp_path: Path, *args: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        adopt_copy(tmp_path, *args)
+    message = str(caught.value)
+    assert 1 <= len(message.splitlines()) <= 3, message
+    return message
+
+
+def test_xgb_dict_map(tmp_path):
+    args = ("xgb_dict_map", "Notebooks/Predicting_Customer_Churn_with_XGBoost_&_CatBoost.ipynb",
+            "Data/WA_Fn-UseC_-Telco-Customer-Churn.csv", "xgb_model", "Churn")
+    if importlib.util.find_spec("seaborn") is None:  # her imports come first
+        message = refusal(tmp_path, *args)
+        assert re.match(r"cell \d+, line \d+: 'seaborn' is not installed here; pip install it",
+                        message), message
+        return
+    message = refusal(tmp_path, *args)  # her fillna(median) cannot run on one record
+    assert message.startswith("parity: held-out rows: row "), message
+    assert "TotalCharges" in message and ".median" in message and WHERE.search(message)
+
+
+def test_own_transformers(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # hundreds of tiny xgboost fits (see README)
+    message = refusal(tmp_path, "own_transformers", "Chapter10/XGBoost_Model_Deployment.ipynb",
+                      "Chapter10/student-por.csv", "full_pipeline", "G3")
+    first = message.splitlines()[0]  # in a batch her encoder sees every category; alone not
+    assert first.startswith("parity: one record alone: row "), message
+    assert "cell 16, line 1: her SparseMatrix fits inside transform" in message, message
+    assert "NameError" not in message
+    assert "fit it in fit" in message  # what to do
+
+
+def test_pumpkins(tmp_path):
+    message = refusal(tmp_path, "pumpkins", "2-Regression/3-Linear/solution/notebook.ipynb",
+                      "2-Regression/data/US-pumpkins.csv", "pipeline", "Price")
+    # her final X joins dummies of new_pumpkins, a frame she builds with the target in it
+    assert message.startswith("cell 30, line 1: her model's input comes from new_pumpkins, "
+                              "which cell 3, line "), message
+    assert "uses the target 'Price'" in message and "then adopt" in message
