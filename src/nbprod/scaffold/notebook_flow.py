@@ -22,6 +22,8 @@ READERS = frozenset({"read_csv", "read_excel", "read_parquet", "read_json", "rea
                      "read_feather"})
 FILTERS = frozenset({"dropna", "drop_duplicates", "query", "sample", "head", "tail", "nlargest",
                      "nsmallest", "reset_index"})
+MASKS = frozenset({"contains", "startswith", "endswith", "match", "fullmatch", "isin", "isna",
+                   "notna", "isnull", "notnull", "between", "duplicated"})
 AGGREGATES = frozenset({"mean", "median", "std", "var", "sum", "min", "max", "mode", "quantile",
                         "value_counts", "groupby", "transform", "agg", "aggregate", "rank",
                         "cumsum", "shift", "diff", "rolling", "expanding", "nunique", "count",
@@ -201,7 +203,8 @@ def _reason(stmt: Statement, frames: set[str], target: str | None, derived: set[
                 return "drops rows (.drop(index=...))"
         if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
                 and sub.value.id in frames
-                and isinstance(sub.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp))):
+                and (isinstance(sub.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp))
+                     or _mask(sub.slice, frames))):
             return "filters rows (a condition)"
         if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Attribute)
                 and sub.value.attr in ("loc", "iloc")
@@ -211,6 +214,12 @@ def _reason(stmt: Statement, frames: set[str], target: str | None, derived: set[
     if used:
         return f"uses {', '.join(sorted(used))}, computed from the whole frame"
     return ""
+
+
+def _mask(node: ast.expr, frames: set[str]) -> bool:
+    """``df['c'].str.contains(...)``, ``df['c'].isin(...)``: a row mask made from a frame."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MASKS and bool(_names(node.func.value) & frames))
 
 
 def _frame_value(node: ast.stmt, frames: set[str]) -> bool:

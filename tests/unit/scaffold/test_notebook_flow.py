@@ -168,3 +168,13 @@ def test_the_split_is_the_last_one_before_the_fit(tmp_path):
     cells = read_notebook(write(tmp_path, READ, "X = df[['a']]\ny = df.t\n" + FIT,
                                 "X = df[['a', 'b']]\n" + FIT))
     assert analyse(cells, DATA, "m", "t").split.cell == 3
+
+
+@pytest.mark.parametrize("mask", ["df['c'].str.contains('bushel')", "df.c.isin([1, 2])",
+                                  "df['c'].notna()"])
+def test_a_row_mask_made_by_a_method_is_a_filter(tmp_path, mask):
+    cells = read_notebook(write(tmp_path, READ, f"df = df[{mask}]\nX = df[['a']]\ny = df.t", FIT))
+    flow = analyse(cells, DATA, "m", "t")
+    assert [(s.where, r) for s, r in flow.training_only] == [
+        ("cell 2, line 1", "filters rows (a condition)")]
+    assert flow.steps == []
