@@ -6,10 +6,12 @@ the row and column for parity) and say what to do."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from nbprod.errors import ConfigError
@@ -73,9 +75,19 @@ def test_own_transformers(tmp_path, monkeypatch):
 
 
 def test_pumpkins(tmp_path):
-    message = refusal(tmp_path, "pumpkins", "2-Regression/3-Linear/solution/notebook.ipynb",
-                      "2-Regression/data/US-pumpkins.csv", "pipeline", "Price")
-    # her final X joins dummies of new_pumpkins, a frame she builds with the target in it
-    assert message.startswith("cell 30, line 1: her model's input comes from new_pumpkins, "
-                              "which cell 3, line "), message
-    assert "uses the target 'Price'" in message and "then adopt" in message
+    """Her X joins dummies of new_pumpkins, a frame she builds with pd.DataFrame({...}) from
+    her raw columns and her computed target: served without the target, at parity."""
+    adoption = adopt_copy(tmp_path, "pumpkins", "2-Regression/3-Linear/solution/notebook.ipynb",
+                          "2-Regression/data/US-pumpkins.csv", "pipeline", "Price")
+    assert adoption.target == "Price" and adoption.flow.model == "pipeline"
+    assert adoption.flow.split.cell == 32  # the split before her last pipeline.fit
+    raw = pd.read_csv(PUBLIC / "pumpkins" / "2-Regression" / "data" / "US-pumpkins.csv")
+    bushels = int(raw["Package"].str.contains("bushel").sum())
+    # every one of her held-out rows (test_size=0.2) answered as her model answers
+    assert adoption.run.rows == math.ceil(0.2 * bushels)
+    assert adoption.run.models["pipeline"].endswith("Pipeline")
+    features = next(v for k, v in adoption.package.items() if k.endswith("features.py"))
+    assert "return pd.get_dummies(new_pumpkins['Variety'])" in features
+    assert "'Price'" not in features  # the target is training's
+    assert any("str.contains('bushel" in note and "filters rows" in note
+               for note in adoption.notes)

@@ -70,7 +70,9 @@ def features_module(flow: Flow, notebook: str) -> str:
     lines.append(f"{INDENT}{flow.raw} = df.copy()")
     for stmt in flow.steps:
         lines += [f"{INDENT}# {notebook}: {stmt.where}", _block(stmt, INDENT)]
-    lines.append(f"{INDENT}return {flow.frame}")
+    if flow.x_value:
+        lines.append(f"{INDENT}# {notebook}: {flow.X} is built from {flow.frame}")
+    lines.append(f"{INDENT}return {flow.x_value or flow.frame}")
     return "\n".join(lines) + "\n"
 
 

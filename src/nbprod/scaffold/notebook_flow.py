@@ -3,7 +3,8 @@ file, which frame holds the raw rows, how its model was fitted and split, and th
 between the raw frame and the model's input.
 
 The statements that change the raw frame are sorted into the feature steps (row by row:
-``.map({...})``, ``pd.get_dummies``, derived columns, ``astype``, dates to parts), which the
+``.map({...})``, ``pd.get_dummies``, derived columns, ``astype``, dates to parts, a frame
+built with ``pd.DataFrame({...})`` from her columns, its target entry left out), which the
 service runs too, and the training-only ones (they filter rows, use the target or aggregate
 the whole frame), each with its cell, line and reason.
 """
@@ -66,6 +67,8 @@ class Flow:
     imports: list[Statement] = field(default_factory=list)
     #: her model was fitted on every row of X, the held-out rows of her split included
     fitted_on_all: bool = False
+    #: her ``X = ...`` expression when it builds columns (``pd.get_dummies``), not selects them
+    x_value: str = ""
 
 
 def statements(cells: list[Cell]) -> list[Statement]:
@@ -222,6 +225,42 @@ def _mask(node: ast.expr, frames: set[str]) -> bool:
             and node.func.attr in MASKS and bool(_names(node.func.value) & frames))
 
 
+def _rowwise(node: ast.expr, frames: set[str]) -> bool:
+    """A value computed row by row from her frame's columns: ``(df['a'] + df['b']) / 2``,
+    ``pd.DatetimeIndex(df['Date']).month``."""
+    if isinstance(node, ast.BinOp):
+        return all(isinstance(n, ast.Constant) or _rowwise(n, frames)
+                   for n in (node.left, node.right)) and bool(_names(node) & frames)
+    if isinstance(node, ast.Subscript):
+        return (isinstance(node.value, ast.Name) and node.value.id in frames
+                and isinstance(node.slice, ast.Constant))
+    if isinstance(node, ast.Attribute):
+        return node.attr not in AGGREGATES and _rowwise(node.value, frames)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+            and node.func.attr in ("DatetimeIndex", "to_datetime") and len(node.args) == 1):
+        return _rowwise(node.args[0], frames)
+    return False
+
+
+def _without_target(stmt: Statement, target: str | None) -> Statement | None:
+    """``new = pd.DataFrame({..., 'Price': price})`` without its target entry, for the
+    service (the target is training's), or None when that is not the statement's shape."""
+    node = stmt.node
+    if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "attr", getattr(node.value.func, "id", "")) == "DataFrame"
+            and len(node.value.args) == 1 and isinstance(node.value.args[0], ast.Dict)):
+        return None
+    table = node.value.args[0]
+    keep = [(k, v) for k, v in zip(table.keys, table.values, strict=True)
+            if not (isinstance(k, ast.Constant) and k.value == target)]
+    if len(keep) == len(table.keys):
+        return None
+    value = ast.Call(node.value.func, [ast.Dict([k for k, _ in keep], [v for _, v in keep])],
+                     node.value.keywords)
+    copy = ast.Assign(node.targets, value, lineno=node.lineno, col_offset=node.col_offset)
+    return Statement(stmt.cell, stmt.line, copy, ast.unparse(ast.fix_missing_locations(copy)))
+
+
 def _frame_value(node: ast.stmt, frames: set[str]) -> bool:
     """An assignment whose value is a frame made from a frame (``pd.get_dummies(df)``,
     ``df.copy()``, ``df[cols]``), not a value computed from one (``list(df.columns)``)."""
@@ -301,8 +340,14 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
             flow.read, frames, derived, left = stmt, {raw[0]}, set(), {}
             flow.steps, flow.training_only = [], []
             continue
-        if written & frames or (written and _frame_value(node, frames)):
+        value = getattr(node, "value", None)
+        if written & frames or (written and (_frame_value(node, frames) or (
+                isinstance(value, ast.expr) and _rowwise(value, frames)))):
             reason = _reason(stmt, frames, target, derived)
+            served = _without_target(stmt, target) if reason.startswith("uses the target") \
+                else None
+            if served is not None and not _reason(served, frames, target, derived):
+                stmt, reason = served, ""
             gone = sorted(_names(node) & set(left))
             if not reason and gone:
                 reason = f"uses {gone[0]}, left out at {left[gone[0]].where}"
@@ -318,6 +363,10 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
         elif written and _names(node) & frames:
             derived |= written  # a value computed from the frame: training's, not a record's
     x_stmt = stmts[x_at]
+    if (isinstance(x_stmt.node, ast.Assign) and len(x_stmt.node.targets) == 1
+            and any(isinstance(n, ast.Attribute) and n.attr == "get_dummies"
+                    for n in ast.walk(x_stmt.node.value))):
+        flow.x_value = ast.unparse(x_stmt.node.value)
     flow.frame = next((n.id for n in ast.walk(getattr(x_stmt.node, "value", x_stmt.node))
                        if isinstance(n, ast.Name) and n.id in frames), raw[0])
     if target is not None and flow.frame in left:

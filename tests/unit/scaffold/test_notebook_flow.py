@@ -156,12 +156,30 @@ def test_a_step_that_uses_a_left_out_name_is_left_out_too(tmp_path):
 
 
 def test_an_input_taken_from_a_left_out_frame_is_refused_with_why(tmp_path):
-    path = write(tmp_path, READ, "new = pd.DataFrame({'a': df.a, 't': df.t})\n"
-                 "X = pd.get_dummies(new['a'])\ny = new.t", FIT)
-    with pytest.raises(ConfigError, match=r"^cell 2, line 2: her model's input comes from new, "
-                                          r"which cell 2, line 1 makes for training only \(uses "
-                                          r"the target 't'\)"):
+    path = write(tmp_path, READ, "new = df[df.a > 1]\nnew2 = new.copy()\n"
+                 "X = new2[['a']]\ny = df.t", FIT)
+    with pytest.raises(ConfigError, match=r"^cell 2, line 3: her model's input comes from new2, "
+                                          r"which cell 2, line 2 makes for training only \(uses "
+                                          r"new, left out at cell 2, line 1\)"):
         analyse(read_notebook(path), DATA, "m", "t")
+
+
+def test_a_frame_built_from_her_columns_is_served_without_the_target(tmp_path):
+    built = ("price = (df['lo'] + df['hi']) / 2\nmonth = pd.DatetimeIndex(df['Date']).month\n"
+             "new = pd.DataFrame({'Month': month, 'City': df['City'], 't': price})\n"
+             "X = pd.get_dummies(new['City']).join(new['Month'])\ny = new['t']")
+    flow = analyse(read_notebook(write(tmp_path, READ, built, FIT)), DATA, "m", "t")
+    assert [s.line for s in flow.steps] == [1, 2, 3]
+    assert "'t'" not in flow.steps[2].source and "'City'" in flow.steps[2].source
+    assert flow.x_value == "pd.get_dummies(new['City']).join(new['Month'])"
+    assert features_module(flow, "nb.ipynb").rstrip().endswith(f"return {flow.x_value}")
+
+
+def test_a_value_that_is_not_row_by_row_is_not_a_step(tmp_path):
+    built = "top = df['lo'].max() / 2\ndf['r'] = df['lo'] / top\nX = df[['r']]\ny = df.t"
+    flow = analyse(read_notebook(write(tmp_path, READ, built, FIT)), DATA, "m", "t")
+    assert flow.steps == [] and flow.x_value == ""
+    assert [r for _, r in flow.training_only] == ["uses top, computed from the whole frame"]
 
 
 def test_the_split_is_the_last_one_before_the_fit(tmp_path):
