@@ -91,3 +91,21 @@ def test_pumpkins(tmp_path):
     assert "'Price'" not in features  # the target is training's
     assert any("str.contains('bushel" in note and "filters rows" in note
                for note in adoption.notes)
+
+
+def test_pumpkins_project_needs_her_computed_target_as_a_column(tmp_path):
+    from nbprod.scaffold.adopted_project import create_adopted_project
+
+    folder = tmp_path / "pumpkins"
+    shutil.copytree(PUBLIC / "pumpkins", folder)
+    dest = tmp_path / "project"
+    with pytest.raises(ConfigError) as caught:
+        create_adopted_project(dest, folder / "2-Regression/3-Linear/solution/notebook.ipynb",
+                               folder / "2-Regression/data/US-pumpkins.csv", "pipeline", "Price",
+                               wheel=False)
+    message = str(caught.value)
+    assert len(message.splitlines()) <= 3
+    assert re.match(r"--target 'Price' is computed at cell 3, line \d+, not a column of "
+                    r"US-pumpkins.csv", message), message
+    assert message.endswith("does not yet write a project whose target her notebook computes")
+    assert not dest.exists()

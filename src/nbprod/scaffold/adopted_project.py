@@ -273,6 +273,12 @@ def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | P
     package = project_name(dest, name)
     adoption = adopt(notebook, data, model, target, package)
     frame = read_data(data)
+    if adoption.target not in frame.columns:
+        made = next((s.where for s, why in adoption.flow.training_only
+                     if why == f"uses the target {adoption.target!r}"), "her notebook")
+        raise ConfigError(f"--target {adoption.target!r} is computed at {made}, not a column of "
+                          f"{data.name}: her model's served path holds parity, but nbprod new "
+                          "does not yet write a project whose target her notebook computes")
     classes = adoption.run.classes
     positive = None
     if len(classes) == 2:
