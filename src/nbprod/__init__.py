@@ -25,6 +25,7 @@ _API: dict[str, str] = {
     "ModelStoreError": "errors",
     "NbprodError": "errors",
     "PredictionError": "errors",
+    "ParityError": "errors",
     "StorageError": "errors",
     "TargetError": "errors",
     "ColumnTable": "data.columns",

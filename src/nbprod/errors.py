@@ -13,6 +13,7 @@ without swallowing programming errors::
     ├── ModelStoreError      the model store or a stored model is unusable
     ├── ContractError        notebooks break the notebook contract (`nbprod check`)
     ├── PredictionError      the model failed on input that passed validation
+    ├── ParityError          a served notebook model does not answer as her notebook did
     ├── FeedbackError        true labels sent to a service name unknown ids or bad values
     └── StorageError         a file the service keeps cannot be written now (a full disk)
 
@@ -32,6 +33,7 @@ __all__ = [
     "FeedbackError",
     "ModelStoreError",
     "NbprodError",
+    "ParityError",
     "PredictionError",
     "StorageError",
     "TargetError",
@@ -135,3 +137,8 @@ class StorageError(NbprodError):
     """A file the service keeps (the feedback ledger) cannot be written now: a full disk, a
     file-size limit, a read-only or vanished folder. Nothing was recorded, so the request can
     be sent again later: the service answers 503 with ``Retry-After``."""
+
+
+class ParityError(NbprodError):
+    """The served code path (raw records -> her feature function -> her model) does not answer
+    her held-out rows as her notebook's model did; names the first row and column."""

@@ -4,8 +4,12 @@ its last build shown and drawn, its pipeline for other engines, its bento."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ..scaffold.project import Created
 
 __all__ = ["COMMANDS"]
 
@@ -14,7 +18,8 @@ __all__ = ["COMMANDS"]
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The data file: .csv, .csv.gz or .parquet.")
-@click.option("--target", required=True, help="The column to predict.")
+@click.option("--target", help="The column to predict (with --notebook: default, the column "
+              "her model's y was taken from).")
 @click.option("--kind", type=click.Choice(["binary", "multiclass", "regression"]),
               help="What the model predicts [default: inferred from the target: two values "
               "binary, a few values multiclass, numbers with many values regression].")
@@ -24,13 +29,45 @@ __all__ = ["COMMANDS"]
 @click.option("--clean", "clean", type=click.Path(dir_okay=False, path_type=Path),
               help="Your Python file defining clean(df): the project's cleaning step, run "
               "before inference; it may compute TARGET (docs/new-project.md).")
-def new(directory: Path, data: Path, target: str, kind: str | None, positive: str | None,
-        name: str | None, clean: Path | None) -> None:
+@click.option("--notebook", type=click.Path(dir_okay=False, path_type=Path),
+              help="Her own notebook, as it is: its cells become the pipeline, its model is "
+              "served (docs/own-notebook.md).")
+@click.option("--model", "model_var", help="With --notebook: the variable holding the model to "
+              "serve [default: the one model the notebook fits].")
+def new(directory: Path, data: Path, target: str | None, kind: str | None,
+        positive: str | None, name: str | None, clean: Path | None, notebook: Path | None,
+        model_var: str | None) -> None:
     """Write a complete project for DATA predicting TARGET into DIRECTORY."""
+    if notebook is not None:
+        if clean is not None:
+            raise click.UsageError("--clean is for a data file; with --notebook, her own cells "
+                                   "clean the data (docs/own-notebook.md).")
+        _adopt(directory, notebook, data, model_var, target, name)
+        return
     from ..scaffold import create_project
 
+    if target is None:
+        raise click.UsageError("Missing option '--target' (or give --notebook).")
     created = create_project(directory, data, target, positive=positive, name=name, kind=kind,
                              clean=clean)
+    _report(created, data, directory)
+
+
+def _adopt(directory: Path, notebook: Path, data: Path, model: str | None, target: str | None,
+           name: str | None) -> None:
+    from ..scaffold.adopted_project import create_adopted_project
+    from ..scaffold.adoption import summary_lines
+
+    click.echo(f"running {notebook.name} once, top to bottom, to adopt it...")
+    adopted = create_adopted_project(directory, notebook, data, model, target, name)
+    for line in summary_lines(adopted.adoption):
+        click.echo(f"  {line}")
+    click.echo(f"  tasks     {' -> '.join(adopted.tasks)} -> train -> evaluate -> register -> "
+               "score" + (f" ({adopted.note})" if adopted.note else ""))
+    _report(adopted.created, data, directory)
+
+
+def _report(created: Created, data: Path, directory: Path) -> None:
     table = created.table
     click.secho(f"wrote {created.path} ({created.name}): {len(table.features)} features, "
                 f"{table.rows:,} rows", bold=True)

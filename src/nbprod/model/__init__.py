@@ -15,7 +15,9 @@
   project's trust file;
 - :mod:`.onnx_model`: a model she exported to ONNX, run by onnxruntime;
 - :mod:`.compiling`: every fitted model compiled to ONNX, its parity checked on the held-out
-  rows (the fast path the service and batch scoring use where it holds).
+  rows (the fast path the service and batch scoring use where it holds);
+- :mod:`.adopted`: a notebook's own model served on raw records (her feature function, her
+  training columns, her model) and the parity of its answers with her notebook's.
 
 May import: the data stage (:mod:`nbprod.data`) and the floor (errors, settings, compat).
 """

@@ -89,6 +89,8 @@ SKLEARN_MODULES = (
 NBPROD_FUNCTIONS = ("nbprod.model.dates.date_parts",)
 #: The library whose list is always on: every model nbprod builds is a scikit-learn one.
 ALWAYS = ("sklearn",)
+#: nbprod's own steps of a served notebook model (:mod:`nbprod.model.adopted`): always on.
+OWN = ("nbprod.model.adopted.RawColumns", "nbprod.model.adopted.ColumnAligner")
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ class Trust:
     def allows(self, name: str) -> bool:
         """Whether a model may hold the type or function ``name`` (``module.Name``)."""
         module, _, attr = name.rpartition(".")
-        if name in self.types or any(name in LIBRARIES.get(lib, ()) for lib in self.libraries):
+        if name in self.types or name in OWN or any(
+            name in LIBRARIES.get(lib, ()) for lib in self.libraries
+        ):
             return True
         if name in NBPROD_FUNCTIONS:
             return True

@@ -11,7 +11,9 @@
 - :mod:`.lab_panel`, :mod:`.lab_build`: the server extension behind JupyterLab's nbprod
   panel (tasks and status, builds, models, the comparison page);
 - :mod:`.summary`: what a build produced (``nbprod summary``);
-- :mod:`.env_file`: the defaults of ``env.yaml``.
+- :mod:`.env_file`: the defaults of ``env.yaml``;
+- :mod:`.adoption`: the steps of an adopted notebook's pipeline that are nbprod's: her run
+  kept, her model served behind her feature function with its parity checked.
 
 May import every stage before it: the notebook check (:mod:`nbprod.check`), serving,
 monitoring, the registry, the model, the data and the floor.

@@ -1,0 +1,111 @@
+"""Public notebooks nobody here wrote (``tests/fixtures/adopt/<name>/``, each README says its
+source, licence, model variable and target), adopted for real on a copy of their folder: each
+is adopted with its parity, or refused in at most three lines that name her cell and line (or
+the row and column for parity) and say what to do."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nbprod.errors import ConfigError
+from nbprod.scaffold.adoption import adopt
+
+PUBLIC = Path(__file__).parents[1] / "fixtures" / "adopt"
+WHERE = re.compile(r"cell \d+, line \d+")
+
+
+def adopt_copy(tmp_path: Path, name: str, notebook: str, data: str, model: str, target: str):
+    folder = tmp_path / name
+    shutil.copytree(PUBLIC / name, folder)
+    return adopt(folder / notebook, folder / data, model=model, target=target,
+                 name=f"public_{name}")
+
+
+def refusal(tmp_path: Path, *args: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        adopt_copy(tmp_path, *args)
+    message = str(caught.value)
+    assert 1 <= len(message.splitlines()) <= 3, message
+    return message
+
+
+XGB = ("xgb_dict_map", "Notebooks/Predicting_Customer_Churn_with_XGBoost_&_CatBoost.ipynb",
+       "Data/WA_Fn-UseC_-Telco-Customer-Churn.csv", "xgb_model", "Churn")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("seaborn") is not None, reason="seaborn is here")
+def test_xgb_dict_map_without_seaborn(tmp_path):
+    message = refusal(tmp_path, *XGB)  # her imports come first
+    assert re.match(r"cell \d+, line \d+: 'seaborn' is not installed here; pip install it",
+                    message), message
+
+
+def test_xgb_dict_map_parity(tmp_path, monkeypatch):
+    """Her seaborn calls only draw: where seaborn is missing, a module that draws nothing
+    stands in for it, so her model and feature code run as she wrote them."""
+    if importlib.util.find_spec("seaborn") is None:
+        stub = tmp_path / "stub" / "seaborn"
+        stub.mkdir(parents=True)
+        (stub / "__init__.py").write_text("def __getattr__(name):\n"
+                                          "    return lambda *args, **kwargs: None\n")
+        monkeypatch.setenv("PYTHONPATH", str(stub.parent))
+    message = refusal(tmp_path, *XGB)  # her fillna(median) cannot run on one record
+    assert message.startswith("parity: held-out rows: row "), message
+    assert "her notebook's model says" in message
+    assert re.search(r"cell \d+, line \d+: aggregates the whole frame \(\.median\)", message)
+    assert "TotalCharges" in message
+
+
+def test_own_transformers(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # hundreds of tiny xgboost fits (see README)
+    message = refusal(tmp_path, "own_transformers", "Chapter10/XGBoost_Model_Deployment.ipynb",
+                      "Chapter10/student-por.csv", "full_pipeline", "G3")
+    first = message.splitlines()[0]  # in a batch her encoder sees every category; alone not
+    assert first.startswith("parity: one record alone: row "), message
+    assert "cell 16, line 1: her SparseMatrix fits inside transform" in message, message
+    assert "NameError" not in message
+    assert "fit it in fit" in message  # what to do
+
+
+def test_pumpkins(tmp_path):
+    """Her X joins dummies of new_pumpkins, a frame she builds with pd.DataFrame({...}) from
+    her raw columns and her computed target: served without the target, at parity."""
+    adoption = adopt_copy(tmp_path, "pumpkins", "2-Regression/3-Linear/solution/notebook.ipynb",
+                          "2-Regression/data/US-pumpkins.csv", "pipeline", "Price")
+    assert adoption.target == "Price" and adoption.flow.model == "pipeline"
+    assert adoption.flow.split.cell == 32  # the split before her last pipeline.fit
+    raw = pd.read_csv(PUBLIC / "pumpkins" / "2-Regression" / "data" / "US-pumpkins.csv")
+    bushels = int(raw["Package"].str.contains("bushel").sum())
+    # every one of her held-out rows (test_size=0.2) answered as her model answers
+    assert adoption.run.rows == math.ceil(0.2 * bushels)
+    assert adoption.run.models["pipeline"].endswith("Pipeline")
+    features = next(v for k, v in adoption.package.items() if k.endswith("features.py"))
+    assert "return pd.get_dummies(new_pumpkins['Variety'])" in features
+    assert "'Price'" not in features  # the target is training's
+    assert any("str.contains('bushel" in note and "filters rows" in note
+               for note in adoption.notes)
+
+
+def test_pumpkins_project_needs_her_computed_target_as_a_column(tmp_path):
+    from nbprod.scaffold.adopted_project import create_adopted_project
+
+    folder = tmp_path / "pumpkins"
+    shutil.copytree(PUBLIC / "pumpkins", folder)
+    dest = tmp_path / "project"
+    with pytest.raises(ConfigError) as caught:
+        create_adopted_project(dest, folder / "2-Regression/3-Linear/solution/notebook.ipynb",
+                               folder / "2-Regression/data/US-pumpkins.csv", "pipeline", "Price",
+                               wheel=False)
+    message = str(caught.value)
+    assert len(message.splitlines()) <= 3
+    assert re.match(r"--target 'Price' is computed at cell 3, line \d+, not a column of "
+                    r"US-pumpkins.csv", message), message
+    assert message.endswith("does not yet write a project whose target her notebook computes")
+    assert not dest.exists()
