@@ -8,6 +8,9 @@
 * :mod:`.writer`: a folder written all-or-nothing, with its first git commit;
 * :mod:`.project`: the templates rendered for one project, and :func:`create_project`;
 * :mod:`.notebook_source`: her notebook's code cells as Python, magics and shell lines out;
+* :mod:`.notebook_statements`: her cells as statements, and the names each reads and writes;
+* :mod:`.notebook_rules`: which frame statements run on one record, and why the others are
+  training's only;
 * :mod:`.notebook_flow`: her notebook's data flow (raw frame, split, fit, feature steps);
 * :mod:`.notebook_code`: her definitions and feature steps as her package's modules;
 * :mod:`.notebook_params`: her data path, split and literal hyper-parameters as parameters;

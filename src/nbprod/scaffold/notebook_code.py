@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 
-from .notebook_flow import Flow, Statement
+from .notebook_flow import Flow
+from .notebook_statements import Statement
 
 __all__ = ["features_module", "notebook_module"]
 

@@ -15,34 +15,18 @@ import ast
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from .notebook_rules import frame_value, rowwise, without_target
+from .notebook_rules import reason as why_training_only
 from .notebook_source import Cell
+from .notebook_statements import Statement, statements
+from .notebook_statements import bound as _bound
+from .notebook_statements import names as _names
+from .notebook_statements import written as _written
 
 __all__ = ["Flow", "Statement", "analyse", "statements"]
 
 READERS = frozenset({"read_csv", "read_excel", "read_parquet", "read_json", "read_table",
                      "read_feather"})
-FILTERS = frozenset({"dropna", "drop_duplicates", "query", "sample", "head", "tail", "nlargest",
-                     "nsmallest", "reset_index"})
-MASKS = frozenset({"contains", "startswith", "endswith", "match", "fullmatch", "isin", "isna",
-                   "notna", "isnull", "notnull", "between", "duplicated"})
-AGGREGATES = frozenset({"mean", "median", "std", "var", "sum", "min", "max", "mode", "quantile",
-                        "value_counts", "groupby", "transform", "agg", "aggregate", "rank",
-                        "cumsum", "shift", "diff", "rolling", "expanding", "nunique", "count",
-                        "pivot_table", "merge", "join", "concat", "fit", "fit_transform"})
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One top-level statement of her notebook."""
-
-    cell: int
-    line: int
-    node: ast.stmt
-    source: str
-
-    @property
-    def where(self) -> str:
-        return f"cell {self.cell}, line {self.line}"
 
 
 @dataclass
@@ -69,51 +53,6 @@ class Flow:
     fitted_on_all: bool = False
     #: her ``X = ...`` expression when it builds columns (``pd.get_dummies``), not selects them
     x_value: str = ""
-
-
-def statements(cells: list[Cell]) -> list[Statement]:
-    """Every top-level statement of every cell, in order."""
-    out = []
-    for cell in cells:
-        for node in cell.tree().body:
-            text = ast.get_source_segment(cell.source, node) or ""
-            out.append(Statement(cell.number, node.lineno, node, text))
-    return out
-
-
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _written(node: ast.stmt) -> set[str]:
-    """Names a statement binds or changes in place (``df[...] = ``, ``df.x = ``)."""
-    targets: list[ast.expr] = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-        targets = [node.target]
-    out = set()
-    for target in targets:
-        for sub in ast.walk(target):
-            if isinstance(sub, ast.Name):
-                out.add(sub.id)
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-        call = node.value
-        if any(k.arg == "inplace" for k in call.keywords):
-            base = call.func
-            while isinstance(base, (ast.Attribute, ast.Subscript)):
-                base = base.value
-            if isinstance(base, ast.Name):
-                out.add(base.id)
-    return out
-
-
-def _bound(node: ast.stmt) -> set[str]:
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(a.asname or a.name).split(".")[0] for a in node.names}
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    return set()
 
 
 def _read_call(node: ast.stmt, data_name: str) -> ast.Call | None:
@@ -190,91 +129,6 @@ def _split_of(stmts: list[Statement], X: str) -> tuple[Statement, list[str], ast
     return found
 
 
-def _reason(stmt: Statement, frames: set[str], target: str | None, derived: set[str]) -> str:
-    """Why a frame statement cannot run on one record ('' when it can)."""
-    node = stmt.node
-    if target is not None and any(isinstance(s, ast.Constant) and s.value == target
-                                  for s in ast.walk(node)):
-        return f"uses the target {target!r}"
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
-            if sub.func.attr in FILTERS:
-                return f"filters or renumbers rows (.{sub.func.attr})"
-            if sub.func.attr in AGGREGATES:
-                return f"aggregates the whole frame (.{sub.func.attr})"
-            if sub.func.attr == "drop" and any(k.arg == "index" for k in sub.keywords):
-                return "drops rows (.drop(index=...))"
-        if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
-                and sub.value.id in frames
-                and (isinstance(sub.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp))
-                     or _mask(sub.slice, frames))):
-            return "filters rows (a condition)"
-        if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Attribute)
-                and sub.value.attr in ("loc", "iloc")
-                and isinstance(sub.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Slice))):
-            return f"filters rows (.{sub.value.attr}[...])"
-    used = _names(node) & derived
-    if used:
-        return f"uses {', '.join(sorted(used))}, computed from the whole frame"
-    return ""
-
-
-def _mask(node: ast.expr, frames: set[str]) -> bool:
-    """``df['c'].str.contains(...)``, ``df['c'].isin(...)``: a row mask made from a frame."""
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr in MASKS and bool(_names(node.func.value) & frames))
-
-
-def _rowwise(node: ast.expr, frames: set[str]) -> bool:
-    """A value computed row by row from her frame's columns: ``(df['a'] + df['b']) / 2``,
-    ``pd.DatetimeIndex(df['Date']).month``."""
-    if isinstance(node, ast.BinOp):
-        return all(isinstance(n, ast.Constant) or _rowwise(n, frames)
-                   for n in (node.left, node.right)) and bool(_names(node) & frames)
-    if isinstance(node, ast.Subscript):
-        return (isinstance(node.value, ast.Name) and node.value.id in frames
-                and isinstance(node.slice, ast.Constant))
-    if isinstance(node, ast.Attribute):
-        return node.attr not in AGGREGATES and _rowwise(node.value, frames)
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
-            and node.func.attr in ("DatetimeIndex", "to_datetime") and len(node.args) == 1):
-        return _rowwise(node.args[0], frames)
-    return False
-
-
-def _without_target(stmt: Statement, target: str | None) -> Statement | None:
-    """``new = pd.DataFrame({..., 'Price': price})`` without its target entry, for the
-    service (the target is training's), or None when that is not the statement's shape."""
-    node = stmt.node
-    if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-            and getattr(node.value.func, "attr", getattr(node.value.func, "id", "")) == "DataFrame"
-            and len(node.value.args) == 1 and isinstance(node.value.args[0], ast.Dict)):
-        return None
-    table = node.value.args[0]
-    keep = [(k, v) for k, v in zip(table.keys, table.values, strict=True)
-            if not (isinstance(k, ast.Constant) and k.value == target)]
-    if len(keep) == len(table.keys):
-        return None
-    value = ast.Call(node.value.func, [ast.Dict([k for k, _ in keep], [v for _, v in keep])],
-                     node.value.keywords)
-    copy = ast.Assign(node.targets, value, lineno=node.lineno, col_offset=node.col_offset)
-    return Statement(stmt.cell, stmt.line, copy, ast.unparse(ast.fix_missing_locations(copy)))
-
-
-def _frame_value(node: ast.stmt, frames: set[str]) -> bool:
-    """An assignment whose value is a frame made from a frame (``pd.get_dummies(df)``,
-    ``df.copy()``, ``df[cols]``), not a value computed from one (``list(df.columns)``)."""
-    value = getattr(node, "value", None)
-    if isinstance(value, ast.Call):
-        func = value.func
-        if isinstance(func, ast.Attribute) and _names(func.value) & frames:
-            return True
-        return any(_names(a) & frames for a in value.args[:1])
-    if isinstance(value, ast.Subscript):
-        return bool(_names(value.value) & frames)
-    return isinstance(value, ast.Name) and value.id in frames
-
-
 def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = None) -> Flow:
     """Her notebook's flow around ``model`` for the data file named ``data_name``."""
     stmts = statements(cells)
@@ -341,12 +195,12 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
             flow.steps, flow.training_only = [], []
             continue
         value = getattr(node, "value", None)
-        if written & frames or (written and (_frame_value(node, frames) or (
-                isinstance(value, ast.expr) and _rowwise(value, frames)))):
-            reason = _reason(stmt, frames, target, derived)
-            served = _without_target(stmt, target) if reason.startswith("uses the target") \
+        if written & frames or (written and (frame_value(node, frames) or (
+                isinstance(value, ast.expr) and rowwise(value, frames)))):
+            reason = why_training_only(stmt, frames, target, derived)
+            served = without_target(stmt, target) if reason.startswith("uses the target") \
                 else None
-            if served is not None and not _reason(served, frames, target, derived):
+            if served is not None and not why_training_only(served, frames, target, derived):
                 stmt, reason = served, ""
             gone = sorted(_names(node) & set(left))
             if not reason and gone:

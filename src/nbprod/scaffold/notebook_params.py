@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .notebook_flow import Flow, Statement, statements
+from .notebook_flow import Flow
 from .notebook_source import Cell
+from .notebook_statements import Statement, statements
 
 __all__ = ["Parameter", "find_parameters", "with_parameters"]
 

@@ -21,8 +21,8 @@ import builtins
 from dataclasses import dataclass, field
 
 from .names import identifier
-from .notebook_flow import _written
 from .notebook_source import Cell
+from .notebook_statements import written as _written
 
 __all__ = ["SUFFIX", "Section", "split"]
 
