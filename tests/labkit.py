@@ -4,8 +4,11 @@ port, a random token, the project's folder as its root."""
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import subprocess
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -48,3 +51,44 @@ def jupyter_lab(root: Path, env: dict[str, str], scratch: Path, flags=tuple(LAB_
     finally:
         stop(proc)
         log.close()
+
+
+def execute(ws, session: str, code: str) -> tuple[str, list[str], list[dict], int]:
+    """Run ``code`` in the kernel behind ``ws``: (reply status, error tracebacks, the
+    outputs JupyterLab would keep, execution count)."""
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                   "session": session, "version": "5.3", "date": datetime.now(UTC).isoformat()},
+        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
+        "content": {"code": code, "silent": False, "store_history": True,
+                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+    }))
+    status, errors, outputs, count, idle = None, [], [], None, False
+    while status is None or not idle:
+        raw = ws.recv()
+        if isinstance(raw, bytes):
+            continue
+        msg = json.loads(raw)
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = msg["header"]["msg_type"]
+        content = msg["content"]
+        if kind == "error":
+            errors.append("\n".join(content["traceback"]))
+        elif kind == "stream":
+            outputs.append({"output_type": "stream", "name": content["name"],
+                            "text": content["text"]})
+        elif kind in ("execute_result", "display_data"):
+            outputs.append({"output_type": kind, "data": content["data"], "metadata": {},
+                            **({"execution_count": content["execution_count"]}
+                               if kind == "execute_result" else {})})
+        elif kind == "execute_reply":
+            status, count = content["status"], content.get("execution_count")
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+    return status, errors, outputs, count
+
+
+def injected_cells(cells) -> list:
+    return [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]

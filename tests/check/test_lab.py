@@ -11,17 +11,14 @@ notebook opened beside jupytext's asynchronous contents manager
 
 from __future__ import annotations
 
-import json
 import subprocess
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 import websocket
 
-from labkit import LAB_FLAGS, jupyter_lab
+from labkit import LAB_FLAGS, execute, injected_cells, jupyter_lab
 from nbprod.registry.lineage import git_info
 from projectkit import BIN, PROJECT_FILES, ROOT, build_env, smoke_build
 
@@ -41,43 +38,6 @@ def built(tmp_path_factory):
         subprocess.run(["git", *args], cwd=project, env=env, check=True, timeout=60)
     assert git_info(project)["dirty"] is False
     return project, env
-
-
-def execute(ws, session: str, code: str) -> tuple[str, list[str], list[dict], int]:
-    """Run ``code`` in the kernel behind ``ws``: (reply status, error tracebacks, the
-    outputs JupyterLab would keep, execution count)."""
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                   "session": session, "version": "5.3", "date": datetime.now(UTC).isoformat()},
-        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": True,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    }))
-    status, errors, outputs, count, idle = None, [], [], None, False
-    while status is None or not idle:
-        raw = ws.recv()
-        if isinstance(raw, bytes):
-            continue
-        msg = json.loads(raw)
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        kind = msg["header"]["msg_type"]
-        content = msg["content"]
-        if kind == "error":
-            errors.append("\n".join(content["traceback"]))
-        elif kind == "stream":
-            outputs.append({"output_type": "stream", "name": content["name"],
-                            "text": content["text"]})
-        elif kind in ("execute_result", "display_data"):
-            outputs.append({"output_type": kind, "data": content["data"], "metadata": {},
-                            **({"execution_count": content["execution_count"]}
-                               if kind == "execute_result" else {})})
-        elif kind == "execute_reply":
-            status, count = content["status"], content.get("execution_count")
-        elif kind == "status" and msg["content"]["execution_state"] == "idle":
-            idle = True
-    return status, errors, outputs, count
 
 
 def test_a_pipeline_notebook_runs_in_jupyter_and_saves_back_clean(built, tmp_path):
@@ -145,10 +105,6 @@ def test_a_pipeline_notebook_runs_in_jupyter_and_saves_back_clean(built, tmp_pat
 def nbprod_check(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "nbprod"), "check"], cwd=project, env=env,
                           capture_output=True, text=True, timeout=120)
-
-
-def injected_cells(cells) -> list:
-    return [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
 
 
 def test_make_lab_starts_jupyter_with_the_tested_flags():

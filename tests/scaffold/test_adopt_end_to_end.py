@@ -99,6 +99,47 @@ def test_served_raw_records_answer_as_her_executed_notebook(adopted, tmp_path):
     assert len(expected) > 50
 
 
+def test_lab_opens_her_task_with_its_upstream_injected_and_runs_it(adopted, tmp_path):
+    """`make lab` on her project: her ``models`` task opens with the values it reads from
+    ``features_nb`` injected (in memory: the file is untouched), and runs cell by cell in
+    the server's kernel as in JupyterLab."""
+    import requests
+    import websocket
+
+    from labkit import execute, injected_cells, jupyter_lab
+
+    path, env, _ = adopted
+    committed = (path / "notebooks/models.ipynb").read_bytes()
+    with jupyter_lab(path, env, tmp_path) as (url, token):
+        auth = {"Authorization": f"token {token}"}
+        opened = requests.get(f"{url}/api/contents/notebooks/models.ipynb", headers=auth,
+                              timeout=120)
+        assert opened.status_code == 200, opened.text
+        cells = opened.json()["content"]["cells"]
+        (injected,) = injected_cells(cells)
+        upstream = path / "products-smoke" / "notebook" / "features_nb"
+        assert str(upstream / "X_train.parquet") in injected["source"]
+        assert (path / "notebooks/models.ipynb").read_bytes() == committed
+        session = requests.post(f"{url}/api/sessions", headers=auth, timeout=60, json={
+            "path": "notebooks/models.ipynb", "name": "models.ipynb", "type": "notebook",
+            "kernel": {"name": "python3"}}).json()
+        ws = websocket.create_connection(
+            f"ws://{url.removeprefix('http://')}/api/kernels/{session['kernel']['id']}/channels",
+            header=[f"Authorization: token {token}"], timeout=240)
+        try:
+            ran = 0
+            for cell in cells:
+                if cell["cell_type"] == "code":
+                    status, errors, _, _ = execute(ws, session["id"], cell["source"])
+                    assert status == "ok", "\n".join(errors)
+                    ran += 1
+            status, errors, outputs, _ = execute(ws, session["id"], "print(type(rf).__name__)")
+        finally:
+            ws.close()
+    assert status == "ok" and outputs[0]["text"].strip() == "RandomForestClassifier", errors
+    assert ran >= 4
+
+
 def test_her_hyper_parameter_is_overridden_from_the_command_line(adopted):
     """Last: it builds again in the shared project. Only her model's task and what follows
     it run, with the value given."""
