@@ -30,7 +30,7 @@ UPDATE_EVERY = 40
 TABLE = {
     "target": "escalated", "positive": "yes", "record": "Ticket",
     "columns": {
-        "opened": {"kind": "datetime"},
+        "opened": {"kind": "datetime", "min": "2020-01-01", "max": "2030-12-31"},
         "body": {"kind": "text", "max_length": 300, "nullable": True},
         "priority": {"kind": "integer", "min": 1, "max": 5},
         "escalated": {"kind": "categorical", "categories": ["no", "yes"]},
@@ -97,6 +97,7 @@ def test_dates_and_text_are_answered_as_evaluated(served):
 
 @pytest.mark.parametrize("field, value", [
     ("opened", "11/02/2023"), ("opened", "soon"), ("opened", 20231102),
+    ("opened", "2031-01-01"), ("opened", "2019-12-31T23:00:00"),
     ("body", "x" * 301), ("body", 42),
 ])
 def test_a_bad_date_or_text_is_a_400_naming_the_field(served, field, value):
@@ -106,6 +107,8 @@ def test_a_bad_date_or_text_is_a_400_naming_the_field(served, field, value):
     assert resp.status_code == 400, resp.text
     locs = [d["loc"] for d in resp.json()["detail"]]
     assert locs and all(loc[:2] == ["ticket", field] for loc in locs), locs
+    if str(value)[:2] in ("20", "19") and len(str(value)) > 8:  # an ISO date out of range
+        assert "from 2020-01-01 to 2030-12-31" in resp.text, resp.text
 
 
 def drift(client, batch: list[dict]) -> dict[str, float]:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .dates import as_datetimes, iso_bound
 from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from .splits import Split
 
@@ -59,8 +60,9 @@ class Column:
     name: str
     kind: str
     categories: tuple[Any, ...] | None = None
-    min: float | None = None
-    max: float | None = None
+    #: integer and number: a number; datetime: ISO text (:mod:`nbprod.data.dates`)
+    min: float | str | None = None
+    max: float | str | None = None
     nullable: bool = False
     unit: str | None = None
     source: str | None = None
@@ -325,11 +327,7 @@ def _column(name: str, spec: Any, source: str) -> Column:
         categories = tuple(categories)
     elif categories is not None:
         raise ConfigError(f"{where}.categories: only categorical columns have categories")
-    low, high = _bound(spec.get("min"), f"{where}.min"), _bound(spec.get("max"), f"{where}.max")
-    if (low is not None or high is not None) and kind not in ("integer", "number"):
-        raise ConfigError(f"{where}: min/max apply to integer and number columns only")
-    if low is not None and high is not None and low > high:
-        raise ConfigError(f"{where}: min {low} is above max {high}")
+    low, high = _range(spec, kind, where)
     longest = spec.get("max_length")
     if longest is not None and (kind != "text" or isinstance(longest, bool)
                                 or not isinstance(longest, int) or longest < 1):
@@ -360,6 +358,34 @@ def _missing(value: Any, nullable: bool, categories: Any, where: str) -> tuple[s
     if clash:
         raise ConfigError(f"{where}: {clash} are also categories")
     return tuple(value)
+
+
+def _range(spec: dict[str, Any], kind: str, where: str) -> tuple[Any, Any]:
+    """``min`` and ``max``: numbers on an integer or number column, ISO dates or
+    timestamps on a datetime column, ``min`` not above ``max``."""
+    low: float | str | None
+    high: float | str | None
+    if kind == "datetime":
+        low, high = (_date_bound(spec.get(k), f"{where}.{k}") for k in ("min", "max"))
+        stamps = as_datetimes([low, high])
+        above = bool(stamps.iloc[0] > stamps.iloc[1])  # False when either end is open
+    else:
+        low, high = _bound(spec.get("min"), f"{where}.min"), _bound(spec.get("max"), f"{where}.max")
+        if (low is not None or high is not None) and kind not in ("integer", "number"):
+            raise ConfigError(f"{where}: min/max apply to integer, number and datetime columns only")
+        above = low is not None and high is not None and low > high
+    if above:
+        raise ConfigError(f"{where}: min {low} is above max {high}")
+    return low, high
+
+
+def _date_bound(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    text = iso_bound(value)
+    if text is None:
+        raise ConfigError(f"{where}: an ISO date or timestamp (e.g. 2024-07-01), got {value!r}")
+    return text
 
 
 def _bound(value: Any, where: str) -> float | None:

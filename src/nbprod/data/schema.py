@@ -32,8 +32,9 @@ class Feature:
     name: str
     kind: str
     categories: list[Any] | None = None
-    min: float | None = None
-    max: float | None = None
+    #: integer and number: a number; datetime: ISO text
+    min: float | str | None = None
+    max: float | str | None = None
     nullable: bool = False
     example: Any = None
     unit: str | None = None

@@ -14,8 +14,8 @@ _HEADER = """\
 # columns.yaml: the declared column table, the contract of the data, the pipeline and the API.
 # Written by `nbprod new` from {source}; review it: every kind, category and range here is
 # checked on every build (ingest) and on every request the service answers.
-# kind: binary (0/1) | categorical | integer | number | datetime (ISO dates) | text (free
-# text, max_length characters); nullable: true means it may be blank;
+# kind: binary (0/1) | categorical | integer | number | datetime (ISO dates, min to max) |
+# text (free text, max_length characters); nullable: true means it may be blank;
 # missing: the strings that stand for a blank in the raw file (read as blank, file untouched);
 # source: the header in the raw file, when it differs from the name.
 # split: {{column: fold}} (train/test) or {{column: day, test_from: 2024-07-01}} declares your
