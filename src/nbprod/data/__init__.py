@@ -8,11 +8,13 @@
 - :mod:`.dataset`: features and the label by kind, the split, samples, the summary;
 - :mod:`.splits`: her declared split (a train/test column, a date cut-off);
 - :mod:`.test_set`: the held-out rows' fingerprint (which rows, no row);
-- :mod:`.dates`: ISO dates and timestamps read as one instant, and as days for drift;
+- :mod:`.dates`: ISO dates and timestamps read as one instant, their declared range, and as
+  days for drift;
 - :mod:`.frames`: the one frame a model sees, trained or served (the dtypes of each kind);
 - :mod:`.schema`: the feature schema a model is served by, and the training data's reference
   statistics;
 - :mod:`.drift`: the one binning of a column, and PSI and Jensen-Shannon between two samples;
+- :mod:`.token_drift`: a text's words hashed into buckets (no word kept), unseen share and overlap;
 - :mod:`.synth`: synthetic rows that satisfy the table (scale tests).
 
 May import: :mod:`nbprod.errors`, :mod:`nbprod.settings`, :mod:`nbprod.compat`.

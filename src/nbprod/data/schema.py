@@ -21,6 +21,8 @@ from ..errors import ConfigError
 from .columns import ColumnTable
 from .drift import MEASURED, bin_counts, measure, quantile_edges
 from .model_kinds import BINARY, check_model_kind
+from .token_drift import KEY as TOKENS
+from .token_drift import token_reference
 
 KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 
@@ -157,7 +159,9 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
 
     Categorical and binary features: the share of each category. Numeric features:
     decile bin edges, the share in each bin, and mean, std, min, max; a datetime feature
-    the same of its days since 1970 (``of: days``). The values are binned
+    the same of its days since 1970 (``of: days``), a text feature of its length
+    (``of: length``) plus the shares of its hashed words (:mod:`nbprod.data.token_drift`).
+    The values are binned
     as drift bins them later (:func:`nbprod.data.drift.binner`).
     """
     stats: dict[str, Any] = {}
@@ -179,6 +183,8 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
                 "max": float(values.max()),
                 "missing": float(col.isna().mean()),
             }
+            if feat.kind == "text":  # bucket shares of its words, no word kept
+                stats[feat.name][TOKENS] = token_reference(col.tolist())
         else:
             cats = [str(c) for c in feat.categories or (0, 1)]
             ref = {"type": "categorical", "frequencies": dict.fromkeys(cats, 0.0)}
