@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError
+
 #: what a datetime value must look like, for messages
 ISO = "an ISO date or timestamp (e.g. 2024-07-01 or 2024-07-01T09:30:00)"
 
@@ -56,14 +58,17 @@ def days(values: pd.Series | Sequence[Any]) -> np.ndarray:
     return out.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def iso_bound(value: Any) -> str | None:
+def date_bound(value: Any, where: str) -> str | None:
     """A declared ``min`` or ``max`` of a datetime column as ISO text (YAML reads an
-    unquoted ``2024-07-01`` as a date); None when ``value`` is not a date or ISO text."""
+    unquoted ``2024-07-01`` as a date), None when not given, else :class:`ConfigError`
+    naming ``where``."""
+    if value is None:
+        return None
     if isinstance(value, date):  # datetime is a date too
         return value.isoformat()
     if isinstance(value, str) and is_iso(value):
         return value
-    return None
+    raise ConfigError(f"{where}: an ISO date or timestamp (e.g. 2024-07-01), got {value!r}")
 
 
 def declared_range(low: Any, high: Any) -> tuple[str | None, str | None]:

@@ -97,8 +97,10 @@ def _range(column: Column) -> list[pa.Check]:
 
 
 def split_column(split: Split) -> pa.Column:
-    """The column kept for her declared split alone: ``train`` or ``test`` on every row, or
-    an ISO date or timestamp on every row."""
+    """The column kept for her declared split alone: ``train`` or ``test`` on every row, an
+    ISO date or timestamp on every row, or a group on every row."""
+    if split.group is not None:
+        return pa.Column(nullable=False)
     if split.test_from is None:
         return pa.Column(str, pa.Check.isin([TRAIN, TEST]), nullable=False)
     return pa.Column(checks=pa.Check(lambda s: when(s).notna(), name="iso_date"),

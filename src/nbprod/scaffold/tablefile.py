@@ -18,7 +18,8 @@ _HEADER = """\
 # text (free text, max_length characters); nullable: true means it may be blank;
 # missing: the strings that stand for a blank in the raw file (read as blank, file untouched);
 # source: the header in the raw file, when it differs from the name.
-# split: {{column: fold}} (train/test) or {{column: day, test_from: 2024-07-01}} declares your
+# split: {{column: fold}} (train/test), {{column: day, test_from: 2024-07-01}},
+# {{group: customer_id, test_size: 0.2}} or {{function: "pkg.splits:my_split"}} declares your
 # own test set (docs/pipeline.md); without it, test_size of the rows at random.
 """
 
