@@ -173,7 +173,8 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
             ref: dict[str, Any] = {"type": "numeric",
                                    "bin_edges": quantile_edges(values.to_numpy(), bins),
                                    **({"of": MEASURED[feat.kind]} if feat.kind in MEASURED else {})}
-            counts = bin_counts(values.to_numpy(), ref)
+            # a date or a text is binned by its measure: count the values, not the measures
+            counts = bin_counts(col.tolist() if feat.kind in MEASURED else values.to_numpy(), ref)
             stats[feat.name] = {
                 **ref,
                 "frequencies": [float(c) / max(len(values), 1) for c in counts],

@@ -285,7 +285,7 @@ def render(scores: pd.DataFrame, detector: DriftDetector, inputs: Inputs | pd.Da
     drifted = scores.index[scores["drifted"]].tolist()
     rows = "\n".join(
         f"<tr class='{'bad' if r.drifted else ''}'><td>{html.escape(f)}</td><td>{r.psi:.4f}</td>"
-        f"<td>{r.js_distance:.4f}</td><td>{r.rows}</td><td>{_words(r)}</td>"
+        f"<td>{r.js_distance:.4f}</td><td>{r.rows}</td><td>{words(r)}</td>"
         f"<td>{'DRIFT' if r.drifted else 'ok'}</td></tr>"
         for f, r in scores.iterrows()
     )
@@ -322,7 +322,7 @@ tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px;vertical-align
 """
 
 
-def _words(row: Any) -> str:
+def words(row: Any) -> str:
     """A text feature's unseen-word share and word overlap (blank for another kind)."""
     unseen, overlap = row.get("unseen_tokens"), row.get("token_overlap")
     if unseen is None or pd.isna(unseen):

@@ -144,6 +144,7 @@ def test_dates_drift_when_they_move(table):
     schema = derive_feature_schema(train, table)
     reference = reference_statistics(train, schema)
     assert reference["opened"]["type"] == "numeric" and reference["opened"]["of"] == "days"
+    assert sum(reference["opened"]["frequencies"]) == pytest.approx(1.0)  # days, counted
     detector = DriftDetector(threshold=0.2, min_rows=50).fit(reference)
     same = validate(accounts(600, seed=1), table)
     later = validate(accounts(600, seed=1, start="2026-01-01"), table)
