@@ -4,7 +4,9 @@ SMS spam collection and the ISO timestamps (with their range) of Italy's COVID-1
 `ploomber build` builds each, and the served API answers a record as the evaluation did and
 refuses an over-long text, a date that is not ISO and a date out of its range with a 400
 naming the field. The COVID project also declares a group split by region, and
-`ploomber build --env--split_seed 7` draws other regions for its test set.
+`ploomber build --env--split_seed 7` draws other regions for its test set; then her own
+split function, written in her package, places the test rows (and a wrong answer stops the
+build naming the function).
 """
 
 from __future__ import annotations
@@ -76,9 +78,7 @@ def sms(tmp_path_factory):
 def covid(tmp_path_factory):
     project = new_project(tmp_path_factory.mktemp("covid"), "dpc-covid19-ita-regioni.csv",
                           "nuovi_positivi")
-    spec = project.spec
-    spec["split"] = {"group": "denominazione_regione", "test_size": 0.25}
-    (project.path / "columns.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    declare_split(project, {"group": "denominazione_regione", "test_size": 0.25})
     project.build()
     yield project
 
@@ -158,3 +158,40 @@ def test_a_group_split_keeps_regions_apart_and_the_split_seed_redraws_them(covid
     assert {"ingest", "features"} <= tasks_that_ran(result.stdout)
     train7, test7 = regions(covid)
     assert not train7 & test7 and test7 != test
+
+
+#: her own split, in her package: the last seven days are the test set
+SPLITS = '''"""How this project splits its rows."""
+
+import pandas as pd
+
+
+def last_week(df):
+    day = pd.to_datetime(df["data"])
+    return (day >= day.max() - pd.Timedelta(days=6)).to_numpy()
+
+
+def numbers(df):
+    return list(range(len(df)))
+'''
+
+
+def declare_split(project: Project, split: dict) -> None:
+    spec = project.spec
+    spec["split"] = split
+    (project.path / "columns.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def test_her_split_function_in_her_package_places_the_test_rows(covid):
+    package = next(p for p in (covid.path / "src").iterdir() if (p / "__init__.py").is_file())
+    (package / "splits.py").write_text(SPLITS)
+    declare_split(covid, {"function": f"{package.name}.splits:last_week"})
+    covid.build()
+    days = [pd.to_datetime(pd.read_parquet(covid.product(f"data/{s}.parquet"))["data"])
+            for s in ("train", "test")]
+    assert days[0].max() < days[1].min() and (days[1].max() - days[1].min()).days <= 6
+    reference = f"{package.name}.splits:numbers"
+    declare_split(covid, {"function": reference})
+    failed = covid.run("ploomber", "build")
+    assert failed.returncode != 0
+    assert f"split.function {reference}: returned int64 values" in failed.stdout + failed.stderr
