@@ -96,13 +96,20 @@ def ploomber_build(project: Path, bentoml_home: Path, *args: str) -> subprocess.
     )
 
 
-def generated_build(project: Path, bentoml_home: Path) -> dict[str, str]:
-    """`ploomber build` (smoke parameters) of a project `nbprod new` wrote, its own package
-    importable, into the store ``bentoml_home``; its environment. Fails if the build fails."""
+def generated_env(project: Path, bentoml_home: Path) -> dict[str, str]:
+    """The environment of a project `nbprod new` wrote: smoke parameters, its own package
+    importable, the store ``bentoml_home``, no model tag inherited."""
     env = build_env(bentoml_home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project / "src"),
                                                       os.environ.get("PYTHONPATH")]))
     env.pop("NBPROD_MODEL_TAG", None)
+    return env
+
+
+def generated_build(project: Path, bentoml_home: Path) -> dict[str, str]:
+    """`ploomber build` (smoke parameters) of a project `nbprod new` wrote, its own package
+    importable, into the store ``bentoml_home``; its environment. Fails if the build fails."""
+    env = generated_env(project, bentoml_home)
     build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=project, env=env,
                            capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]

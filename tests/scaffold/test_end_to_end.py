@@ -20,7 +20,7 @@ import pytest
 import yaml
 from datasets import DATASETS, DataSet
 
-from projectkit import BIN, bentoml_cli, bentoml_serve, build_env, wait_until
+from projectkit import BIN, bentoml_cli, bentoml_serve, generated_env, wait_until
 
 pytestmark = pytest.mark.pipeline
 WINDOW = 40
@@ -34,11 +34,7 @@ class Generated:
     spec: dict
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = build_env(self.home)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(self.path / "src"), os.environ.get("PYTHONPATH")]))
-        env.pop("NBPROD_MODEL_TAG", None)
-        return {**env, **extra}
+        return {**generated_env(self.path, self.home), **extra}
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=self.path, env=self.env(),

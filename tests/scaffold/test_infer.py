@@ -7,6 +7,7 @@ import pytest
 import yaml
 from datasets import DATASETS
 
+from nbprod.data.dates import YEARS_AHEAD
 from nbprod.errors import ConfigError, DataFileError, TargetError
 from nbprod.scaffold.column_rules import text_bound
 from nbprod.scaffold.infer import infer_column, infer_table, numeric_range, read_data
@@ -56,9 +57,14 @@ def test_long_distinct_strings_with_spaces_are_a_text_column_with_a_length_bound
 
 def test_iso_dates_are_a_datetime_column_and_mixed_formats_are_named():
     dates = ["2024-01-05", "2024-02-11", "2024-03-09T10:15:00"] * 10
-    assert infer_column(col(dates)) == {"kind": "datetime"}
-    assert infer_column(col(pd.to_datetime(dates, format="ISO8601"))) == {"kind": "datetime"}
-    assert infer_column(col([*dates[:-1], None])) == {"kind": "datetime", "nullable": True}
+    span = {"min": "2024-01-01", "max": f"{2024 + YEARS_AHEAD}-12-31"}
+    assert infer_column(col(dates)) == {"kind": "datetime", **span}
+    assert infer_column(col(pd.to_datetime(dates, format="ISO8601"))) == {"kind": "datetime",
+                                                                          **span}
+    assert infer_column(col([*dates[:-1], None])) == {"kind": "datetime", **span,
+                                                       "nullable": True}
+    older = infer_column(col(["2019-06-30", *dates[1:]]))
+    assert (older["min"], older["max"]) == ("2019-01-01", span["max"])
     mixed = [*dates, *dates, "2024-13-45"]  # past the first 50 values
     assert infer_column(col(mixed)).startswith("dates in more than one format")
 

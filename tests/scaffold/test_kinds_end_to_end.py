@@ -9,7 +9,6 @@ One project per data set, built once and shared by the tests of that data set.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from datasets import KIND_DATASETS, DataSet
 
 from nbprod.data.model_kinds import prediction_columns
 from nbprod.model.metrics import BY_KIND, DIRECTIONS
-from projectkit import BIN, SERVED, bentoml_serve, build_env
+from projectkit import BIN, SERVED, bentoml_serve, generated_env
 
 pytestmark = pytest.mark.pipeline
 
@@ -38,11 +37,7 @@ class Built:
     new_output: str
 
     def env(self) -> dict[str, str]:
-        env = build_env(self.home)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(self.path / "src"), os.environ.get("PYTHONPATH")]))
-        env.pop("NBPROD_MODEL_TAG", None)
-        return env
+        return generated_env(self.path, self.home)
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=self.path, env=self.env(),

@@ -2,7 +2,7 @@
 and a ``text`` feature, built by nbprod's default preprocessing and registered through the
 toolkit's registry, answers ISO dates and text as it evaluated them, refuses a date that is
 not ISO or a text over its bound with a 400 naming the field, and gauges the drift of both
-(the dates by day, the texts by length) on its live window."""
+(the dates by day, the texts by length and by their hashed words) on its live window."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ UPDATE_EVERY = 40
 TABLE = {
     "target": "escalated", "positive": "yes", "record": "Ticket",
     "columns": {
-        "opened": {"kind": "datetime"},
+        "opened": {"kind": "datetime", "min": "2020-01-01", "max": "2030-12-31"},
         "body": {"kind": "text", "max_length": 300, "nullable": True},
         "priority": {"kind": "integer", "min": 1, "max": 5},
         "escalated": {"kind": "categorical", "categories": ["no", "yes"]},
@@ -97,6 +97,7 @@ def test_dates_and_text_are_answered_as_evaluated(served):
 
 @pytest.mark.parametrize("field, value", [
     ("opened", "11/02/2023"), ("opened", "soon"), ("opened", 20231102),
+    ("opened", "2031-01-01"), ("opened", "2019-12-31T23:00:00"),
     ("body", "x" * 301), ("body", 42),
 ])
 def test_a_bad_date_or_text_is_a_400_naming_the_field(served, field, value):
@@ -106,6 +107,8 @@ def test_a_bad_date_or_text_is_a_400_naming_the_field(served, field, value):
     assert resp.status_code == 400, resp.text
     locs = [d["loc"] for d in resp.json()["detail"]]
     assert locs and all(loc[:2] == ["ticket", field] for loc in locs), locs
+    if str(value)[:2] in ("20", "19") and len(str(value)) > 8:  # an ISO date out of range
+        assert "from 2020-01-01 to 2030-12-31" in resp.text, resp.text
 
 
 def drift(client, batch: list[dict]) -> dict[str, float]:
@@ -122,15 +125,23 @@ def drift(client, batch: list[dict]) -> dict[str, float]:
         assert time.monotonic() < deadline, "the drift gauges were not updated"
         time.sleep(0.2)
     text = client.get("/metrics").text
-    return {m.group(1): float(m.group(2)) for m in re.finditer(
-        r'^nbprod_drift_psi\{[^}]*feature="(\w+)"[^}]*\} (\S+)$', text, re.M)}
+    return {f"{m.group(1)}:{m.group(2)}": float(m.group(3)) for m in re.finditer(
+        r'^nbprod_drift_(psi|unseen_tokens|token_overlap)\{[^}]*feature="(\w+)"[^}]*\} (\S+)$',
+        text, re.M)}
 
 
-def test_dates_drift_by_day_and_texts_by_length(served):
+def test_dates_drift_by_day_and_texts_by_length_and_words(served):
     client, *_ = served
     same = drift(client, rows(tickets(UPDATE_EVERY, 5)))
     later = drift(client, rows(tickets(UPDATE_EVERY, 5, start="2027-01-01")))
     longer = drift(client, rows(tickets(UPDATE_EVERY, 5, words=(18, 26))))
-    assert later["opened"] > 0.2 and later["opened"] > same["opened"]
-    assert longer["body"] > 0.2 and longer["body"] > same["body"]
-    assert later["body"] < 0.2 and longer["opened"] < 0.2
+    assert later["psi:opened"] > 0.2 and later["psi:opened"] > same["psi:opened"]
+    assert longer["psi:body"] > 0.2 and longer["psi:body"] > same["psi:body"]
+    assert later["psi:body"] < 0.2 and longer["psi:opened"] < 0.2
+    # words spelt backwards: other words of the same lengths, unseen in training
+    backwards = tickets(UPDATE_EVERY, 5)
+    backwards["body"] = [" ".join(w[::-1] for w in t.split()) for t in backwards["body"]]
+    words = drift(client, rows(backwards))
+    assert same["unseen_tokens:body"] < 0.05 and same["token_overlap:body"] > 0.8
+    assert words["unseen_tokens:body"] > 0.5 and words["token_overlap:body"] < 0.5
+    assert "unseen_tokens:opened" not in words

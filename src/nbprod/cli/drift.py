@@ -54,7 +54,7 @@ def drift(ctx: click.Context, data: Path | None, tag: str | None, threshold: flo
 def _drift(data: Path | None, tag: str | None, threshold: float, min_rows: int,
            output: Path) -> list[str]:
     """Check, print and write the report; the drifted features (and the predictions)."""
-    from ..monitoring.drift_report import check_drift
+    from ..monitoring.drift_report import check_drift, words
     from ..monitoring.prediction_log import configured_log_dir, model_log_dir
 
     tag = tag or production_tag()
@@ -69,7 +69,8 @@ def _drift(data: Path | None, tag: str | None, threshold: float, min_rows: int,
     click.echo(f"{data}: {result.inputs.span()}")
     for feature, row in result.scores.sort_values("psi", ascending=False).iterrows():
         mark = click.style("DRIFT", fg="red") if row.drifted else click.style("ok", fg="green")
-        click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")
+        text = f"  words: {said}" if (said := words(row)) else ""
+        click.echo(f"{feature:<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}{text}")
     if (row := result.predictions) is not None:  # the served predictions against the evaluation's
         mark = click.style("shifted", fg="red") if row.drifted else click.style("ok", fg="green")
         click.echo(f"{'(predictions)':<20} psi={row.psi:7.4f}  js={row.js_distance:6.4f}  {mark}")

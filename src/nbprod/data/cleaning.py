@@ -9,12 +9,12 @@ the raw frame before the column table is enforced, and the service on every requ
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import pandas as pd
 
 from ..errors import ConfigError
+from .references import import_function
 
 Cleaning = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -46,14 +46,5 @@ def cleaning_reference(clean: Cleaning) -> str:
 
 def load_cleaning(reference: str) -> Cleaning:
     """The function ``module:function`` names, or :class:`ConfigError`."""
-    module, _, qualname = reference.partition(":")
-    try:
-        value: object = importlib.import_module(module)
-        for part in qualname.split("."):
-            value = getattr(value, part)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"the model's cleaning step {reference!r} cannot be imported ({exc}); "
-                          "install the project's package beside nbprod") from None
-    if not callable(value):
-        raise ConfigError(f"the model's cleaning step {reference!r} is not a function")
-    return value
+    return import_function(reference, f"the model's cleaning step {reference!r}",
+                           "install the project's package beside nbprod")

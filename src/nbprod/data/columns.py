@@ -18,6 +18,7 @@ Validation of the raw data (:mod:`nbprod.data.validation`), the model's preproce
     dropped:
       Customer ID: id-like (a different value on every row)
     split: {column: fold}     # optional: her split (nbprod.data.splits); else at random
+                              # also {group: customer_id, test_size: 0.2}, {function: pkg.mod:f}
 
 ``kind`` says what the model predicts (:mod:`nbprod.data.model_kinds`): ``binary`` (the default;
 a categorical target with two categories and its ``positive`` class), ``multiclass`` (a
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .dates import as_datetimes, date_bound
 from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from .splits import Split
 
@@ -59,8 +61,9 @@ class Column:
     name: str
     kind: str
     categories: tuple[Any, ...] | None = None
-    min: float | None = None
-    max: float | None = None
+    #: integer and number: a number; datetime: ISO text (:mod:`nbprod.data.dates`)
+    min: float | str | None = None
+    max: float | str | None = None
     nullable: bool = False
     unit: str | None = None
     source: str | None = None
@@ -248,22 +251,25 @@ class ColumnTable:
     @property
     def split_only(self) -> str | None:
         """The raw column kept for the declared split alone (not declared: not a feature)."""
-        if self.split is None or self.split.column in self.names:
+        if self.split is None or self.split.needs is None or self.split.needs in self.names:
             return None
-        return self.split.column
+        return self.split.needs
 
 
 def _check_split(table: ColumnTable, split: Split) -> None:
     """A split column that is not the target, not dropped, and a feature only when it is a
-    date (a train/test marker would tell the model the answer's place)."""
-    where = f"{table.source}: split.column {split.column!r}"
-    if split.column == table.target:
+    date or a group (a train/test marker would tell the model the answer's place)."""
+    name = split.needs
+    if name is None:  # her function reads the validated frame
+        return
+    where = f"{table.source}: split.{'group' if split.group else 'column'} {name!r}"
+    if name == table.target:
         raise ConfigError(f"{where} is the target; name the column that places each row")
-    if split.column in table.dropped:
+    if name in table.dropped:
         raise ConfigError(f"{where} is also under dropped; keep it out of dropped")
-    if split.column in [c.source for c in table.columns if c.source]:
+    if name in [c.source for c in table.columns if c.source]:
         raise ConfigError(f"{where} is the raw header of a declared column; use its name")
-    if split.test_from is None and split.column in table.names:
+    if split.column is not None and split.test_from is None and name in table.names:
         raise ConfigError(f"{where} holds train or test: it is not a feature, so leave it "
                           "out of columns (it is kept for the split alone)")
 
@@ -325,11 +331,7 @@ def _column(name: str, spec: Any, source: str) -> Column:
         categories = tuple(categories)
     elif categories is not None:
         raise ConfigError(f"{where}.categories: only categorical columns have categories")
-    low, high = _bound(spec.get("min"), f"{where}.min"), _bound(spec.get("max"), f"{where}.max")
-    if (low is not None or high is not None) and kind not in ("integer", "number"):
-        raise ConfigError(f"{where}: min/max apply to integer and number columns only")
-    if low is not None and high is not None and low > high:
-        raise ConfigError(f"{where}: min {low} is above max {high}")
+    low, high = _range(spec, kind, where)
     longest = spec.get("max_length")
     if longest is not None and (kind != "text" or isinstance(longest, bool)
                                 or not isinstance(longest, int) or longest < 1):
@@ -360,6 +362,25 @@ def _missing(value: Any, nullable: bool, categories: Any, where: str) -> tuple[s
     if clash:
         raise ConfigError(f"{where}: {clash} are also categories")
     return tuple(value)
+
+
+def _range(spec: dict[str, Any], kind: str, where: str) -> tuple[Any, Any]:
+    """``min`` and ``max``: numbers on an integer or number column, ISO dates or
+    timestamps on a datetime column, ``min`` not above ``max``."""
+    low: float | str | None
+    high: float | str | None
+    if kind == "datetime":
+        low, high = (date_bound(spec.get(k), f"{where}.{k}") for k in ("min", "max"))
+        stamps = as_datetimes([low, high])
+        above = bool(stamps.iloc[0] > stamps.iloc[1])  # False when either end is open
+    else:
+        low, high = _bound(spec.get("min"), f"{where}.min"), _bound(spec.get("max"), f"{where}.max")
+        if (low is not None or high is not None) and kind not in ("integer", "number"):
+            raise ConfigError(f"{where}: min/max apply to integer, number and datetime columns only")
+        above = low is not None and high is not None and low > high
+    if above:
+        raise ConfigError(f"{where}: min {low} is above max {high}")
+    return low, high
 
 
 def _bound(value: Any, where: str) -> float | None:

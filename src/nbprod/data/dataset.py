@@ -84,16 +84,18 @@ def split(
     df: pd.DataFrame, table: ColumnTable, test_size: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The train and test rows, each in the order they have in ``df``: her declared split
-    (``split:`` in the table, :mod:`nbprod.data.splits`), else ``test_size`` of the rows at
+    (``split:`` in the table, :mod:`nbprod.data.splits`; a group split draws with ``seed``
+    and, unless it declares its own, ``test_size``; her function gets ``seed``), else ``test_size`` of the rows at
     random with the split's ``seed``, stratified on the label of a classifier."""
     check_target(df, table)
     label = target(df, table)
     if table.split is not None:
-        is_test = table.split.test_rows(df, table.source)
+        if table.split.group is not None and table.split.test_size is None:
+            _check_share(test_size)
+        is_test = table.split.test_rows(df, table.source, test_size, seed)
         _check_sides(label[~is_test], label[is_test], table)
         return df[~is_test], df[is_test]
-    if not 0.0 < test_size < 1.0:
-        raise ConfigError(f"test_size must be between 0 and 1, got {test_size}")
+    _check_share(test_size)
     rows = np.arange(len(df))
     if table.kind == REGRESSION:
         if len(df) < 4:
@@ -111,6 +113,11 @@ def split(
     is_test = np.zeros(len(df), dtype=bool)
     is_test[chosen] = True
     return df[~is_test], df[is_test]
+
+
+def _check_share(test_size: float) -> None:
+    if not 0.0 < test_size < 1.0:
+        raise ConfigError(f"test_size must be between 0 and 1, got {test_size}")
 
 
 def _named(counts: pd.Series, table: ColumnTable) -> dict:

@@ -6,16 +6,23 @@ service, naming the column or the field. Whatever its zone, a value becomes one 
 UTC without a zone (:func:`as_datetimes`), so training and serving see the same
 ``datetime64`` column; the model's default preprocessing derives its parts
 (:mod:`nbprod.model.dates`) and drift bins it by day (:func:`days`).
+
+A datetime column may declare a range, ``min`` and ``max`` (ISO text, either end open):
+validation, batch scoring and the service refuse a value outside it, naming the column
+and the range (:func:`outside`, :func:`range_text`). ``nbprod new`` infers one from the
+data (:func:`inferred_range`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..errors import ConfigError
 
 #: what a datetime value must look like, for messages
 ISO = "an ISO date or timestamp (e.g. 2024-07-01 or 2024-07-01T09:30:00)"
@@ -49,3 +56,61 @@ def days(values: pd.Series | Sequence[Any]) -> np.ndarray:
     parsed = as_datetimes(values)
     out = (parsed - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
     return out.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def date_bound(value: Any, where: str) -> str | None:
+    """A declared ``min`` or ``max`` of a datetime column as ISO text (YAML reads an
+    unquoted ``2024-07-01`` as a date), None when not given, else :class:`ConfigError`
+    naming ``where``."""
+    if value is None:
+        return None
+    if isinstance(value, date):  # datetime is a date too
+        return value.isoformat()
+    if isinstance(value, str) and is_iso(value):
+        return value
+    raise ConfigError(f"{where}: an ISO date or timestamp (e.g. 2024-07-01), got {value!r}")
+
+
+def declared_range(low: Any, high: Any) -> tuple[str | None, str | None]:
+    """A datetime column's (or feature's) ``min`` and ``max`` as ISO text; an end that is
+    not text is open."""
+    return (low if isinstance(low, str) else None), (high if isinstance(high, str) else None)
+
+
+def outside(values: pd.Series, low: str | None, high: str | None) -> pd.Series:
+    """True where a value is an ISO date or timestamp before ``low`` or after ``high``
+    (blanks and text that is not ISO are not outside: other rules name them)."""
+    parsed = as_datetimes(values)
+    out = pd.Series(False, index=parsed.index)
+    if low is not None:
+        out |= parsed < as_datetimes([low]).iloc[0]
+    if high is not None:
+        out |= parsed > _end_of(high)
+    return out.fillna(False).astype(bool)
+
+
+def _end_of(high: str) -> pd.Timestamp:
+    """The last instant ``high`` covers: a whole day when it is a date alone."""
+    stamp = as_datetimes([high]).iloc[0]
+    return stamp + pd.Timedelta(days=1) - pd.Timedelta(1, "ns") if len(high) == 10 else stamp
+
+
+def range_text(low: str | None, high: str | None) -> str:
+    """How a declared range reads in messages: ``from 2015-01-01 to 2030-12-31``."""
+    parts = ([f"from {low}"] if low is not None else []) + ([f"to {high}"] if high is not None else [])
+    return " ".join(parts) or "any date"
+
+
+#: years an inferred range reaches past the latest date seen, so new records are accepted
+YEARS_AHEAD = 10
+
+
+def inferred_range(values: pd.Series) -> tuple[str, str] | None:
+    """The range ``nbprod new`` declares for a datetime column: from January 1st of the
+    earliest year seen to December 31st of the year :data:`YEARS_AHEAD` years after the
+    latest (a mistyped year such as 2204 or 1924 is refused, next year's records are not)."""
+    parsed = as_datetimes(values).dropna()
+    if parsed.empty:
+        return None
+    first, last = int(parsed.min().year), int(parsed.max().year) + YEARS_AHEAD
+    return date(first, 1, 1).isoformat(), date(min(last, 9999), 12, 31).isoformat()

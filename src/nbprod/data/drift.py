@@ -15,6 +15,11 @@ length in characters (``of: length``).
   stays meaningful on the small windows a live service sees, where PSI's smoothing
   dominates.
 
+A text feature is also scored on its words, hashed into buckets so that no word is kept
+(:mod:`nbprod.data.token_drift`): ``unseen_tokens``, the share of live words in buckets no
+training word fell in, and ``token_overlap`` of the two bucket distributions; it drifted
+when its length PSI or its unseen share passes the threshold.
+
 :class:`DriftDetector` follows scikit-learn's conventions: ``__init__`` stores the
 settings, ``fit`` learns from the reference and returns ``self``, learned state ends in ``_``.
 """
@@ -31,6 +36,8 @@ import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
 from ..errors import ConfigError
+from .token_drift import KEY as TOKENS
+from .token_drift import bucket_counts, token_scores
 
 OTHER = "other"
 
@@ -194,7 +201,9 @@ class DriftDetector:
         return self
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One row per feature: psi, js_distance, rows, drifted (psi over the threshold)."""
+        """One row per feature: psi, js_distance, rows, drifted (psi over the threshold; for
+        a text feature, or its unseen-token share), unseen_tokens and token_overlap (NaN
+        but for a text feature)."""
         if not hasattr(self, "reference_"):
             raise ConfigError("DriftDetector is not fitted; call fit(reference_statistics) first")
         missing = [f for f in self.features_ if f not in frame.columns]
@@ -207,12 +216,18 @@ class DriftDetector:
             actual = current_shares(frame[feature], ref)
             n = int(frame[feature].notna().sum())
             value = psi(expected, actual) if n else float("nan")
+            unseen, overlap = (token_scores(ref[TOKENS], bucket_counts(frame[feature].tolist(),
+                                                                       ref[TOKENS]["buckets"]))
+                               if TOKENS in ref else (float("nan"), float("nan")))
             rows.append({
                 "feature": feature,
                 "psi": value,
                 "js_distance": js_distance(expected, actual),
                 "rows": n,
-                "drifted": bool(n >= self.min_rows and value > self.threshold),
+                "drifted": bool(n >= self.min_rows and (value > self.threshold
+                                                        or unseen > self.threshold)),
+                "unseen_tokens": unseen,
+                "token_overlap": overlap,
             })
         return pd.DataFrame(rows).set_index("feature")
 

@@ -21,6 +21,8 @@ from ..errors import ConfigError
 from .columns import ColumnTable
 from .drift import MEASURED, bin_counts, measure, quantile_edges
 from .model_kinds import BINARY, check_model_kind
+from .token_drift import KEY as TOKENS
+from .token_drift import token_reference
 
 KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 
@@ -32,8 +34,9 @@ class Feature:
     name: str
     kind: str
     categories: list[Any] | None = None
-    min: float | None = None
-    max: float | None = None
+    #: integer and number: a number; datetime: ISO text
+    min: float | str | None = None
+    max: float | str | None = None
     nullable: bool = False
     example: Any = None
     unit: str | None = None
@@ -156,7 +159,9 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
 
     Categorical and binary features: the share of each category. Numeric features:
     decile bin edges, the share in each bin, and mean, std, min, max; a datetime feature
-    the same of its days since 1970 (``of: days``). The values are binned
+    the same of its days since 1970 (``of: days``), a text feature of its length
+    (``of: length``) plus the shares of its hashed words (:mod:`nbprod.data.token_drift`).
+    The values are binned
     as drift bins them later (:func:`nbprod.data.drift.binner`).
     """
     stats: dict[str, Any] = {}
@@ -168,7 +173,8 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
             ref: dict[str, Any] = {"type": "numeric",
                                    "bin_edges": quantile_edges(values.to_numpy(), bins),
                                    **({"of": MEASURED[feat.kind]} if feat.kind in MEASURED else {})}
-            counts = bin_counts(values.to_numpy(), ref)
+            # a date or a text is binned by its measure: count the values, not the measures
+            counts = bin_counts(col.tolist() if feat.kind in MEASURED else values.to_numpy(), ref)
             stats[feat.name] = {
                 **ref,
                 "frequencies": [float(c) / max(len(values), 1) for c in counts],
@@ -178,6 +184,8 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
                 "max": float(values.max()),
                 "missing": float(col.isna().mean()),
             }
+            if feat.kind == "text":  # bucket shares of its words, no word kept
+                stats[feat.name][TOKENS] = token_reference(col.tolist())
         else:
             cats = [str(c) for c in feat.categories or (0, 1)]
             ref = {"type": "categorical", "frequencies": dict.fromkeys(cats, 0.0)}

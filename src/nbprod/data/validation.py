@@ -18,7 +18,7 @@ from ..errors import DataValidationError
 from .cleaning import Cleaning, apply_cleaning
 from .columns import Column, ColumnTable
 from .dataset import check_target
-from .dates import not_iso
+from .dates import declared_range, not_iso, outside, range_text
 from .frames import as_missing, as_numbers
 from .splits import TEST, TRAIN, Split, when
 
@@ -67,13 +67,23 @@ def pandera_column(column: Column) -> pa.Column:
         bound = [pa.Check.str_length(max_value=column.max_length)] if column.max_length else []
         return pa.Column(str, bound, nullable=nullable)
     if column.kind == "datetime":
-        return pa.Column(checks=pa.Check(lambda s: ~not_iso(s), name="iso_date_or_timestamp"),
-                         nullable=nullable)
+        return pa.Column(checks=_date_checks(column), nullable=nullable)
     if column.kind == "integer":
         dtype = "Int64" if nullable else "int64"
     else:
         dtype = "float64"
     return pa.Column(dtype, _range(column), coerce=True, nullable=nullable)
+
+
+def _date_checks(column: Column) -> list[pa.Check]:
+    """ISO text on every present row and, when declared, within the column's range (the
+    rule's name says the range)."""
+    checks = [pa.Check(lambda s: ~not_iso(s), name="iso_date_or_timestamp")]
+    low, high = declared_range(column.min, column.max)
+    if low is not None or high is not None:
+        checks.append(pa.Check(lambda s: ~outside(s, low, high),
+                               name=f"date {range_text(low, high)}"))
+    return checks
 
 
 def _range(column: Column) -> list[pa.Check]:
@@ -87,8 +97,10 @@ def _range(column: Column) -> list[pa.Check]:
 
 
 def split_column(split: Split) -> pa.Column:
-    """The column kept for her declared split alone: ``train`` or ``test`` on every row, or
-    an ISO date or timestamp on every row."""
+    """The column kept for her declared split alone: ``train`` or ``test`` on every row, an
+    ISO date or timestamp on every row, or a group on every row."""
+    if split.group is not None:
+        return pa.Column(nullable=False)
     if split.test_from is None:
         return pa.Column(str, pa.Check.isin([TRAIN, TEST]), nullable=False)
     return pa.Column(checks=pa.Check(lambda s: when(s).notna(), name="iso_date"),

@@ -285,7 +285,8 @@ def render(scores: pd.DataFrame, detector: DriftDetector, inputs: Inputs | pd.Da
     drifted = scores.index[scores["drifted"]].tolist()
     rows = "\n".join(
         f"<tr class='{'bad' if r.drifted else ''}'><td>{html.escape(f)}</td><td>{r.psi:.4f}</td>"
-        f"<td>{r.js_distance:.4f}</td><td>{r.rows}</td><td>{'DRIFT' if r.drifted else 'ok'}</td></tr>"
+        f"<td>{r.js_distance:.4f}</td><td>{r.rows}</td><td>{words(r)}</td>"
+        f"<td>{'DRIFT' if r.drifted else 'ok'}</td></tr>"
         for f, r in scores.iterrows()
     )
     shift = None
@@ -294,7 +295,7 @@ def render(scores: pd.DataFrame, detector: DriftDetector, inputs: Inputs | pd.Da
                                  detector.min_rows)
         rows += (f"\n<tr class='{'bad' if shift.drifted else ''}'><td>(predictions)</td>"
                  f"<td>{shift.psi:.4f}</td><td>{shift.js_distance:.4f}</td><td>{shift.rows}</td>"
-                 f"<td>{'shifted' if shift.drifted else 'ok'}</td></tr>")
+                 f"<td></td><td>{'shifted' if shift.drifted else 'ok'}</td></tr>")
     figures = "\n".join(
         f"<figure><img alt='{html.escape(f)}' src='data:image/png;base64,"
         f"{feature_figure(f, detector.reference_[f], frame[f])}'></figure>"
@@ -311,13 +312,22 @@ tr.bad{{background:#fdd}} figure{{display:inline-block;margin:4px;vertical-align
 <p><b>{verdict}</b> (PSI threshold {detector.threshold}, at least {detector.min_rows} rows;
 {len(frame):,} rows checked; report written {_iso(datetime.now(UTC))})</p>
 <p class="span">Covers: {html.escape(inputs.span())}.</p>
-<table><tr><th>feature</th><th>PSI</th><th>Jensen-Shannon</th><th>rows</th><th>status</th></tr>
+<table><tr><th>feature</th><th>PSI</th><th>Jensen-Shannon</th><th>rows</th>
+<th>words: unseen, overlap</th><th>status</th></tr>
 {rows}</table>
 {_predictions_section(inputs, prediction_reference, shift)}
 <h2>Reference vs current, per feature</h2>
 {figures}
 </body></html>
 """
+
+
+def words(row: Any) -> str:
+    """A text feature's unseen-word share and word overlap (blank for another kind)."""
+    unseen, overlap = row.get("unseen_tokens"), row.get("token_overlap")
+    if unseen is None or pd.isna(unseen):
+        return ""
+    return f"{unseen:.1%} unseen, overlap {overlap:.2f}"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,14 @@ def instruments() -> dict[str, Any]:
         "js": gauge("nbprod_drift_js_distance",
                     "Jensen-Shannon distance (base 2) of the recent window against the "
                     "training reference", ("feature", "model_version")),
+        "unseen_tokens": gauge("nbprod_drift_unseen_tokens",
+                               "Share of the recent window's words (of a text feature) in "
+                               "hashed buckets no training word fell in",
+                               ("feature", "model_version")),
+        "token_overlap": gauge("nbprod_drift_token_overlap",
+                               "Overlap (1: the same) of the recent window's hashed word "
+                               "distribution with the training one, for a text feature",
+                               ("feature", "model_version")),
         "window_rows": gauge("nbprod_drift_window_rows",
                              "Rows in the window the drift gauges were computed on"),
         "updates": Counter("nbprod_drift_updates",

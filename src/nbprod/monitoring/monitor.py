@@ -22,7 +22,8 @@ One background thread, every ``Monitor.INTERVAL`` seconds (0.2), takes what was 
 - slides a window of the last ``window`` rows over the new rows
   (:class:`nbprod.monitoring.window_drift.WindowDrift`: per-feature bin counts, updated incrementally) and, every ``update_every`` rows, sets the
   per-feature PSI and Jensen-Shannon distance against the training reference (the
-  statistics of :mod:`nbprod.data.drift`) as Prometheus gauges.
+  statistics of :mod:`nbprod.data.drift`), and a text feature's share of unseen words and
+  word overlap (:mod:`nbprod.data.token_drift`), as Prometheus gauges.
 
 Waking the thread on a timer rather than on every prediction matters: handing the
 interpreter lock to a woken thread after each request cost more than the work itself
@@ -254,7 +255,12 @@ class Monitor:
                                                               strict=True):
             psi_gauge.set(psi_value)
             js_gauge.set(js_value)
-        drifted = self.window.drifted(psi, rows_per_feature)
+        unseen, overlap = self.window.token_statistics()
+        for k, feature in enumerate(self.window.features):
+            if feature in self.window.tokens:
+                metrics["unseen_tokens"].labels(feature, self.model_version).set(unseen[k])
+                metrics["token_overlap"].labels(feature, self.model_version).set(overlap[k])
+        drifted = self.window.drifted(psi, rows_per_feature, unseen)
         metrics["drifted"].labels(self.model_version).set(int(drifted.sum()))
         metrics["window_rows"].labels(self.model_version).set(len(self.window))
         metrics["updates"].labels(self.model_version).inc()

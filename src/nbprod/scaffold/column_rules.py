@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.dates import not_iso
+from ..data.dates import inferred_range, not_iso
 from .names import identifier
 
 __all__ = ["BLANK_LIKE", "blank_like", "infer_column", "looks_like_codes", "numeric_range"]
@@ -192,6 +192,9 @@ def infer_column(series: pd.Series) -> dict[str, Any] | str:
             return "dates in more than one format (make them ISO in clean(), then declare " \
                    "the column kind: datetime)"
         spec = {"kind": "datetime"}
+        span = inferred_range(present)
+        if span is not None:
+            spec["min"], spec["max"] = span
     elif pd.api.types.is_bool_dtype(present):
         spec = {"kind": "binary"}
     elif pd.api.types.is_numeric_dtype(present):

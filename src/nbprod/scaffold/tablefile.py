@@ -14,11 +14,12 @@ _HEADER = """\
 # columns.yaml: the declared column table, the contract of the data, the pipeline and the API.
 # Written by `nbprod new` from {source}; review it: every kind, category and range here is
 # checked on every build (ingest) and on every request the service answers.
-# kind: binary (0/1) | categorical | integer | number | datetime (ISO dates) | text (free
-# text, max_length characters); nullable: true means it may be blank;
+# kind: binary (0/1) | categorical | integer | number | datetime (ISO dates, min to max) |
+# text (free text, max_length characters); nullable: true means it may be blank;
 # missing: the strings that stand for a blank in the raw file (read as blank, file untouched);
 # source: the header in the raw file, when it differs from the name.
-# split: {{column: fold}} (train/test) or {{column: day, test_from: 2024-07-01}} declares your
+# split: {{column: fold}} (train/test), {{column: day, test_from: 2024-07-01}},
+# {{group: customer_id, test_size: 0.2}} or {{function: "pkg.splits:my_split"}} declares your
 # own test set (docs/pipeline.md); without it, test_size of the rows at random.
 """
 

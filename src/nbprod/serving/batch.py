@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..data.cleaning import Cleaning, apply_cleaning, load_cleaning
-from ..data.dates import ISO, not_iso
+from ..data.dates import ISO, declared_range, not_iso, outside, range_text
 from ..data.files import sniff_delimiter
 from ..data.frames import as_missing, model_frame
 from ..data.model_kinds import BINARY, MULTICLASS
@@ -219,6 +219,10 @@ def check_chunk(
         col = as_missing(frame[feat.name], feat.missing)
         if feat.kind == "datetime":
             _report(problems, feat.name, f"is not {ISO}", not_iso(col), col, first_row)
+            low, high = declared_range(feat.min, feat.max)
+            if low is not None or high is not None:
+                _report(problems, feat.name, f"is not a date {range_text(low, high)}",
+                        outside(col, low, high), col, first_row)
             columns[feat.name] = col
         elif feat.kind == "text":
             long = col.astype("string").str.len() > (feat.max_length or float("inf"))

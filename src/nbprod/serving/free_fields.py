@@ -1,7 +1,7 @@
 """The API fields of the kinds that are text on the wire: ``datetime`` and ``text``.
 
 A ``datetime`` feature is a JSON string holding an ISO date or timestamp
-(:mod:`nbprod.data.dates`); a ``text`` feature a JSON string of at most its
+(:mod:`nbprod.data.dates`) within its declared range, if any; a ``text`` feature a JSON string of at most its
 ``max_length`` characters. Anything else is refused by pydantic, so the client gets a 400
 whose ``detail`` names the field, never a 500. Blank strings the raw file used
 (``missing:``) and, when the feature is nullable, ``null`` are read as a blank.
@@ -9,11 +9,13 @@ whose ``detail`` names the field, never a 500. Blank strings the raw file used
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from pydantic import AfterValidator, Field
 
-from ..data.dates import ISO, is_iso
+from ..data.dates import ISO, declared_range, is_iso, outside, range_text
 from ..data.schema import Feature
 
 #: the kinds this module gives the field of
@@ -29,9 +31,11 @@ def free_field(feature: Feature) -> Any:
         kind = Annotated[str, Field(strict=True, max_length=feature.max_length,
                                     description=f"{feature.name}: free text{bound}{null}")]
     else:
-        info = Field(strict=True, description=f"{feature.name}: {ISO}{null}",
+        low, high = declared_range(feature.min, feature.max)
+        span = f", {range_text(low, high)}" if low is not None or high is not None else ""
+        info = Field(strict=True, description=f"{feature.name}: {ISO}{span}{null}",
                      json_schema_extra={"format": "date-time"})
-        kind = Annotated[str, info, AfterValidator(_iso)]
+        kind = Annotated[str, info, AfterValidator(_iso), AfterValidator(_within(low, high))]
     if feature.missing:
         blank = Annotated[Literal[tuple(feature.missing)],  # type: ignore[valid-type]
                           AfterValidator(_null)]
@@ -43,6 +47,16 @@ def _iso(value: str) -> str:
     if not is_iso(value):
         raise ValueError(f"expected {ISO}, got {value[:40]!r}")
     return value
+
+
+def _within(low: str | None, high: str | None) -> Callable[[str], str]:
+    """The check of a date against its declared range: the 400 says the range."""
+    def check(value: str) -> str:
+        if (low is not None or high is not None) and outside(
+                pd.Series([value], dtype=object), low, high).iloc[0]:
+            raise ValueError(f"expected a date {range_text(low, high)}, got {value[:40]!r}")
+        return value
+    return check
 
 
 def _null(_: Any) -> None:

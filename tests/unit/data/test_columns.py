@@ -46,7 +46,7 @@ def broken(change) -> str:
     (lambda d: d["columns"].update({"Annual Income": {"kind": "number"}}), "must be an identifier"),
     (lambda d: d["dropped"].update({"Age": "no"}), "both declared and dropped"),
     (lambda d: d.pop("columns"), "missing key 'columns'"),
-    (lambda d: d["columns"]["home"].update(min=1), "min/max apply to integer and number"),
+    (lambda d: d["columns"]["home"].update(min=1), "min/max apply to integer, number and datetime"),
 ])
 def test_a_broken_table_names_the_key(change, message):
     assert message in broken(change) or __import__("re").search(message, broken(change))

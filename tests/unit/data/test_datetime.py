@@ -2,6 +2,9 @@
 declared and validated, one dtype for training and serving, its parts learnt by the default
 model (saved and loaded under the default trust), checked in batch files, and its drift."""
 
+import re
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +16,7 @@ from nbprod.data.drift import DriftDetector
 from nbprod.data.frames import model_frame
 from nbprod.data.schema import derive_feature_schema, reference_statistics
 from nbprod.data.validation import validate
-from nbprod.errors import BatchInputError, DataValidationError
+from nbprod.errors import BatchInputError, ConfigError, DataValidationError
 from nbprod.model.artifacts import load_model_file, save_model
 from nbprod.model.modeling import build_model
 from nbprod.model.trust import Trust
@@ -101,11 +104,47 @@ def test_a_batch_file_with_a_date_that_is_not_iso_is_refused_naming_it(table):
     assert "opened" in str(err.value) and "ISO date" in str(err.value) and "row 1" in str(err.value)
 
 
+RANGED = {**TABLE, "columns": {**TABLE["columns"],
+                                "opened": {"source": "Opened On", "kind": "datetime",
+                                           "min": date(2021, 1, 1), "max": "2023-12-31"}}}
+
+
+def test_a_declared_date_range_is_checked_by_validation_and_batch_scoring():
+    table = ColumnTable.from_dict(RANGED, source="accounts.yaml")
+    assert (table.column("opened").min, table.column("opened").max) == ("2021-01-01", "2023-12-31")
+    assert len(validate(accounts(), table)) == 600  # 2021-2023, the last day whole
+    raw = accounts(40)
+    raw.loc[[2, 7], "Opened On"] = ["2020-12-31T23:59:00", "2024-01-01"]
+    raw.loc[9, "Opened On"] = "2023-12-31T23:59:59"
+    with pytest.raises(DataValidationError) as err:
+        validate(raw, table, source="accounts.csv")
+    assert "'opened' breaks date from 2021-01-01 to 2023-12-31 in 2 row(s)" in str(err.value)
+    assert "row 2" in str(err.value) and "row 7" in str(err.value)
+    schema = derive_feature_schema(validate(accounts(20), table), table)
+    chunk = pd.DataFrame({"opened": ["2022-01-01", "2031-01-01"], "last_visit": [None, None],
+                          "spend": [1.0, 2.0]})
+    with pytest.raises(BatchInputError) as batch:
+        check_chunk(chunk, schema, "new.csv")
+    assert "from 2021-01-01 to 2023-12-31" in str(batch.value) and "row 1" in str(batch.value)
+
+
+@pytest.mark.parametrize(("bounds", "message"), [
+    ({"min": "soon"}, "columns.opened.min: an ISO date"),
+    ({"max": 2024}, "columns.opened.max: an ISO date"),
+    ({"min": "2024-01-01", "max": "2023-01-01"}, "min 2024-01-01 is above max 2023-01-01"),
+])
+def test_a_bad_date_range_is_refused_naming_the_key(bounds, message):
+    spec = {**TABLE, "columns": {**TABLE["columns"], "opened": {"kind": "datetime", **bounds}}}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ColumnTable.from_dict(spec, source="accounts.yaml")
+
+
 def test_dates_drift_when_they_move(table):
     train = validate(accounts(600), table)
     schema = derive_feature_schema(train, table)
     reference = reference_statistics(train, schema)
     assert reference["opened"]["type"] == "numeric" and reference["opened"]["of"] == "days"
+    assert sum(reference["opened"]["frequencies"]) == pytest.approx(1.0)  # days, counted
     detector = DriftDetector(threshold=0.2, min_rows=50).fit(reference)
     same = validate(accounts(600, seed=1), table)
     later = validate(accounts(600, seed=1, start="2026-01-01"), table)

@@ -1,6 +1,7 @@
 """Her split (:mod:`nbprod.data.splits`, :func:`nbprod.data.dataset.split`): the random split
 by ``split_seed`` as before, each side in the data's own order, and a declared split (a
-train/test column, or a date column and a cut-off), each mistake refused in one line."""
+train/test column, a date column and a cut-off, a group column, her own function), each
+mistake refused in one line."""
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ from sklearn.model_selection import train_test_split
 
 from nbprod.data.columns import ColumnTable
 from nbprod.data.dataset import split, target
+from nbprod.data.splits import TRAIN  # noqa: F401 (a name that is not a function, for a test)
 from nbprod.data.validation import validate
 from nbprod.errors import ConfigError, DataValidationError
 from tables import LOAN, loan_rows
@@ -77,7 +79,12 @@ def test_a_date_cut_off_puts_the_later_rows_in_the_test_set():
     ({"column": "grade"}, "split.column 'grade' holds train or test: it is not a feature"),
     ({"column": "Loan ID"}, "split.column 'Loan ID' is also under dropped"),
     ({"column": "Age", "test_from": "2024-01-01"}, "'Age' is the raw header of a declared column"),
-    ("fold", "split must be a mapping with a column"),
+    ("fold", "split must be a mapping with one of column, group or function"),
+    ({"column": "fold", "group": "home"}, "split must be a mapping with one of column"),
+    ({"group": "Loan ID", "test_from": "2024-01-01"}, "split: ['test_from'] do not go with split.group"),
+    ({"group": "Branch", "test_size": 1.5}, "split.test_size must be a share of the groups"),
+    ({"function": "no_colon"}, "split.function must be 'module:function'"),
+    ({"group": "status"}, "split.group 'status' is the target"),
 ])
 def test_a_wrong_declaration_is_refused_naming_the_key(spec, message):
     with pytest.raises(ConfigError) as err:
@@ -135,3 +142,66 @@ def test_a_declared_datetime_column_can_be_the_cut_off_and_stays_a_feature():
     assert "opened" in declared.features and declared.split_only is None
     assert list(test.index) == [i for i, d in enumerate(days) if d >= pd.Timestamp("2024-03-01")]
     assert len(train) == 40 - len(test) > 0
+
+
+def branches(n: int = 60) -> list[str]:
+    return [f"B{i % 12:02d}" for i in range(n)]  # 12 branches, 5 loans each
+
+
+def test_a_group_split_keeps_each_group_on_one_side_drawn_by_the_split_seed():
+    declared = table(group="Branch", test_size=0.25)
+    df = validate(loan_rows(60).assign(Branch=branches()), declared)
+    assert "Branch" in df.columns and "Branch" not in declared.features  # kept for the split
+    train, test = split(df, declared, test_size=0.5, seed=3)  # its own test_size wins
+    assert not set(train["Branch"]) & set(test["Branch"])
+    assert df["Branch"].nunique() * 0.25 == test["Branch"].nunique() == 3
+    other = split(df, declared, test_size=0.5, seed=4)[1]
+    assert set(other["Branch"]) != set(test["Branch"])
+    # without its own test_size, env.yaml's is used
+    half = split(df, table(group="Branch"), test_size=0.5, seed=3)[1]
+    assert half["Branch"].nunique() == 6
+    blank = loan_rows(60).assign(Branch=[None if i == 7 else b for i, b in enumerate(branches())])
+    with pytest.raises(DataValidationError, match="Branch"):
+        validate(blank, declared)
+
+
+def every_third(df):
+    """Her split: a Series of booleans on the frame's index."""
+    return pd.Series([i % 3 == 0 for i in range(len(df))], index=df.index)
+
+
+def seeded_frames(df, seed):
+    """Her split as two frames, drawn with the split seed."""
+    test = df.sample(frac=0.3, random_state=seed)
+    return df.drop(test.index), test
+
+
+def overlapping(df):
+    return df, df.iloc[:5]
+
+
+def numbers(df):
+    return np.arange(len(df))
+
+
+def test_her_split_function_returns_the_test_rows_or_the_two_frames():
+    df = validate(loan_rows(40), table())
+    train, test = split(df, table(function="test_splits:every_third"), 0.2, 0)
+    assert list(test.index) == list(df.index[::3]) and len(train) == 40 - len(test)
+    declared = table(function="test_splits:seeded_frames")
+    first, again, other = (split(df, declared, 0.2, seed)[1] for seed in (1, 1, 2))
+    assert sorted(first.index) == sorted(again.index) != sorted(other.index)
+    assert list(first.index) == sorted(first.index)  # each side in the data's order
+
+
+@pytest.mark.parametrize("function, message", [
+    ("test_splits:overlapping", "split.function test_splits:overlapping: 5 row(s) are in both"),
+    ("test_splits:numbers", "split.function test_splits:numbers: returned int64 values"),
+    ("test_splits:nowhere", "split.function 'test_splits:nowhere' cannot be imported"),
+    ("test_splits:TRAIN", "split.function 'test_splits:TRAIN' is not a function"),
+])
+def test_a_split_function_s_bad_answer_is_named(function, message):
+    df = validate(loan_rows(40), table())
+    with pytest.raises(ConfigError) as err:
+        split(df, table(function=function), 0.2, 0)
+    assert str(err.value).startswith("loan.yaml: ") and message in str(err.value)

@@ -19,6 +19,7 @@ from nbprod.data.drift import (
     prediction_reference,
     reference_shares,
 )
+from nbprod.data.schema import Feature, FeatureSchema, reference_statistics
 from nbprod.monitoring.drift_report import bar_figure, read_inputs
 from nbprod.monitoring.window_drift import WindowDrift
 
@@ -195,3 +196,25 @@ def test_prediction_reference_reads_the_evaluate_step_s_file(tmp_path):
     assert ref["rows"] == 4 and len(ref["bin_edges"]) == 11
     assert ref["frequencies"][0] == ref["frequencies"][1] == 0.25 and ref["frequencies"][-1] == 0.5
     assert json.loads(json.dumps(ref)) == ref
+
+
+def test_nbprod_drift_shows_a_text_s_unseen_words_and_counts_them_as_drift(model_name, tmp_path):
+    words = ["refund", "invoice", "password", "thanks", "broken", "address"]
+    texts = [" ".join(words[(i + k) % 6] for k in range(4)) for i in range(200)]
+    train = pd.DataFrame({"body": texts})
+    schema = FeatureSchema([Feature("body", "text", max_length=100)], target="y")
+    model = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    tag = register_model(model_name, model,
+                         {"reference_statistics": reference_statistics(train, schema)})
+    same, backwards = tmp_path / "same.jsonl", tmp_path / "backwards.jsonl"
+    same.write_text("\n".join(log_lines([{"body": t} for t in texts], version=tag)))
+    backwards.write_text("\n".join(log_lines(
+        [{"body": " ".join(w[::-1] for w in t.split())} for t in texts], version=tag)))
+    ok = drift(tag, same, tmp_path / "same.html")
+    assert ok.exit_code == DRIFT_NONE, ok.output
+    assert "words: 0.0% unseen, overlap 1.00" in ok.output
+    found = drift(tag, backwards, tmp_path / "backwards.html")
+    # the same lengths, other words: only the words say so
+    assert found.exit_code == DRIFT_FOUND, found.output
+    assert "words: 100.0% unseen, overlap 0.00" in found.output
+    assert "100.0% unseen, overlap 0.00" in (tmp_path / "backwards.html").read_text()
