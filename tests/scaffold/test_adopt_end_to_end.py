@@ -14,10 +14,11 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from adoptkit import adopt_and_build
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from projectkit import BIN, bentoml_cli, bentoml_serve, build_env
+from projectkit import BIN, bentoml_cli, bentoml_serve
 
 pytestmark = pytest.mark.pipeline
 
@@ -41,20 +42,8 @@ def her_answers(folder: Path) -> dict[int, float]:
 
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("adopt-e2e")
-    result = subprocess.run(
-        [str(BIN / "nbprod"), "new", str(folder / "churn_hers"), "--notebook", str(NOTEBOOK),
-         "--data", str(CSV), "--model", "rf"], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    path, home = folder / "churn_hers", folder / "bentoml-home"
-    env = {**build_env(home), "PYTHONPATH": str(path / "src")}
-    build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=path, env=env,
-                           capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
-    (path / "products/model").mkdir(parents=True)
-    shutil.copy2(path / "products-smoke/model/registration.json",
-                 path / "products/model/registration.json")
-    return path, env, result.stdout
+    return adopt_and_build(tmp_path_factory.mktemp("adopt-e2e"), "churn_hers", "--notebook",
+                           str(NOTEBOOK), "--data", str(CSV), "--model", "rf")
 
 
 def test_the_command_says_what_it_adopted(adopted):

@@ -150,6 +150,15 @@ class Trust:
                 "types": list(self.types)}
 
 
+def needed(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """What a trust file must add for a model holding ``names`` (a notebook's model, at its
+    adoption): the reviewed libraries to turn on, and the other types to list. Her own
+    definitions (``__main__``) are left out: they move to her package."""
+    refused = [n for n in Trust().refused(names) if n.split(".")[0] != MAIN]
+    libraries = sorted({lib for n in refused if (lib := library_of(n)) is not None})
+    return libraries, [n for n in refused if library_of(n) is None]
+
+
 def library_of(name: str) -> str | None:
     """The library whose reviewed list holds ``name``, if any."""
     return next((lib for lib, names in LIBRARIES.items() if name in names), None)

@@ -23,7 +23,7 @@ import yaml
 
 from ..data.files import file_format
 from ..errors import ConfigError, NbprodError
-from ..model.trust import LIBRARIES
+from ..model.trust import LIBRARIES, needed
 from .adoption import Adoption, adopt, output_folders
 from .infer import infer_table, read_data
 from .names import safe_file_name
@@ -39,6 +39,7 @@ from .notebook_tasks import (
     read_expression,
 )
 from .project import EXECUTABLE, Created, _add_wheel, _wheel_name, project_files, project_name
+from .read_columns import declare_read_columns
 from .writer import check_destination, git_first_commit, write_tree
 
 __all__ = ["Adopted", "create_adopted_project"]
@@ -258,8 +259,16 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     reports = ", ".join(json.dumps(t.name) for t in tasks)
     _edit(files, "tests/test_build.py", '"features", "train"', f'{reports}, "train"')
     module = adoption.run.models[adoption.flow.model].split(".")[0]
+    libraries, types = needed(adoption.run.holds or [])
     if module in LIBRARIES and module != "sklearn":
-        _edit(files, "trust.yaml", "libraries: []", f"libraries: {json.dumps([module])}")
+        libraries = sorted({module, *libraries})
+    if libraries:
+        _edit(files, "trust.yaml", "libraries: []", f"libraries: {json.dumps(libraries)}")
+    if types:
+        _edit(files, "trust.yaml", "types: []", f"types: {json.dumps(types)}")
+        libraries_of = ", ".join(sorted({t.split(".")[0] for t in types}))
+        adoption.notes.append(f"trust.yaml lists the {len(types)} type(s) of other libraries "
+                              f"her model holds ({libraries_of}): review them")
     return files, tasks, note
 
 
@@ -284,7 +293,9 @@ def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | P
     if len(classes) == 2:
         positive = next((raw for raw, label in adoption.run.labels.items()
                          if label == classes[1]), None)
-    table = infer_table(frame, adoption.target, positive)
+    table, kept = declare_read_columns(infer_table(frame, adoption.target, positive), frame,
+                                       adoption.run.reads or [])
+    adoption.notes.extend(kept)
     raw_file = safe_file_name(data.name, "." + file_format(data))
     written, tasks, note = adopted_files(project_files(package, table, raw_file, _wheel_name()),
                                          adoption, package, raw_file)

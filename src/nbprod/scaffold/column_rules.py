@@ -22,7 +22,8 @@ import pandas as pd
 from ..data.dates import inferred_range, not_iso
 from .names import identifier
 
-__all__ = ["BLANK_LIKE", "blank_like", "infer_column", "looks_like_codes", "numeric_range"]
+__all__ = ["BLANK_LIKE", "blank_like", "declared_anyway", "infer_column", "looks_like_codes",
+           "numeric_range"]
 
 #: more distinct values than this and a text column is not a category any more
 MAX_CATEGORIES = 50
@@ -168,6 +169,23 @@ def nested_values(series: pd.Series) -> str | None:
             lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any():
         return "nested values (lists or structs): flatten what the model needs in clean()"
     return None
+
+
+def declared_anyway(series: pd.Series) -> dict[str, Any]:
+    """The declaration of a raw column a model reads although :func:`infer_column` leaves it
+    out (too many categories, id-like): a number with its range, otherwise text."""
+    present = series.dropna()
+    spec: dict[str, Any]
+    if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
+        lo, hi = numeric_range(float(present.min()), float(present.max()), False) \
+            if len(present) else (0.0, 0.0)
+        spec = {"kind": "number", "min": lo, "max": hi}
+    else:
+        spec = {"kind": "text", "max_length": text_bound(int(present.astype(str).str.len().max())
+                                                         if len(present) else 1)}
+    if series.isna().any():
+        spec["nullable"] = True
+    return spec
 
 
 def infer_column(series: pd.Series) -> dict[str, Any] | str:

@@ -158,7 +158,8 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
             raise
         split, outs, split_call = found
         outs, on_all = [X_train, *outs[1:]], True
-    X = split_call.args[0].id if split_call.args and isinstance(split_call.args[0], ast.Name) else ""
+    first_arg = split_call.args[0] if split_call.args else None
+    X = first_arg.id if isinstance(first_arg, ast.Name) else ""
     while True:  # X_train_full, X_test = split(X, ...); X_train, X_val = split(X_train_full)
         try:
             _, _, outer = _split(stmts[:stmts.index(split)], X)
@@ -172,6 +173,8 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
     X_test = outs[outs.index(X_train) + 1] if pairs else ""
     split_at = stmts.index(split)
     x_at = max((i for i, s in enumerate(stmts[:split_at]) if X in _written(s.node)), default=None)
+    if not X and first_arg is not None and split_at > read_at:  # split(df.drop('y', axis=1))
+        x_at, X = split_at, ast.unparse(first_arg)
     if x_at is None or x_at < read_at:
         raise ConfigError(f"{split.where}: {X!r} is not assigned between reading the data and "
                           "the split; the model's input must come from the raw frame")
@@ -217,11 +220,13 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
         elif written and _names(node) & frames:
             derived |= written  # a value computed from the frame: training's, not a record's
     x_stmt = stmts[x_at]
-    if (isinstance(x_stmt.node, ast.Assign) and len(x_stmt.node.targets) == 1
-            and any(isinstance(n, ast.Attribute) and n.attr == "get_dummies"
-                    for n in ast.walk(x_stmt.node.value))):
-        flow.x_value = ast.unparse(x_stmt.node.value)
-    flow.frame = next((n.id for n in ast.walk(getattr(x_stmt.node, "value", x_stmt.node))
+    x_value: ast.AST = (first_arg if x_at == split_at and first_arg is not None
+                        else getattr(x_stmt.node, "value", x_stmt.node))
+    if (x_at == split_at or isinstance(x_stmt.node, ast.Assign) and len(x_stmt.node.targets) == 1
+            ) and any(isinstance(n, ast.Attribute) and n.attr == "get_dummies"
+                      for n in ast.walk(x_value)):
+        flow.x_value = ast.unparse(x_value)
+    flow.frame = next((n.id for n in ast.walk(x_value)
                        if isinstance(n, ast.Name) and n.id in frames), raw[0])
     if target is not None and flow.frame in left:
         why = next(r for s, r in flow.training_only if s is left[flow.frame])

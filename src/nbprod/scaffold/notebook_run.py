@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["RunResult", "run_notebook"]
+__all__ = ["RunResult", "reads", "run_notebook"]
 
 #: model types served through ONNX only: their libraries' models are refused unless exported
 DEEP = ("keras", "tensorflow", "torch")
@@ -42,6 +42,10 @@ class RunResult:
     labels: dict[str, Any]
     #: variable -> how it can be passed between tasks (frame, series, array, model, json, other)
     kinds: dict[str, str] | None = None
+    #: the raw columns her served path reads (blanked, her held-out answers change)
+    reads: list[str] | None = None
+    #: the types and functions her model holds that skops does not trust by default
+    holds: list[str] | None = None
 
 
 def _place_data(work: Path, relative: str, data: Path) -> Path:
@@ -87,7 +91,8 @@ def run_notebook(spec: dict[str, Any], data: Path, relative: str, package: dict[
     if "error" in report:
         raise ConfigError(report["error"])
     return RunResult(report["models"], report["parity"], report["rows"], report["classes"],
-                     report["labels"], report.get("kinds", {}))
+                     report["labels"], report.get("kinds", {}), report.get("reads", []),
+                     report.get("holds", []))
 
 
 # ---- the child process -------------------------------------------------------------------
@@ -143,7 +148,26 @@ def _kind(value: Any) -> str:
         return "other"
 
 
-def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+def reads(served: Any, records: Any, expected: Any) -> list[str]:
+    """The columns of ``records`` the ``served`` pipeline reads: with one of them blank on
+    every row, its answers are no longer ``expected`` (or it fails)."""
+    import numpy as np
+
+    from nbprod.model.adopted import answers, parity
+
+    out = []
+    for column in records.columns:
+        blank = records.copy()
+        blank[column] = np.nan
+        try:
+            parity(expected, answers(served, blank))
+        except Exception:  # noqa: BLE001  a different answer, or her code fails without it
+            out.append(str(column))
+    return out
+
+
+def _parity(ns: dict[str, Any], spec: dict[str, Any],
+            report: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
     import importlib
 
     import pandas as pd
@@ -179,7 +203,19 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[st
     except Exception as exc:
         return (f"one record alone: row {_plain(records.index[0])!r}: the served path fails: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"), len(rows), labels
+    report["reads"] = reads(served, records, expected)
     return "", len(rows), labels
+
+
+def _holds(model: Any) -> list[str]:
+    import skops.io as sio
+
+    from nbprod.model.artifacts import dumps
+
+    try:
+        return sorted(sio.get_untrusted_types(data=dumps(model)))
+    except Exception:  # noqa: BLE001  the build names what skops cannot store
+        return []
 
 
 def _plain(value: Any) -> Any:
@@ -204,12 +240,13 @@ def _drive(spec_file: str) -> None:
             return
     models = {v: _type(ns[v]) for v in spec["fitted"] if v in ns and _fitted(ns[v])}
     report: dict[str, Any] = {"models": models, "parity": "", "rows": 0, "classes": [],
-                              "labels": {}}
+                              "labels": {}, "reads": []}
     model = spec.get("model")
     if model in models and spec.get("flow") and models[model].split(".")[0] not in DEEP:
         report["classes"] = [c.item() if hasattr(c, "item") else c
                              for c in getattr(ns[model], "classes_", [])]
-        report["parity"], report["rows"], report["labels"] = _parity(ns, spec)
+        report["parity"], report["rows"], report["labels"] = _parity(ns, spec, report)
+        report["holds"] = _holds(ns[model])
     report["kinds"] = {v: _kind(ns[v]) for v in spec.get("names", []) if v in ns}
     out.write_text(json.dumps(report, default=str))
 

@@ -72,6 +72,15 @@ def _imports(cells: list[Cell]) -> str:
     return "\n".join(dict.fromkeys(out))
 
 
+def _defined_before(earlier: list[Section], section: Section) -> list[str]:
+    """Her ``def``/``class`` names from ``earlier`` tasks that ``section``'s cells use."""
+    defined = [node.name for s in earlier for cell in s.cells for node in cell.tree().body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+    used = {n.id for cell in section.cells for n in ast.walk(cell.tree())
+            if isinstance(n, ast.Name)}
+    return [name for name in dict.fromkeys(defined) if name in used]
+
+
 def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
               markdown: dict[int, str], swaps: dict[int, list[tuple[ast.Constant, str]]],
               parameters: dict[str, list[Parameter]], keep: str, package: str,
@@ -105,6 +114,9 @@ def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
                              for v, t in section.inputs.items())})
         if i and imports:
             body.append({"kind": "code", "source": imports})
+        if theirs := _defined_before(sections[:i], section):
+            body.append({"kind": "code", "source": f"from {package}.notebook import "
+                         f"{', '.join(theirs)}"})
         numbers = [c.number for c in section.cells]
         end = max([*numbers, *markdown]) if i == len(sections) - 1 else max(numbers)
         for number in range(start, end + 1):
