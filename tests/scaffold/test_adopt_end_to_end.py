@@ -14,10 +14,10 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from adoptkit import adopt_and_build
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
+from adoptkit import adopt_and_build
 from projectkit import BIN, bentoml_cli, bentoml_serve
 
 pytestmark = pytest.mark.pipeline

@@ -3,7 +3,7 @@
 Categorical columns are one-hot encoded over their declared categories, numbers scaled,
 0/1 flags passed as they are, dates and timestamps as their year, month and day of the week
 (:mod:`nbprod.model.dates`), scaled, free text as the TF-IDF of its words and word pairs
-over a bounded vocabulary (:func:`text_vectorizer`). A column declared nullable gets an imputer first (the most
+hashed into a fixed number of columns (:func:`text_vectorizer`: the model keeps no word). A column declared nullable gets an imputer first (the most
 frequent value for categories and flags, the median for numbers, with a missing-value
 indicator), so blanks the declaration allows never reach the estimator. The estimator is a
 classifier or a regressor by the model kind of the schema (``FeatureSchema.model_kind``).
@@ -15,7 +15,7 @@ from typing import Any
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -132,10 +132,10 @@ def _from_reference(name: str, params: dict[str, Any], seed: int, kind: str) -> 
     return estimator
 
 
-#: the most terms the default model learns from each text column
-TEXT_VOCABULARY = 2000
-#: the same for a tree model, which takes them dense and splits on each (slower per term)
-TREE_VOCABULARY = 300
+#: the columns the default model hashes each text column's words and word pairs into
+TEXT_BUCKETS = 2**12
+#: the same for a tree model, which takes them dense and splits on each (slower per column)
+TREE_BUCKETS = 2**8
 
 #: Where tree ensembles live: a tree splits a number at a threshold, so scaling it changes
 #: nothing but the float32 rounding the compiled graph's comparisons would then disagree on.
@@ -159,7 +159,7 @@ def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer
                 groups.append((name, _transformer(kind, nullable, feats, scale),
                                [f.name for f in feats]))
     # each text column on its own: the vectoriser takes one column of strings
-    groups += [(f"text_{f.name}", text_vectorizer(TEXT_VOCABULARY if scale else TREE_VOCABULARY),
+    groups += [(f"text_{f.name}", text_vectorizer(TEXT_BUCKETS if scale else TREE_BUCKETS),
                 f.name)
                for f in schema.features if f.kind == "text"]
     # a tree model (no scaling) takes dense input only
@@ -167,11 +167,16 @@ def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer
                              sparse_threshold=0.3 if scale else 0.0)
 
 
-def text_vectorizer(terms: int = 2000) -> TfidfVectorizer:
-    """TF-IDF of the words and word pairs of a text column, over a vocabulary of at most
-    ``terms`` terms (the most frequent in the training rows)."""
-    return TfidfVectorizer(max_features=terms, ngram_range=(1, 2),
-                           sublinear_tf=True, strip_accents="unicode")
+def text_vectorizer(buckets: int = TEXT_BUCKETS) -> Pipeline:
+    """TF-IDF of the words and word pairs of a text column, each hashed into one of
+    ``buckets`` columns (sublinear term frequencies, accents stripped). Unlike a vocabulary
+    (``TfidfVectorizer``'s ``vocabulary_`` and ``stop_words_``), the fitted steps keep no word
+    of the training texts, only one weight per column, so her customers' words do not reach
+    the model store or a bento."""
+    return make_pipeline(
+        HashingVectorizer(n_features=buckets, ngram_range=(1, 2), alternate_sign=False,
+                          norm=None, strip_accents="unicode"),
+        TfidfTransformer(sublinear_tf=True))
 
 
 def _transformer(kind: str, nullable: bool, feats: list[Feature], scale: bool = True) -> Any:
