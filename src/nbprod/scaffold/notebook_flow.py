@@ -76,7 +76,8 @@ def _fits(stmts: list[Statement]) -> dict[str, tuple[ast.Call, Statement]]:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
                 and isinstance(node.value.func, ast.Attribute)
-                and node.value.func.attr == "fit" and len(node.value.args) >= 2):
+                and node.value.func.attr == "fit" and len(node.value.args) >= 2
+                and not isinstance(node.value.func.value, ast.Name)):  # history = m.fit: m
             out[node.targets[0].id] = (node.value, stmt)  # m = Model(...).fit(X, y)
             continue
         for sub in ast.walk(node):
