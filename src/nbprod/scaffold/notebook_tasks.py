@@ -57,7 +57,8 @@ def notebook_json(cells: list[dict[str, Any]], ignore: tuple[str, ...] = ()) -> 
 
 def names_files(source: str) -> bool:
     """Whether her cell names a file by a literal path (``'best_model.pkl'``): she keeps it,
-    relative to her task, so `nbprod check`'s rule against hard-coded paths is silenced."""
+    relative to where the pipeline runs, so `nbprod check`'s rule against hard-coded paths
+    is silenced."""
     from ..check.code_rules import string_literals
     from ..check.patterns import is_data_path
 
