@@ -76,9 +76,10 @@ def _fits(stmts: list[Statement]) -> dict[str, tuple[ast.Call, Statement]]:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
                 and isinstance(node.value.func, ast.Attribute)
-                and node.value.func.attr == "fit" and len(node.value.args) >= 2
-                and not isinstance(node.value.func.value, ast.Name)):  # history = m.fit: m
+                and node.value.func.attr == "fit" and len(node.value.args) >= 2):
             out[node.targets[0].id] = (node.value, stmt)  # m = Model(...).fit(X, y)
+            if isinstance(node.value.func.value, ast.Name):  # history = model.fit(X, y)
+                out.setdefault(node.value.func.value.id, (node.value, stmt))
             continue
         for sub in ast.walk(node):
             if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)

@@ -13,6 +13,7 @@ from nbprod.scaffold.notebook_deep import (
     model_refusal,
     refuse_missing_deep_imports,
 )
+from nbprod.scaffold.notebook_flow import fitted_variables
 from nbprod.scaffold.notebook_run import RunResult
 from nbprod.scaffold.notebook_source import Cell
 
@@ -39,8 +40,9 @@ def test_a_notebook_without_deep_learning_imports_passes():
                                  Cell(2, "from . import x")])
 
 
-def test_the_fitted_variable_is_the_model_not_what_its_fit_returns():
-    assert choose_model(KERAS_NB, None) == "model"
+def test_the_model_is_fitted_as_well_as_what_its_fit_returns():
+    assert fitted_variables(KERAS_NB) == ["history", "model"]
+    assert choose_model(KERAS_NB, "model") == "model"
 
 
 def _fake(module: str, name: str) -> object:
