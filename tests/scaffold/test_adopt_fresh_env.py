@@ -1,6 +1,11 @@
 """Her notebook's project on a fresh virtual environment, as its README says:
 `nbprod new --notebook` then `make run && make test` (its parity test included), and
-`make serve` answers one of her held-out raw rows with her model's probability.
+`make serve` answers each of her held-out raw rows as her model does when her ORIGINAL
+notebook is executed (nbclient, with one cell appended that prints her model's answers).
+
+One case per notebook in :data:`CASES`; adding a notebook is one :class:`Case`. The fresh
+virtual environments install with uv from its one user cache (the generated Makefile's
+`make install`), so the second case reuses the wheels the first one fetched.
 
 Slow (a fresh install from the package registry): run on its own,
     NBPROD_FRESH_ENV=1 pytest -m fresh_env tests/scaffold
@@ -8,16 +13,24 @@ Slow (a fresh install from the package registry): run on its own,
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import nbformat
 import pandas as pd
 import pytest
 import yaml
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
 
 from projectkit import BIN, answers, free_port, wait_until
 
@@ -29,34 +42,111 @@ pytestmark = [
 ]
 
 HERE = Path(__file__).parent / "fixtures"
-NOTEBOOK = HERE / "churn_notebook" / "churn.ipynb"
-CSV = HERE / "ibm_telco" / "Telco-Customer-Churn-sample.csv"
+PUBLIC = Path(__file__).parents[1] / "fixtures" / "adopt"
 
 
-def test_an_adopted_notebook_runs_tests_and_serves_on_a_fresh_venv(tmp_path):
-    new = subprocess.run([str(BIN / "nbprod"), "new", str(tmp_path / "hers"), "--notebook",
-                          str(NOTEBOOK), "--data", str(CSV), "--model", "rf"],
-                         capture_output=True, text=True, timeout=600)
-    assert new.returncode == 0, new.stderr
-    project = tmp_path / "hers"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if Path(p) != BIN)
-    env["BENTOML_HOME"] = str(tmp_path / "bentoml-home")
-    for target in ("run", "test"):
-        result = subprocess.run(["make", target, f"PYTHON={sys.base_prefix}/bin/python3.11"],
-                                cwd=project, env=env, capture_output=True, text=True,
-                                timeout=3600)
-        assert result.returncode == 0, f"make {target}:\n{result.stdout[-5000:]}"
-    held = pd.read_parquet(project / "products/notebook/models/heldout.parquet")
+@dataclass(frozen=True)
+class Case:
+    """A notebook adopted on a fresh virtual environment, and how to read its answers."""
+
+    notebook: Path
+    data: Path
+    #: the path her notebook reads the data by, relative to her notebook
+    reads: str
+    model: str
+    target: str | None
+    #: her held-out frame, and an expression of her notebook giving her model's answer for
+    #: each of its rows (numbers, labels, or one {class: probability} per row)
+    held: str
+    her: str
+    #: the field of the service's answer compared with hers: ``probability`` (binary),
+    #: ``label`` or ``probabilities`` (multiclass), ``prediction`` (regression)
+    field: str
+
+
+CASES = {
+    "churn_notebook": Case(
+        HERE / "churn_notebook" / "churn.ipynb",
+        HERE / "ibm_telco" / "Telco-Customer-Churn-sample.csv",
+        "data/Telco-Customer-Churn-sample.csv", "rf", None,
+        "X_test", "rf.predict_proba(X_test)[:, 1]", "probability"),
+    "forest_search": Case(  # her classes are ['No', 'Yes']: column 1 is 'Yes'
+        PUBLIC / "forest_search" / "telco_customer_churn_analysis.ipynb",
+        PUBLIC / "forest_search" / "WA_Fn-UseC_-Telco-Customer-Churn.csv",
+        "WA_Fn-UseC_-Telco-Customer-Churn.csv", "rf_grid", "Churn",
+        "X_val", "rf_grid.predict_proba(X_val)[:, 1]", "probability"),
+}
+
+
+def her_answers(case: Case, folder: Path) -> dict[int, Any]:
+    """Her original notebook executed as it is, with her data where it reads it, plus one
+    cell printing her model's answer for each of her held-out rows, by row label."""
+    cwd = folder.joinpath(*["nb"] * Path(case.reads).parts.count(".."))
+    (cwd / case.reads).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(case.data, cwd / case.reads)
+    nb = nbformat.read(str(case.notebook), as_version=4)
+    nb.cells.append(new_code_cell(
+        "import json as _json, numpy as _np\n"
+        f"_her = {case.her}\n"
+        f"print(_json.dumps(dict(zip(map(int, {case.held}.index), "
+        "_np.asarray(_her).tolist() if not isinstance(_her, list) else _her))))"))
+    NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(cwd)}}).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    return {int(k): v for k, v in json.loads(text).items()}
+
+
+def records(project: Path) -> dict[int, dict[str, Any]]:
+    """Her held-out raw rows as the service's records (columns.yaml's names and kinds), by
+    row label."""
+    [kept] = project.glob("products/notebook/*/heldout.parquet")  # her last task's
+    held = pd.read_parquet(kept)
     spec = yaml.safe_load((project / "columns.yaml").read_text())
-    row = held.iloc[0]
-    record = {name: (row[c.get("source", name)].item() if hasattr(row[c.get("source", name)],
-                                                               "item")
-                     else row[c.get("source", name)])
-              for name, c in spec["columns"].items() if name != spec["target"]}
-    kinds = {k: spec["columns"][k]["kind"] for k in record}
-    record = {k: (float(v) if kinds[k] == "number" else int(float(v)) if kinds[k] == "integer" else v)
-              for k, v in record.items()}
+    cast = {"number": float, "integer": lambda v: int(float(v))}
+    out = {}
+    for label, row in held.iterrows():
+        out[int(label)] = {
+            name: cast.get(c["kind"], lambda v: v)(_plain(row[c.get("source", name)]))
+            for name, c in spec["columns"].items() if name != spec["target"]}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def same(hers: Any, served: Any) -> bool:
+    if isinstance(hers, dict):
+        return hers.keys() == served.keys() and all(same(hers[k], served[k]) for k in hers)
+    if isinstance(hers, str):
+        return hers == served
+    return served == pytest.approx(hers, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_an_adopted_notebook_runs_tests_and_serves_her_answers_on_a_fresh_venv(name, tmp_path):
+    case = CASES[name]
+    with ThreadPoolExecutor(1) as pool:  # her original notebook, while her project builds
+        hers_later = pool.submit(her_answers, case, tmp_path / "her")
+        project = tmp_path / "hers"
+        new = subprocess.run(
+            [str(BIN / "nbprod"), "new", str(project), "--notebook", str(case.notebook),
+             "--data", str(case.data), "--model", case.model]
+            + (["--target", case.target] if case.target else []),
+            capture_output=True, text=True, timeout=900)
+        assert new.returncode == 0, new.stderr
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
+                                      if Path(p) != BIN)
+        env["BENTOML_HOME"] = str(tmp_path / "bentoml-home")
+        for target in ("run", "test"):
+            result = subprocess.run(["make", target, f"PYTHON={sys.base_prefix}/bin/python3.11"],
+                                    cwd=project, env=env, capture_output=True, text=True,
+                                    timeout=3600)
+            assert result.returncode == 0, \
+                f"make {target}:\n{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
+        hers = hers_later.result()
+    rows = records(project)
+    assert rows.keys() == hers.keys()  # her held-out rows, every one
     port = free_port()
     make = subprocess.Popen(["make", "serve", "HOST=127.0.0.1", f"PORT={port}"], cwd=project,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -65,9 +155,11 @@ def test_an_adopted_notebook_runs_tests_and_serves_on_a_fresh_venv(tmp_path):
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         wait_until(lambda: answers(client, "/readyz"), 180, "make serve never ready",
                    interval=0.3)
-        resp = client.post("/predict", json={"record": record})
-        assert resp.status_code == 200, resp.text
-        assert resp.json()["probability"] == pytest.approx(row["__her_proba_1"], rel=1e-6)
+        for label, record in rows.items():
+            resp = client.post("/predict", json={"record": record})
+            assert resp.status_code == 200, resp.text
+            served = resp.json()[case.field]
+            assert same(hers[label], served), (label, hers[label], served)
     finally:
         os.killpg(make.pid, signal.SIGTERM)
         make.wait(timeout=60)

@@ -109,3 +109,40 @@ def test_pumpkins_project_needs_her_computed_target_as_a_column(tmp_path):
                     r"US-pumpkins.csv", message), message
     assert message.endswith("does not yet write a project whose target her notebook computes")
     assert not dest.exists()
+
+
+def test_forest_search(tmp_path):
+    """Her GridSearchCV over a forest Pipeline (a ColumnTransformer after her derived columns)
+    is served as she fitted it, at parity on her validation rows (see its README)."""
+    adoption = adopt_copy(tmp_path, "forest_search", "telco_customer_churn_analysis.ipynb",
+                          "WA_Fn-UseC_-Telco-Customer-Churn.csv", "rf_grid", "Churn")
+    assert adoption.run.models["rf_grid"] == "sklearn.model_selection._search.GridSearchCV"
+    assert (adoption.flow.X_train, adoption.flow.X_test) == ("X_train", "X_val")
+    assert adoption.run.rows == 200  # 1,000 rows split 60/20/20: her 200 validation rows
+    assert adoption.run.labels == {"No": "No", "Yes": "Yes"}  # she predicts the strings
+    features = next(v for k, v in adoption.package.items() if k.endswith("features.py"))
+    assert ".apply(tenure_group)" in features and ".apply(charges_group)" in features
+    assert any("cell 8, line 4: filters or renumbers rows (.dropna)" in n for n in adoption.notes)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None,
+                    reason="tensorflow is here (see its README for that case)")
+def test_keras_tabular_is_refused_in_two_lines_and_leaves_no_folder(tmp_path):
+    import subprocess
+
+    from projectkit import BIN
+
+    folder = PUBLIC / "keras_tabular" / "tabular_data_notebooks" / "classification"
+    dest = tmp_path / "project"
+    result = subprocess.run([str(BIN / "nbprod"), "new", str(dest), "--notebook",
+                             str(folder / "TabularData_implementation.ipynb"),
+                             "--data", str(folder / "wheat-seeds.csv")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0] == ("error: cell 3, line 3: imports 'tensorflow', which is not installed "
+                        "here, and nbprod new --notebook adopts scikit-learn-API models, not "
+                        "TensorFlow ones")
+    assert "export her model to ONNX in the notebook (tf2onnx.convert.from_keras)" in lines[1]
+    assert not dest.exists()

@@ -20,8 +20,14 @@ from .notebook_code import (
     notebook_module,
     training_only_notes,
 )
+from .notebook_deep import (
+    deep_imports,
+    deep_library,
+    model_refusal,
+    refuse_missing_deep_imports,
+)
 from .notebook_flow import Flow, analyse, fitted_variables
-from .notebook_run import DEEP, RunResult, run_notebook
+from .notebook_run import RunResult, run_notebook
 from .notebook_source import Cell, read_notebook
 from .notebook_split import _reads_and_writes
 
@@ -123,8 +129,13 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
     if not data.is_file():
         raise ConfigError(f"--data {data}: no such file")
     cells = read_notebook(notebook)
+    refuse_missing_deep_imports(cells)
     chosen = choose_model(cells, model)
-    flow = analyse(cells, data.name, chosen)
+    try:
+        flow = analyse(cells, data.name, chosen)
+    except ConfigError:  # a network is fitted unlike a scikit-learn model: say what it is
+        _refuse_deep_model(cells, data, chosen, name)
+        raise
     column = _target(flow, cells, target)
     flow = analyse(cells, data.name, chosen, column)
     files = package_files(flow, notebook.name)
@@ -176,10 +187,23 @@ def _check_model(run: RunResult, model: str) -> None:
     if kind is None:
         raise ConfigError(f"--model {model}: not a fitted model at the end of the notebook "
                           f"(fitted: {', '.join(run.models) or 'none'})")
-    if kind.split(".")[0] in DEEP:
-        raise ConfigError(f"{model} is a {kind}: nbprod serves deep-learning models through "
-                          "ONNX; export it to ONNX (tf2onnx, torch.onnx.export) and adopt the "
-                          "notebook that loads the .onnx graph")
+    if deep_library(kind):
+        raise ConfigError(model_refusal(model, kind))
+
+
+def _refuse_deep_model(cells: list[Cell], data: Path, model: str, name: str) -> None:
+    """When her notebook imports a deep-learning library, run it to see whether ``model`` is
+    one of its models, and refuse it if so."""
+    relative = next((node.value for c in cells for node in ast.walk(c.tree())
+                     if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                     and Path(node.value).name == data.name), None)
+    if not deep_imports(cells) or relative is None:
+        return
+    spec = {"cells": [[c.number, c.source] for c in cells], "fitted": [model], "names": [],
+            "folders": output_folders(cells, relative), "model": model, "package": name}
+    kind = run_notebook(spec, data, relative, {}, name).models.get(model, "")
+    if deep_library(kind):
+        raise ConfigError(model_refusal(model, kind))
 
 
 def summary_lines(adoption: Adoption) -> list[str]:

@@ -78,6 +78,8 @@ def _fits(stmts: list[Statement]) -> dict[str, tuple[ast.Call, Statement]]:
                 and isinstance(node.value.func, ast.Attribute)
                 and node.value.func.attr == "fit" and len(node.value.args) >= 2):
             out[node.targets[0].id] = (node.value, stmt)  # m = Model(...).fit(X, y)
+            if isinstance(node.value.func.value, ast.Name):  # history = model.fit(X, y)
+                out.setdefault(node.value.func.value.id, (node.value, stmt))
             continue
         for sub in ast.walk(node):
             if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)

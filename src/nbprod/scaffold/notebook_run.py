@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .notebook_deep import DEEP
 
 __all__ = ["RunResult", "reads", "run_notebook"]
-
-#: model types served through ONNX only: their libraries' models are refused unless exported
-DEEP = ("keras", "tensorflow", "torch")
 
 
 @dataclass(frozen=True)

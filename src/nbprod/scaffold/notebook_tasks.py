@@ -39,7 +39,8 @@ class TaskSpec:
     params: list[str]
 
 
-def notebook_json(cells: list[dict[str, Any]]) -> str:
+def notebook_json(cells: list[dict[str, Any]], ignore: tuple[str, ...] = ()) -> str:
+    """The task notebook of ``cells``; ``ignore``: `nbprod check` rules it silences."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -49,7 +50,19 @@ def notebook_json(cells: list[dict[str, Any]]) -> str:
         for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
+    if ignore:
+        nb.metadata["nbprod"] = {"ignore": list(ignore)}
     return nbformat.writes(nb) + "\n"
+
+
+def names_files(source: str) -> bool:
+    """Whether her cell names a file by a literal path (``'best_model.pkl'``): she keeps it,
+    relative to where the pipeline runs, so `nbprod check`'s rule against hard-coded paths
+    is silenced."""
+    from ..check.code_rules import string_literals
+    from ..check.patterns import is_data_path
+
+    return any(is_data_path(str(n.value)) for n in string_literals(ast.parse(source)))
 
 
 def _without_definitions(source: str, package: str) -> str:
@@ -81,6 +94,16 @@ def _defined_before(earlier: list[Section], section: Section) -> list[str]:
     return [name for name in dict.fromkeys(defined) if name in used]
 
 
+def jupyter_imports(cells: list[Cell]) -> str:
+    """The import of IPython's ``display`` when her cells call it without importing it, as a
+    Jupyter kernel lets her (Ploomber's check of a task refuses an undefined name)."""
+    trees = [c.tree() for c in cells]
+    used = {n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    bound = {(a.asname or a.name).split(".")[0] for tree in trees for n in ast.walk(tree)
+             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    return "from IPython.display import display" if "display" in used - bound else ""
+
+
 def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
               markdown: dict[int, str], swaps: dict[int, list[tuple[ast.Constant, str]]],
               parameters: dict[str, list[Parameter]], keep: str, package: str,
@@ -92,6 +115,7 @@ def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
     imports = _imports(cells)
     start = 1
     for i, section in enumerate(sections):
+        files = False
         last = i == len(sections) - 1
         products = {f"{VALUE}{v}": f"{section.name}/{v}{SUFFIX[kinds[v]]}"
                     for v in section.outputs}
@@ -117,6 +141,8 @@ def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
         if theirs := _defined_before(sections[:i], section):
             body.append({"kind": "code", "source": f"from {package}.notebook import "
                          f"{', '.join(theirs)}"})
+        if jupyter_imports(section.cells):
+            body.append({"kind": "code", "source": jupyter_imports(section.cells)})
         numbers = [c.number for c in section.cells]
         end = max([*numbers, *markdown]) if i == len(sections) - 1 else max(numbers)
         for number in range(start, end + 1):
@@ -125,6 +151,7 @@ def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
             cell = next((c for c in section.cells if c.number == number), None)
             if cell is not None and cell.source.strip():
                 source = with_parameters(cell.source, swaps.get(number, []))
+                files = files or names_files(source)
                 body.append({"kind": "code", "source": _without_definitions(
                     source, package).rstrip("\n")})
         start = end + 1
@@ -135,7 +162,8 @@ def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
                              for v in section.outputs)})
         if last:
             body.append({"kind": "code", "source": keep})
-        out.append(TaskSpec(section.name, notebook_json(body), products, params))
+        out.append(TaskSpec(section.name, notebook_json(body, ("NB006",) if files else ()),
+                            products, params))
     return out
 
 
