@@ -43,6 +43,7 @@ pytestmark = [
 
 HERE = Path(__file__).parent / "fixtures"
 PUBLIC = Path(__file__).parents[1] / "fixtures" / "adopt"
+TITANIC = "section-04-research-and-development/titanic-assignment"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ CASES = {
         PUBLIC / "forest_search" / "WA_Fn-UseC_-Telco-Customer-Churn.csv",
         "WA_Fn-UseC_-Telco-Customer-Churn.csv", "rf_grid", "Churn",
         "X_val", "rf_grid.predict_proba(X_val)[:, 1]", "probability"),
+    "titanic_pipeline": Case(  # her own transformer class inside her Pipeline
+        PUBLIC / "titanic_pipeline" / TITANIC / "04-titanic-survival-pipeline-solution.ipynb",
+        PUBLIC / "titanic_pipeline" / TITANIC / "titanic-openml.csv",
+        "titanic-openml.csv", "titanic_pipe", "survived",
+        "X_test", "titanic_pipe.predict_proba(X_test)[:, 1]", "probability"),
 }
 
 
@@ -90,7 +96,8 @@ def her_answers(case: Case, folder: Path) -> dict[int, Any]:
         f"_her = {case.her}\n"
         f"print(_json.dumps(dict(zip(map(int, {case.held}.index), "
         "_np.asarray(_her).tolist() if not isinstance(_her, list) else _her))))"))
-    NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(nb, timeout=900, kernel_name="python3",  # her kernelspec may be her own
+                   resources={"metadata": {"path": str(cwd)}}).execute()
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     return {int(k): v for k, v in json.loads(text).items()}
 
