@@ -24,7 +24,8 @@ __all__ = ["HER_PRODUCTS", "TaskSpec", "her_tasks", "notebook_json"]
 
 #: what the last task keeps for nbprod's train task, and the files
 HER_PRODUCTS = {"her_model": "her_model.skops", "heldout": "heldout.parquet",
-                "training_rows": "training_rows.parquet", "model_input": "model_input.parquet"}
+                "training_rows": "training_rows.parquet", "model_input": "model_input.parquet",
+                "raw_rows": "raw_rows.parquet"}
 #: the prefix of a passed variable's product key (never one of nbprod's own keys)
 VALUE = "value_"
 
@@ -63,12 +64,32 @@ def _without_definitions(source: str, package: str) -> str:
     return "\n".join(lines)
 
 
+def _her_files_marked(source: str) -> str:
+    """Her cell with each line that names a file of hers by a relative path (her models and
+    outputs: ``df.to_csv('../Data/out.csv')``) marked as hers for the notebook check's
+    hard-coded path rule (NB006): her task writes them where her notebook does."""
+    from ..check.code_rules import joined_parts, string_literals
+    from ..check.patterns import is_absolute_path, is_data_path
+
+    tree = ast.parse(source)
+    joined = joined_parts(tree)
+    lines = source.splitlines()
+    marked = sorted({n.lineno for n in string_literals(tree)
+                     if n.lineno == n.end_lineno and id(n) not in joined
+                     and is_data_path(str(n.value)) and not is_absolute_path(str(n.value))})
+    for number in marked:
+        lines[number - 1] += "  # nbprod: ignore[NB006] a file of hers"
+    return "\n".join(lines)
+
+
 def _imports(cells: list[Cell]) -> str:
     out = []
     for cell in cells:
         for node in cell.tree().body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 out.append(ast.get_source_segment(cell.source, node) or "")
+    if any(isinstance(n, ast.Name) and n.id == "display" for c in cells for n in ast.walk(c.tree())):
+        out.append("from IPython.display import display")  # what Jupyter gives her cells
     return "\n".join(dict.fromkeys(out))
 
 
@@ -113,8 +134,8 @@ def her_tasks(sections: list[Section], kinds: dict[str, str], cells: list[Cell],
             cell = next((c for c in section.cells if c.number == number), None)
             if cell is not None and cell.source.strip():
                 source = with_parameters(cell.source, swaps.get(number, []))
-                body.append({"kind": "code", "source": _without_definitions(
-                    source, package).rstrip("\n")})
+                body.append({"kind": "code", "source": _her_files_marked(_without_definitions(
+                    source, package)).rstrip("\n")})
         start = end + 1
         if section.outputs:
             body.append({"kind": "code", "source": "from nbprod.pipeline.adoption import "
