@@ -11,13 +11,11 @@ import subprocess
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from projectkit import BIN, bentoml_cli, bentoml_serve, build_env
+from projectkit import BIN, bentoml_cli, build_adopted, build_env, served_as_hers
 
 pytestmark = pytest.mark.pipeline
 
@@ -48,12 +46,7 @@ def adopted(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     path, home = folder / "churn_hers", folder / "bentoml-home"
     env = {**build_env(home), "PYTHONPATH": str(path / "src")}
-    build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=path, env=env,
-                           capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
-    (path / "products/model").mkdir(parents=True)
-    shutil.copy2(path / "products-smoke/model/registration.json",
-                 path / "products/model/registration.json")
+    build_adopted(path, env)
     return path, env, result.stdout
 
 
@@ -77,25 +70,7 @@ def test_the_lineage_records_her_notebook_sha256(adopted):
 def test_served_raw_records_answer_as_her_executed_notebook(adopted, tmp_path):
     path, env, _ = adopted
     expected = her_answers(tmp_path / "hers")
-    spec = yaml.safe_load((path / "columns.yaml").read_text())
-    fields = {name: c.get("source", name) for name, c in spec["columns"].items()
-              if name != spec["target"]}
-    raw = pd.read_csv(CSV)
-    for name, header in fields.items():  # a JSON record carries numbers as numbers
-        if spec["columns"][name]["kind"] in ("number", "integer"):
-            raw[header] = pd.to_numeric(raw[header], errors="coerce")
-    result = subprocess.run([str(BIN / "nbprod"), "bento"], cwd=path, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    bento = result.stdout.strip().splitlines()[-1]
-    with bentoml_serve(bento, path, env, timeout=180) as client:
-        for index, proba in expected.items():
-            row = raw.loc[index]
-            record = {name: (row[h].item() if hasattr(row[h], "item") else row[h])
-                      for name, h in fields.items()}
-            resp = client.post("/predict", json={"record": record})
-            assert resp.status_code == 200, resp.text
-            assert resp.json()["probability"] == pytest.approx(proba, rel=1e-6, abs=1e-12), index
+    served_as_hers(path, env, CSV, expected)
     assert len(expected) > 50
 
 

@@ -137,3 +137,15 @@ def test_the_served_pipeline_fits_her_statistics_on_the_frame_she_read(her_modul
                                model.predict_proba(X.iloc[[0]].assign(a=2.0, b=1.0, red=1)))
     with pytest.raises(ValueError, match="pass raw"):
         served_pipeline(model, her_module.features, X, statistics=her_module.statistics)
+
+
+def test_a_numpy_float_parameter_of_her_model_is_described_as_yaml_writes_it():
+    import yaml
+    from sklearn.linear_model import LogisticRegression
+
+    from nbprod.model.description import describe
+
+    # her scale_pos_weight = y.value_counts()[0] / y.value_counts()[1] is an np.float64
+    record = describe(LogisticRegression(C=np.float64(2.5)))
+    assert type(record["params"]["C"]) is float
+    assert "2.5" in yaml.safe_dump(record)

@@ -196,3 +196,17 @@ def test_a_row_mask_made_by_a_method_is_a_filter(tmp_path, mask):
     assert [(s.where, r) for s, r in flow.training_only] == [
         ("cell 2, line 1", "filters rows (a condition)")]
     assert flow.steps == []
+
+
+def test_her_own_files_are_marked_for_the_path_rule_and_display_is_imported(tmp_path):
+    from nbprod.check.findings import ignored_rules
+    from nbprod.scaffold.notebook_tasks import _her_files_marked, _imports
+
+    source = ("df.to_csv('../Data/out.csv', index=False)\nm.save_model('../models/m.json')\n"
+              "pd.read_csv('/home/her/x.csv')\nprint('done')")
+    lines = _her_files_marked(source).splitlines()
+    assert [ignored_rules(line) for line in lines] == [{"NB006"}, {"NB006"}, None, None]
+    assert lines[0].startswith("df.to_csv('../Data/out.csv', index=False)  # nbprod:")
+    cells = read_notebook(write(tmp_path, "import pandas as pd", "display(pd.DataFrame())"))
+    assert _imports(cells).splitlines() == ["import pandas as pd",
+                                            "from IPython.display import display"]
