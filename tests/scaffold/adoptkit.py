@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from projectkit import BIN, build_env
+from projectkit import BIN, bentoml_serve, build_env
 
 
 def adopt_and_build(folder: Path, name: str, *args: str) -> tuple[Path, dict[str, str], str]:
@@ -19,10 +19,50 @@ def adopt_and_build(folder: Path, name: str, *args: str) -> tuple[Path, dict[str
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     path, home = folder / name, folder / "bentoml-home"
     env = {**build_env(home), "PYTHONPATH": str(path / "src")}
+    build_adopted(path, env)
+    return path, env, result.stdout
+
+
+def build_adopted(path: Path, env: dict[str, str]) -> None:
+    """`ploomber build` of a project `nbprod new --notebook` wrote (the smoke env, her package
+    on PYTHONPATH), its registration put where `nbprod bento` reads it."""
     build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=path, env=env,
                            capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     (path / "products/model").mkdir(parents=True)
     shutil.copy2(path / "products-smoke/model/registration.json",
                  path / "products/model/registration.json")
-    return path, env, result.stdout
+
+
+def served_as_hers(path: Path, env: dict[str, str], csv: Path,
+                   expected: dict[int, float]) -> None:
+    """`nbprod bento`, a real `bentoml serve`, and each of her raw rows (by index, as the
+    columns.yaml of the project declares a record: numbers as numbers, a blank as null)
+    POSTed: its probability is her model's, within 1e-6 relative."""
+    import math
+
+    import pandas as pd
+    import pytest
+    import yaml
+
+    spec = yaml.safe_load((path / "columns.yaml").read_text())
+    fields = {name: c.get("source", name) for name, c in spec["columns"].items()
+              if name != spec["target"]}
+    raw = pd.read_csv(csv)
+    for name, header in fields.items():  # a JSON record carries numbers as numbers
+        if spec["columns"][name]["kind"] in ("number", "integer"):
+            raw[header] = pd.to_numeric(raw[header], errors="coerce")
+    result = subprocess.run([str(BIN / "nbprod"), "bento"], cwd=path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bento = result.stdout.strip().splitlines()[-1]
+    with bentoml_serve(bento, path, env, timeout=180) as client:
+        for index, proba in expected.items():
+            row = raw.loc[index]
+            record = {name: (row[h].item() if hasattr(row[h], "item") else row[h])
+                      for name, h in fields.items()}
+            record = {k: None if isinstance(v, float) and math.isnan(v) else v
+                      for k, v in record.items()}
+            resp = client.post("/predict", json={"record": record})
+            assert resp.status_code == 200, resp.text
+            assert resp.json()["probability"] == pytest.approx(proba, rel=1e-6, abs=1e-12), index

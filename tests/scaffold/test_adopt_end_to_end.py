@@ -11,14 +11,12 @@ import subprocess
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from adoptkit import adopt_and_build
-from projectkit import BIN, bentoml_cli, bentoml_serve
+from adoptkit import adopt_and_build, served_as_hers
+from projectkit import BIN, bentoml_cli
 
 pytestmark = pytest.mark.pipeline
 
@@ -66,25 +64,7 @@ def test_the_lineage_records_her_notebook_sha256(adopted):
 def test_served_raw_records_answer_as_her_executed_notebook(adopted, tmp_path):
     path, env, _ = adopted
     expected = her_answers(tmp_path / "hers")
-    spec = yaml.safe_load((path / "columns.yaml").read_text())
-    fields = {name: c.get("source", name) for name, c in spec["columns"].items()
-              if name != spec["target"]}
-    raw = pd.read_csv(CSV)
-    for name, header in fields.items():  # a JSON record carries numbers as numbers
-        if spec["columns"][name]["kind"] in ("number", "integer"):
-            raw[header] = pd.to_numeric(raw[header], errors="coerce")
-    result = subprocess.run([str(BIN / "nbprod"), "bento"], cwd=path, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    bento = result.stdout.strip().splitlines()[-1]
-    with bentoml_serve(bento, path, env, timeout=180) as client:
-        for index, proba in expected.items():
-            row = raw.loc[index]
-            record = {name: (row[h].item() if hasattr(row[h], "item") else row[h])
-                      for name, h in fields.items()}
-            resp = client.post("/predict", json={"record": record})
-            assert resp.status_code == 200, resp.text
-            assert resp.json()["probability"] == pytest.approx(proba, rel=1e-6, abs=1e-12), index
+    served_as_hers(path, env, CSV, expected)
     assert len(expected) > 50
 
 

@@ -40,27 +40,24 @@ XGB = ("xgb_dict_map", "Notebooks/Predicting_Customer_Churn_with_XGBoost_&_CatBo
        "Data/WA_Fn-UseC_-Telco-Customer-Churn.csv", "xgb_model", "Churn")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("seaborn") is not None, reason="seaborn is here")
-def test_xgb_dict_map_without_seaborn(tmp_path):
-    message = refusal(tmp_path, *XGB)  # her imports come first
-    assert re.match(r"cell \d+, line \d+: 'seaborn' is not installed here; pip install it",
-                    message), message
-
-
-def test_xgb_dict_map_parity(tmp_path, monkeypatch):
-    """Her seaborn calls only draw: where seaborn is missing, a module that draws nothing
-    stands in for it, so her model and feature code run as she wrote them."""
-    if importlib.util.find_spec("seaborn") is None:
-        stub = tmp_path / "stub" / "seaborn"
-        stub.mkdir(parents=True)
-        (stub / "__init__.py").write_text("def __getattr__(name):\n"
-                                          "    return lambda *args, **kwargs: None\n")
-        monkeypatch.setenv("PYTHONPATH", str(stub.parent))
-    message = refusal(tmp_path, *XGB)  # her fillna(median) cannot run on one record
-    assert message.startswith("parity: held-out rows: row "), message
-    assert "her notebook's model says" in message
-    assert re.search(r"cell \d+, line \d+: aggregates the whole frame \(\.median\)", message)
-    assert "TotalCharges" in message
+def test_xgb_dict_map(tmp_path, monkeypatch):
+    """Her fillna with the column's median is served with the median her notebook computed
+    (kept in the fitted model), her drop_first dummies with every dummy for the aligner: her
+    held-out rows answer as her model does, as a batch and one record alone."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    adoption = adopt_copy(tmp_path, *XGB)
+    assert adoption.run.rows == 200 and adoption.run.parity == ""
+    assert set(adoption.run.models) == {"xgb_model", "cat_model"}
+    features = adoption.package["features.py"]
+    assert ("df['TotalCharges'] = df['TotalCharges'].fillna("
+            "stats[\"cell 5, line 6: df['TotalCharges'].median()\"])") in features
+    assert "stats[\"cell 5, line 6: df['TotalCharges'].median()\"] = " \
+           "df['TotalCharges'].median()" in features
+    raw = pd.read_csv(PUBLIC / "xgb_dict_map" / XGB[2])
+    median = pd.to_numeric(raw["TotalCharges"], errors="coerce").median()
+    assert repr(median) not in features and str(median) not in features
+    assert "drop_first=False" in features
+    assert [note.split(":")[0] for note in adoption.notes] == ["cell 5, line 9"]  # the target
 
 
 def test_own_transformers(tmp_path, monkeypatch):

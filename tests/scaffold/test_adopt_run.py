@@ -57,14 +57,29 @@ def test_a_missing_library_says_what_to_install(tmp_path):
 
 
 def test_feature_code_that_needs_the_whole_frame_breaks_parity_with_row_and_column(tmp_path):
-    scaled = ("df['tenure'] = df['tenure'] / df['tenure'].max()")  # training only: aggregates
-    path = notebook(tmp_path, READ, scaled, SPLIT)
+    ranked = ("df['tenure'] = df['tenure'].rank()")  # training only: one record ranks 1
+    path = notebook(tmp_path, READ, ranked, SPLIT)
     with pytest.raises(ConfigError) as caught:
         adopt(path, CSV, name="churn_adopt_d")
     message = str(caught.value)
     assert message.startswith("parity: held-out rows: row ")
     assert "her notebook's model says" in message
-    assert "cell 2, line 1: aggregates the whole frame (.max)" in message
+    assert "cell 2, line 1: aggregates the whole frame (.rank)" in message
+
+
+def test_a_statistic_of_her_frame_is_computed_after_her_filters_and_served(tmp_path):
+    """Her blank filled with the mean of the rows her dropna kept, her column scaled by its
+    max: both frozen where her notebook computes them, so one record answers as her batch."""
+    steps = ("df['TotalCharges'] = pd.to_numeric(df['TotalCharges'], errors='coerce')\n"
+             "df = df[df['tenure'] > 3]\n"
+             "df['TotalCharges'] = df['TotalCharges'].fillna(df['TotalCharges'].mean())\n"
+             "df['tenure'] = df['tenure'] / df['tenure'].max()")
+    split = SPLIT.replace("['tenure', 'MonthlyCharges']", "['tenure', 'TotalCharges']")
+    adoption = adopt(notebook(tmp_path, READ, steps, split), CSV, name="churn_adopt_e")
+    assert adoption.run.parity == "" and adoption.run.rows > 50
+    assert adoption.notes == ["cell 2, line 2: filters rows (a condition): training only "
+                              "(df = df[df['tenure'] > 3])"]
+    assert "def statistics(df):" in adoption.package["features.py"]
 
 
 def test_the_data_is_found_by_a_relative_path_with_parent_folders(tmp_path):

@@ -9,6 +9,11 @@ served model is::
               ("align", ColumnAligner()),               # her training columns, dummies filled
               ("model", her_model)])
 
+When her feature code uses statistics of her whole frame (``df['c'].median()``), her package
+also has ``statistics(df)`` and ``features(df, stats)``: the ``features`` step is then
+:class:`FittedFeatures`, which runs ``statistics`` once on the file she read and keeps the
+values (plain numbers, text, or a mapping for a statistic per column) for every record.
+
 :func:`parity` compares that pipeline's answers on her held-out raw rows with her model's own
 predictions on her ``X_test``; the first differing row and column is the error.
 """
@@ -26,7 +31,8 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ..errors import ParityError
 
-__all__ = ["ColumnAligner", "RawColumns", "answers", "parity", "served_pipeline"]
+__all__ = ["ColumnAligner", "FittedFeatures", "RawColumns", "answers", "parity",
+           "served_pipeline"]
 
 #: relative tolerance of the parity check
 RTOL = 1e-6
@@ -53,6 +59,47 @@ class RawColumns(TransformerMixin, BaseEstimator):
         return frame[order + [c for c in frame.columns if c not in order]]
 
 
+def _kept(key: str, value: Any) -> Any:
+    """A statistic as the model keeps it: a plain value, or a Series as its index and values."""
+    if isinstance(value, pd.Series):
+        return {"index": [_kept(key, i) for i in value.index],
+                "values": [_kept(key, v) for v in value.to_numpy()]}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"statistic {key!r} is a {type(value).__name__}, not a number, a text or a "
+                    "Series of them; compute it in a fitted transformer of her model instead")
+
+
+def _used(value: Any) -> Any:
+    if isinstance(value, dict):
+        return pd.Series(value["values"], index=value["index"])
+    return value
+
+
+class FittedFeatures(TransformerMixin, BaseEstimator):
+    """Her ``features(df, stats)`` with ``stats`` fitted once: ``statistics(df)`` on the
+    frame she read, as her notebook computes them, kept as ``statistics_``."""
+
+    def __init__(self, features: Callable[..., pd.DataFrame] | None = None,
+                 statistics: Callable[[pd.DataFrame], dict[str, Any]] | None = None) -> None:
+        self.features = features
+        self.statistics = statistics
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> FittedFeatures:
+        if self.statistics is None:
+            raise ValueError("FittedFeatures needs her statistics function")
+        self.statistics_ = {key: _kept(key, value)
+                            for key, value in self.statistics(pd.DataFrame(X)).items()}
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if self.features is None:
+            raise ValueError("FittedFeatures needs her features function")
+        return self.features(X, {key: _used(v) for key, v in self.statistics_.items()})
+
+
 class ColumnAligner(TransformerMixin, BaseEstimator):
     """Her features -> exactly the columns her model was fitted on, in that order: a dummy a
     record does not produce is 0, a column the model never saw is dropped."""
@@ -74,14 +121,22 @@ class ColumnAligner(TransformerMixin, BaseEstimator):
         return out
 
 
-def served_pipeline(model: Any, features: Callable[[pd.DataFrame], pd.DataFrame],
+def served_pipeline(model: Any, features: Callable[..., pd.DataFrame],
                     X_train: pd.DataFrame, headers: Mapping[str, str] | None = None,
-                    raw_order: Sequence[str] = ()) -> Pipeline:
+                    raw_order: Sequence[str] = (),
+                    statistics: Callable[[pd.DataFrame], dict[str, Any]] | None = None,
+                    raw: pd.DataFrame | None = None) -> Pipeline:
     """Her fitted ``model`` behind her ``features`` function and the aligner fitted on her
-    training columns; ``headers`` maps the API's names to her raw headers."""
+    training columns; ``headers`` maps the API's names to her raw headers. With her
+    ``statistics`` function, the features step is fitted on ``raw``, the frame she read."""
     aligner = ColumnAligner().fit(X_train)
+    step: Any = FunctionTransformer(features, validate=False)
+    if statistics is not None:
+        if raw is None:
+            raise ValueError("her statistics(df) is fitted on the frame she read: pass raw")
+        step = FittedFeatures(features, statistics).fit(raw)
     steps = [("raw", RawColumns(dict(headers or {}), list(raw_order))),
-             ("features", FunctionTransformer(features, validate=False)),
+             ("features", step),
              ("align", aligner), ("model", model)]
     pipeline = Pipeline(steps)
     return pipeline

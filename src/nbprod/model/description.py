@@ -45,7 +45,7 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        return float(value) if math.isfinite(value) else str(value)  # np.float64 is a float
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy scalars
         return plain(value.item())
     if isinstance(value, list | tuple):

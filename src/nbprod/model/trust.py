@@ -90,7 +90,8 @@ NBPROD_FUNCTIONS = ("nbprod.model.dates.date_parts",)
 #: The library whose list is always on: every model nbprod builds is a scikit-learn one.
 ALWAYS = ("sklearn",)
 #: nbprod's own steps of a served notebook model (:mod:`nbprod.model.adopted`): always on.
-OWN = ("nbprod.model.adopted.RawColumns", "nbprod.model.adopted.ColumnAligner")
+OWN = ("nbprod.model.adopted.RawColumns", "nbprod.model.adopted.ColumnAligner",
+       "nbprod.model.adopted.FittedFeatures")
 
 
 @dataclass(frozen=True)

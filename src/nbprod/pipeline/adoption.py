@@ -11,6 +11,7 @@ nbprod's evaluate and register tasks read.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -85,6 +86,8 @@ def keep_her_run(product: Mapping[str, str], model: Any, raw: pd.DataFrame,
     _parquet(pd.concat([held, said], axis=1), product["heldout"])
     _parquet(raw.loc[X_train.index], product["training_rows"])
     _parquet(X_train.iloc[:0], product["model_input"])
+    if "raw_rows" in product:  # what her statistics(df) is fitted on in the train task
+        _parquet(raw, product["raw_rows"])
     return (f"kept her model, {len(held):,} held-out raw rows with its answers and "
             f"{len(X_train):,} training rows")
 
@@ -121,8 +124,10 @@ def serve_her_model(upstream: Mapping[str, str], product: Mapping[str, str], col
     held = pd.read_parquet(upstream["heldout"])
     raw_order = [c for c in held.columns if not str(c).startswith(ANSWER)]
     headers = {name: header for header, name in table.renames.items()}
+    statistics = getattr(importlib.import_module(features.__module__), "statistics", None)
     served = served_pipeline(model, features, pd.read_parquet(upstream["model_input"]),
-                             headers, raw_order)
+                             headers, raw_order, statistics,
+                             pd.read_parquet(upstream["raw_rows"]) if statistics else None)
     test = check_parity(served, held, table, where=Path(upstream["heldout"]).name)
     train = prepare(pd.read_parquet(upstream["training_rows"]), table)
     schema = derive_feature_schema(train, table)

@@ -115,7 +115,9 @@ def _pipeline(text: str, tasks: list[TaskSpec], data_param: str, original: str) 
     spec = yaml.safe_load(text)
     by_name = {t["name"]: t for t in spec["tasks"]}
     common = {k: by_name["train"][k] for k in ("executor", "executor_params", "nb_product_key")}
+    # local_execution: her cells run in notebooks/, so her relative paths name what they did
     hers = [{"source": f"notebooks/{t.name}.ipynb", "name": t.name, **copy.deepcopy(common),
+             "local_execution": True,
              "product": {"nb": f"{{{{products}}}}/reports/{t.name}.ipynb",
                          "nb_html": f"{{{{products}}}}/reports/{t.name}.html",
                          **{k: f"{{{{products}}}}/notebook/{p}" for k, p in t.products.items()}},
@@ -230,13 +232,17 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     last = tasks[-1].name
     files["notebooks/train.ipynb"] = _train_task(package, last)
     files["tests/test_parity.py"] = _parity_test(last)
-    tops = []
+    tops: list[str] = []
+    ignored = ["# her notebook's own outputs (remade by every build) and CatBoost's logs\n"
+               "catboost_info/\n"]
     for folder in output_folders(adoption.cells, adoption.data_path):
         inside = posixpath.normpath(posixpath.join("notebooks", folder))
         if not inside.startswith("..") and inside not in ("notebooks", "."):
             files.setdefault(f"{inside}/.gitkeep", "")  # her cells write files there
+            ignored.append(f"{inside}/*\n!{inside}/.gitkeep\n")  # remade by every build
             tops.append(inside.split("/")[0])
     extra = "".join(f", {json.dumps(t)}" for t in sorted(set(tops)))
+    files[".gitignore"] = files[".gitignore"] + "".join(dict.fromkeys(ignored))
     _edit(files, "tests/conftest.py", '"wheels", "original"]', f'"wheels", "original"{extra}]')
     original = f"original/{safe_file_name(adoption.notebook.name, '.ipynb')}"
     files["pipeline.yaml"] = _pipeline(files["pipeline.yaml"], tasks, parameter, original)
@@ -260,8 +266,9 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     _edit(files, "tests/test_build.py", '"features", "train"', f'{reports}, "train"')
     module = adoption.run.models[adoption.flow.model].split(".")[0]
     libraries, types = needed(adoption.run.holds or [])
-    if module in LIBRARIES and module != "sklearn":
-        libraries = sorted({module, *libraries})
+    # every fitted model of hers may pass between her tasks (saved and loaded back)
+    models = {t.split(".")[0] for t in adoption.run.models.values()} & set(LIBRARIES)
+    libraries = sorted(({module} & set(LIBRARIES) | models | set(libraries)) - {"sklearn"})
     if libraries:
         _edit(files, "trust.yaml", "libraries: []", f"libraries: {json.dumps(libraries)}")
     if types:

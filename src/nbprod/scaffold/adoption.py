@@ -214,6 +214,11 @@ def summary_lines(adoption: Adoption) -> list[str]:
              f"parity    the served path answers her {run.rows} held-out rows ({flow.X_test}) "
              "as her model does",
              f"features  {len(flow.steps)} statement(s) of hers -> features(df)"]
+    keys = [s for s in flow.statistics if s.source.startswith(f"{flow.stats_name}[")]
+    if keys:  # statistics(df): fitted once, the values kept in the served model
+        lines[-1] = lines[-1].replace("features(df)", f"features(df, {flow.stats_name})")
+        lines += [f"  {s.where}: {ast.unparse(s.node.value)}: computed at training, "  # type: ignore[attr-defined]
+                  "kept in the fitted model, used for every record" for s in keys]
     lines += [f"  {note}" for note in adoption.notes]
     if flow.fitted_on_all:
         lines.append(f"  note: {flow.model} was fitted on every row of {flow.X_train}, "

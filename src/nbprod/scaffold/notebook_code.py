@@ -52,7 +52,7 @@ def notebook_module(flow: Flow, notebook: str) -> str:
 def features_module(flow: Flow, notebook: str) -> str:
     """``src/<pkg>/features.py``: her feature steps as one function of the raw frame."""
     defined = {s.node.name for s in flow.definitions}  # type: ignore[attr-defined]
-    used = _used(flow.steps + flow.helpers)
+    used = _used(flow.steps + flow.helpers + flow.statistics)
     lines = [f'"""Her feature code from {notebook}: one function, run by training and by the',
              "service on the raw records (nbprod new --notebook wrote it; edit it freely, the",
              'build checks that the served answers still equal her notebook\'s)."""', ""]
@@ -65,9 +65,13 @@ def features_module(flow: Flow, notebook: str) -> str:
         lines += [f"# {notebook}: {stmt.where}", _block(stmt), ""]
     if flow.helpers:
         lines.append("")
-    lines += ["def features(df):",
+    if flow.stats_name:
+        lines += _statistics(flow, notebook)
+    stats = f", {flow.stats_name}" if flow.stats_name else ""
+    lines += [f"def features(df{stats}):",
               f'{INDENT}"""Her raw frame -> her model\'s input columns (the service aligns them',
-              f'{INDENT}to the training columns)."""']
+              f'{INDENT}to the training columns{"; " + flow.stats_name + " is what statistics(df) gave on" if stats else ""}'
+              + (f'\n{INDENT}the file she read, kept in the fitted model)."""' if stats else ')."""')]
     lines.append(f"{INDENT}{flow.raw} = df.copy()")
     for stmt in flow.steps:
         lines += [f"{INDENT}# {notebook}: {stmt.where}", _block(stmt, INDENT)]
@@ -75,6 +79,19 @@ def features_module(flow: Flow, notebook: str) -> str:
         lines.append(f"{INDENT}# {notebook}: {flow.X} is built from {flow.frame}")
     lines.append(f"{INDENT}return {flow.x_value or flow.frame}")
     return "\n".join(lines) + "\n"
+
+
+def _statistics(flow: Flow, notebook: str) -> list[str]:
+    """``statistics(df)``: her steps up to the last statistic of her frame her feature code
+    uses, training-only ones included, so each value is the one her notebook computed."""
+    lines = ["def statistics(df):",
+             f'{INDENT}"""The values of her whole frame her feature code uses, computed where her',
+             f"{INDENT}notebook computes them; training runs it once on the file she reads, the fitted",
+             f'{INDENT}model keeps the result, and features() reads it."""',
+             f"{INDENT}{flow.raw} = df.copy()", f"{INDENT}{flow.stats_name} = {{}}"]
+    for stmt in flow.statistics:
+        lines += [f"{INDENT}# {notebook}: {stmt.where}", _block(stmt, INDENT)]
+    return [*lines, f"{INDENT}return {flow.stats_name}", "", ""]
 
 
 def training_only_notes(flow: Flow) -> list[str]:

@@ -6,22 +6,26 @@ The statements that change the raw frame are sorted into the feature steps (row 
 ``.map({...})``, ``pd.get_dummies``, derived columns, ``astype``, dates to parts, a frame
 built with ``pd.DataFrame({...})`` from her columns, its target entry left out), which the
 service runs too, and the training-only ones (they filter rows, use the target or aggregate
-the whole frame), each with its cell, line and reason.
+the whole frame), each with its cell, line and reason. A step that uses a statistic of her
+frame (``df['c'].median()``) is served with the statistic kept from training
+(:mod:`.notebook_stats`).
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..errors import ConfigError
-from .notebook_rules import frame_value, rowwise, without_target
+from .notebook_rules import every_dummy, frame_value, rowwise, without_target
 from .notebook_rules import reason as why_training_only
 from .notebook_source import Cell
 from .notebook_statements import Statement, statements
 from .notebook_statements import bound as _bound
 from .notebook_statements import names as _names
 from .notebook_statements import written as _written
+from .notebook_stats import freeze, key_assignment, unused_name
 
 __all__ = ["Flow", "Statement", "analyse", "statements"]
 
@@ -53,6 +57,10 @@ class Flow:
     fitted_on_all: bool = False
     #: her ``X = ...`` expression when it builds columns (``pd.get_dummies``), not selects them
     x_value: str = ""
+    #: the body of ``statistics(df)``: her statements up to the last statistic of her frame a
+    #: feature step uses, each statistic assigned to ``stats_name[key]`` (notebook_stats)
+    statistics: list[Statement] = field(default_factory=list)
+    stats_name: str = ""
 
 
 def _read_call(node: ast.stmt, data_name: str) -> ast.Call | None:
@@ -189,6 +197,9 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
     derived: set[str] = set()
     left: dict[str, Statement] = {}  # a name a left-out statement bound, and that statement
     seen: set[str] = set()  # frames and values of them before her last read of the file
+    stats = unused_name(set().union(*(_names(s.node) | _bound(s.node) for s in stmts)))
+    pending: list[Statement] = []  # statements statistics(df) replays before the next statistic
+    blocked = False  # a training-only statement statistics(df) cannot replay came before
     for stmt in stmts[read_at + 1:x_at]:
         node = stmt.node
         written = _written(node)
@@ -198,6 +209,7 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
             seen |= frames | derived
             flow.read, frames, derived, left = stmt, {raw[0]}, set(), {}
             flow.steps, flow.training_only = [], []
+            flow.statistics, pending, blocked = [], [], False
             continue
         value = getattr(node, "value", None)
         if written & frames or (written and (frame_value(node, frames) or (
@@ -210,6 +222,15 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
             gone = sorted(_names(node) & set(left))
             if not reason and gone:
                 reason = f"uses {gone[0]}, left out at {left[gone[0]].where}"
+            frozen = freeze(stmt, frames, stats) if reason.startswith("aggregates") \
+                and not gone and not blocked else None
+            if frozen is not None and not why_training_only(frozen[0], frames, target, derived):
+                flow.statistics += pending + [key_assignment(stmt, stats, key, expression)
+                                              for key, expression in frozen[1].items()]
+                stmt, reason, pending, flow.stats_name = frozen[0], "", [], stats
+            pending.append(stmt)
+            stmt = every_dummy(stmt) or stmt if not reason else stmt
+            blocked |= reason.startswith("uses ") and not reason.startswith("uses the target")
             new = written - frames  # a frame she rebinds still exists for the service
             frames |= written
             if reason:
@@ -220,14 +241,25 @@ def analyse(cells: list[Cell], data_name: str, model: str, target: str | None = 
                 for name in written:
                     left.pop(name, None)
         elif written and _names(node) & frames:
-            derived |= written  # a value computed from the frame: training's, not a record's
+            frozen = None if blocked or _names(node) & (set(left) | derived) \
+                or why_training_only(stmt, frames, target, set()).startswith("uses the target") \
+                else freeze(stmt, frames, stats)
+            if frozen is not None and not _names(frozen[0].node) & frames:  # top = df.a.max()
+                flow.statistics += pending + [key_assignment(stmt, stats, key, expression)
+                                              for key, expression in frozen[1].items()]
+                pending, flow.stats_name = [frozen[0]], stats
+                flow.steps.append(frozen[0])
+            else:
+                derived |= written  # a value computed from the frame: training's, not a record's
     x_stmt = stmts[x_at]
     x_value: ast.AST = (first_arg if x_at == split_at and first_arg is not None
                         else getattr(x_stmt.node, "value", x_stmt.node))
     if (x_at == split_at or isinstance(x_stmt.node, ast.Assign) and len(x_stmt.node.targets) == 1
             ) and any(isinstance(n, ast.Attribute) and n.attr == "get_dummies"
                       for n in ast.walk(x_value)):
-        flow.x_value = ast.unparse(x_value)
+        whole = ast.Expr(cast(ast.expr, x_value))  # her X, wherever she wrote it
+        every = every_dummy(Statement(x_stmt.cell, x_stmt.line, whole, ""))
+        flow.x_value = ast.unparse(cast(ast.Expr, every.node).value if every else x_value)
     flow.frame = next((n.id for n in ast.walk(x_value)
                        if isinstance(n, ast.Name) and n.id in frames), raw[0])
     if target is not None and flow.frame in left:
@@ -243,7 +275,8 @@ def _support(flow: Flow, stmts: list[Statement], x_at: int, frames: set[str]) ->
     """Her definitions (anywhere), the imports they and the steps need, and the plain values
     the steps use (``mapping = {...}``)."""
     flow.definitions = [s for s in stmts if isinstance(s.node, (ast.FunctionDef, ast.ClassDef))]
-    needed = set().union(*(_names(s.node) for s in flow.steps + flow.definitions))
+    needed = set().union(*(_names(s.node) for s in flow.steps + flow.definitions
+                           + flow.statistics))
     helpers = [s for s in stmts[:x_at] if isinstance(s.node, (ast.Assign, ast.AnnAssign))
                and _written(s.node) & needed and not _written(s.node) & frames
                and not _names(getattr(s.node, "value", s.node)) & frames]

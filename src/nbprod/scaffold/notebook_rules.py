@@ -5,15 +5,16 @@ and the shapes of a row-by-row value or a frame made from a frame."""
 from __future__ import annotations
 
 import ast
+import copy
 
 from .notebook_statements import Statement
 from .notebook_statements import names as _names
 
-__all__ = ["AGGREGATES", "FILTERS", "MASKS", "frame_value", "reason", "rowwise",
+__all__ = ["AGGREGATES", "FILTERS", "MASKS", "every_dummy", "frame_value", "reason", "rowwise",
            "without_target"]
 
 FILTERS = frozenset({"dropna", "drop_duplicates", "query", "sample", "head", "tail", "nlargest",
-                     "nsmallest", "reset_index"})
+                     "nsmallest"})
 MASKS = frozenset({"contains", "startswith", "endswith", "match", "fullmatch", "isin", "isna",
                    "notna", "isnull", "notnull", "between", "duplicated"})
 AGGREGATES = frozenset({"mean", "median", "std", "var", "sum", "min", "max", "mode", "quantile",
@@ -36,6 +37,8 @@ def reason(stmt: Statement, frames: set[str], target: str | None, derived: set[s
                 return f"aggregates the whole frame (.{sub.func.attr})"
             if sub.func.attr == "drop" and any(k.arg == "index" for k in sub.keywords):
                 return "drops rows (.drop(index=...))"
+            if sub.func.attr == "reset_index" and not _dropped(sub):  # drop=True: served
+                return "renumbers rows into a column (.reset_index)"
         if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
                 and sub.value.id in frames
                 and (isinstance(sub.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp))
@@ -49,6 +52,12 @@ def reason(stmt: Statement, frames: set[str], target: str | None, derived: set[s
     if used:
         return f"uses {', '.join(sorted(used))}, computed from the whole frame"
     return ""
+
+
+def _dropped(call: ast.Call) -> bool:
+    """``.reset_index(drop=True)``: her row labels renumbered, no column added."""
+    return any(k.arg == "drop" and isinstance(k.value, ast.Constant) and k.value.value is True
+               for k in call.keywords)
 
 
 def _mask(node: ast.expr, frames: set[str]) -> bool:
@@ -105,3 +114,21 @@ def frame_value(node: ast.stmt, frames: set[str]) -> bool:
     if isinstance(value, ast.Subscript):
         return bool(_names(value.value) & frames)
     return isinstance(value, ast.Name) and value.id in frames
+
+
+def every_dummy(stmt: Statement) -> Statement | None:
+    """Her ``pd.get_dummies(..., drop_first=True)`` with every dummy, for the service (or None
+    when she keeps them all): which category is first depends on the rows encoded, and one
+    record's own category is its first. The aligner then drops the dummies her model was not
+    fitted on, which are exactly those ``drop_first`` dropped in training."""
+    node = copy.deepcopy(stmt.node)
+    calls = [sub for sub in ast.walk(node) if isinstance(sub, ast.Call)
+             and getattr(sub.func, "attr", getattr(sub.func, "id", "")) == "get_dummies"]
+    firsts = [k for c in calls for k in c.keywords
+              if k.arg == "drop_first" and isinstance(k.value, ast.Constant) and k.value.value]
+    if not firsts:
+        return None
+    for keyword in firsts:
+        keyword.value = ast.Constant(False)
+    node = ast.fix_missing_locations(node)
+    return Statement(stmt.cell, stmt.line, node, ast.unparse(node))

@@ -175,7 +175,8 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any],
     flow = spec["flow"]
     model, X_test, X_train = ns[spec["model"]], ns[flow["X_test"]], ns[flow["X_train"]]
     raw = eval(flow["read"], ns)  # her own read call, as she wrote it  # noqa: S307
-    features = importlib.import_module(f"{spec['package']}.features").features
+    module = importlib.import_module(f"{spec['package']}.features")
+    features, statistics = module.features, getattr(module, "statistics", None)
     rows = raw.loc[X_test.index]
     labels: dict[str, Any] = {}
     target = flow["target"]
@@ -184,7 +185,12 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any],
         pairs = pd.DataFrame({"raw": rows[target].astype(str), "y": y_test.values})
         labels = {str(k): v.item() if hasattr(v, "item") else v
                   for k, v in pairs.drop_duplicates("raw").set_index("raw")["y"].items()}
-    served = served_pipeline(model, features, X_train, raw_order=list(raw.columns))
+    try:  # her statistics, on the frame she read, as the train task fits them
+        served = served_pipeline(model, features, X_train, raw_order=list(raw.columns),
+                                 statistics=statistics, raw=raw)
+    except Exception as exc:
+        return (f"her statistics(df) fails on the file she read: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:160] if str(exc) else ''}"), len(rows), labels
     records = rows.drop(columns=[target], errors="ignore")
     expected = answers(model, X_test)
     try:

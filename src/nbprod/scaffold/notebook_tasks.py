@@ -24,7 +24,8 @@ __all__ = ["HER_PRODUCTS", "TaskSpec", "her_tasks", "notebook_json"]
 
 #: what the last task keeps for nbprod's train task, and the files
 HER_PRODUCTS = {"her_model": "her_model.skops", "heldout": "heldout.parquet",
-                "training_rows": "training_rows.parquet", "model_input": "model_input.parquet"}
+                "training_rows": "training_rows.parquet", "model_input": "model_input.parquet",
+                "raw_rows": "raw_rows.parquet"}
 #: the prefix of a passed variable's product key (never one of nbprod's own keys)
 VALUE = "value_"
 

@@ -146,11 +146,11 @@ def test_her_last_read_of_the_file_restarts_the_features(tmp_path):
 
 
 def test_a_step_that_uses_a_left_out_name_is_left_out_too(tmp_path):
-    cells = read_notebook(write(tmp_path, READ, "hot = df.fillna(df.median())\ncold = hot.copy()\n"
+    cells = read_notebook(write(tmp_path, READ, "hot = df.rank()\ncold = hot.copy()\n"
                                 "X = df[['a']]\ny = df.t", FIT))
     flow = analyse(cells, DATA, "m", "t")
     assert [(s.where, r) for s, r in flow.training_only] == [
-        ("cell 2, line 1", "aggregates the whole frame (.median)"),
+        ("cell 2, line 1", "aggregates the whole frame (.rank)"),
         ("cell 2, line 2", "uses hot, left out at cell 2, line 1")]
     assert "cold" not in features_module(flow, "nb.ipynb")
 
@@ -176,7 +176,7 @@ def test_a_frame_built_from_her_columns_is_served_without_the_target(tmp_path):
 
 
 def test_a_value_that_is_not_row_by_row_is_not_a_step(tmp_path):
-    built = "top = df['lo'].max() / 2\ndf['r'] = df['lo'] / top\nX = df[['r']]\ny = df.t"
+    built = "top = df['lo'].rank().max() / 2\ndf['r'] = df['lo'] / top\nX = df[['r']]\ny = df.t"
     flow = analyse(read_notebook(write(tmp_path, READ, built, FIT)), DATA, "m", "t")
     assert flow.steps == [] and flow.x_value == ""
     assert [r for _, r in flow.training_only] == ["uses top, computed from the whole frame"]
