@@ -109,6 +109,40 @@ def generated_build(project: Path, bentoml_home: Path) -> dict[str, str]:
     return env
 
 
+def adopted_build(path: Path, *new_args: str) -> tuple[dict[str, str], str]:
+    """`nbprod new PATH --notebook ...` (``new_args``), then its `ploomber build` (smoke
+    parameters) into a store beside it, its registration copied where `nbprod bento` reads
+    it; the build's environment and what `nbprod new` printed. Fails if either fails."""
+    result = subprocess.run([str(BIN / "nbprod"), "new", str(path), *new_args],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    env = {**build_env(path.parent / "bentoml-home"), "PYTHONPATH": str(path / "src")}
+    build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=path, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    (path / "products/model").mkdir(parents=True)
+    shutil.copy2(path / "products-smoke/model/registration.json",
+                 path / "products/model/registration.json")
+    return env, result.stdout
+
+
+def record_fields(project: Path) -> tuple[dict, dict[str, str]]:
+    """A written project's ``columns.yaml`` and its record's fields (API name -> raw header)."""
+    import yaml
+
+    spec = yaml.safe_load((project / "columns.yaml").read_text())
+    return spec, {name: c.get("source", name) for name, c in spec["columns"].items()
+                  if name != spec["target"]}
+
+
+def nbprod_bento(project: Path, env: dict[str, str]) -> str:
+    """`nbprod bento` in ``project``: the tag of the bento it built."""
+    result = subprocess.run([str(BIN / "nbprod"), "bento"], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
 def smoke_build(dest: Path) -> tuple[Path, Path, subprocess.CompletedProcess]:
     """A copy of the project in ``dest``, built once with the smoke parameters into its own
     store (``dest/bentoml-home``): (project, store, the build's result). Fails if it fails."""

@@ -13,11 +13,10 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from projectkit import BIN, bentoml_cli, bentoml_serve, build_env
+from projectkit import BIN, adopted_build, bentoml_cli, bentoml_serve, nbprod_bento, record_fields
 
 pytestmark = pytest.mark.pipeline
 
@@ -41,20 +40,10 @@ def her_answers(folder: Path) -> dict[int, float]:
 
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("adopt-e2e")
-    result = subprocess.run(
-        [str(BIN / "nbprod"), "new", str(folder / "churn_hers"), "--notebook", str(NOTEBOOK),
-         "--data", str(CSV), "--model", "rf"], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    path, home = folder / "churn_hers", folder / "bentoml-home"
-    env = {**build_env(home), "PYTHONPATH": str(path / "src")}
-    build = subprocess.run([str(BIN / "ploomber"), "build"], cwd=path, env=env,
-                           capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
-    (path / "products/model").mkdir(parents=True)
-    shutil.copy2(path / "products-smoke/model/registration.json",
-                 path / "products/model/registration.json")
-    return path, env, result.stdout
+    path = tmp_path_factory.mktemp("adopt-e2e") / "churn_hers"
+    env, out = adopted_build(path, "--notebook", str(NOTEBOOK), "--data", str(CSV), "--model",
+                             "rf")
+    return path, env, out
 
 
 def test_the_command_says_what_it_adopted(adopted):
@@ -77,18 +66,12 @@ def test_the_lineage_records_her_notebook_sha256(adopted):
 def test_served_raw_records_answer_as_her_executed_notebook(adopted, tmp_path):
     path, env, _ = adopted
     expected = her_answers(tmp_path / "hers")
-    spec = yaml.safe_load((path / "columns.yaml").read_text())
-    fields = {name: c.get("source", name) for name, c in spec["columns"].items()
-              if name != spec["target"]}
+    spec, fields = record_fields(path)
     raw = pd.read_csv(CSV)
     for name, header in fields.items():  # a JSON record carries numbers as numbers
         if spec["columns"][name]["kind"] in ("number", "integer"):
             raw[header] = pd.to_numeric(raw[header], errors="coerce")
-    result = subprocess.run([str(BIN / "nbprod"), "bento"], cwd=path, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    bento = result.stdout.strip().splitlines()[-1]
-    with bentoml_serve(bento, path, env, timeout=180) as client:
+    with bentoml_serve(nbprod_bento(path, env), path, env, timeout=180) as client:
         for index, proba in expected.items():
             row = raw.loc[index]
             record = {name: (row[h].item() if hasattr(row[h], "item") else row[h])

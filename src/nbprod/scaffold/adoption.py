@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from .infer import read_data
 from .notebook_code import (
     features_module,
     fitted_in_transform,
@@ -24,6 +25,7 @@ from .notebook_flow import Flow, analyse, fitted_variables
 from .notebook_run import DEEP, RunResult, run_notebook
 from .notebook_source import Cell, read_notebook
 from .notebook_split import _reads_and_writes
+from .notebook_target import target_sources
 
 __all__ = ["Adoption", "adopt"]
 
@@ -127,6 +129,7 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
     flow = analyse(cells, data.name, chosen)
     column = _target(flow, cells, target)
     flow = analyse(cells, data.name, chosen, column)
+    sources = target_sources(cells, column, read_data(data).columns)
     files = package_files(flow, notebook.name)
     written = sorted(set().union(*(_reads_and_writes(c)[1] for c in cells)))
     spec_folders = output_folders(cells, _path_literal(flow))
@@ -134,7 +137,8 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
             "names": written, "folders": spec_folders,
             "model": chosen, "package": name,
             "flow": {"X_test": flow.X_test, "X_train": flow.X_train, "read": _read_expression(flow),
-                     "target": column, "y_test": _y_test(flow)}}
+                     "target": column, "y_test": _y_test(flow), "y_train": flow.y_train,
+                     "sources": sources}}
     run = run_notebook(spec, data, _path_literal(flow), {k: v for k, v in files.items()}, name)
     _check_model(run, chosen)
     if run.parity:
@@ -190,6 +194,9 @@ def summary_lines(adoption: Adoption) -> list[str]:
              f"parity    the served path answers her {run.rows} held-out rows ({flow.X_test}) "
              "as her model does",
              f"features  {len(flow.steps)} statement(s) of hers -> features(df)"]
+    if run.target:
+        lines.append(f"target    {adoption.target} is computed by her notebook; the records leave "
+                     f"out the columns only it is made from: {', '.join(run.sources) or 'none'}")
     lines += [f"  {note}" for note in adoption.notes]
     if flow.fitted_on_all:
         lines.append(f"  note: {flow.model} was fitted on every row of {flow.X_train}, "

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,10 @@ class RunResult:
     labels: dict[str, Any]
     #: variable -> how it can be passed between tasks (frame, series, array, model, json, other)
     kinds: dict[str, str] | None = None
+    #: a target her notebook computes: the raw columns only it is made from, and its values
+    #: as [row label, value] of her training and held-out rows
+    sources: list[str] = field(default_factory=list)
+    target: list[list[Any]] = field(default_factory=list)
 
 
 def _place_data(work: Path, relative: str, data: Path) -> Path:
@@ -87,7 +91,8 @@ def run_notebook(spec: dict[str, Any], data: Path, relative: str, package: dict[
     if "error" in report:
         raise ConfigError(report["error"])
     return RunResult(report["models"], report["parity"], report["rows"], report["classes"],
-                     report["labels"], report.get("kinds", {}))
+                     report["labels"], report.get("kinds", {}), report.get("sources", []),
+                     report.get("target", []))
 
 
 # ---- the child process -------------------------------------------------------------------
@@ -143,7 +148,10 @@ def _kind(value: Any) -> str:
         return "other"
 
 
-def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+def _parity(ns: dict[str, Any], spec: dict[str, Any], found: dict[str, Any]
+            ) -> tuple[str, int, dict[str, Any]]:
+    """Parity of the served path on her held-out rows; ``found`` gets the columns her computed
+    target is made from and her target's values (by row), when it is computed."""
     import importlib
 
     import pandas as pd
@@ -163,8 +171,11 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[st
         labels = {str(k): v.item() if hasattr(v, "item") else v
                   for k, v in pairs.drop_duplicates("raw").set_index("raw")["y"].items()}
     served = served_pipeline(model, features, X_train, raw_order=list(raw.columns))
-    records = rows.drop(columns=[target], errors="ignore")
     expected = answers(model, X_test)
+    if target not in rows.columns:
+        found["sources"] = _sources(served, rows, expected, flow)
+        found["target"] = _her_target(ns, flow, X_train, X_test)
+    records = rows.drop(columns=[target, *found.get("sources", [])], errors="ignore")
     try:
         parity(expected, answers(served, records))
     except ParityError as exc:
@@ -180,6 +191,33 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any]) -> tuple[str, int, dict[st
         return (f"one record alone: row {_plain(records.index[0])!r}: the served path fails: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"), len(rows), labels
     return "", len(rows), labels
+
+
+def _sources(served: Any, rows: Any, expected: Any, flow: dict[str, Any]) -> list[str]:
+    """The candidate columns her computed target is made from that her features do not
+    need: without each, the served path still answers her held-out rows as her model."""
+    from nbprod.model.adopted import answers, parity
+
+    kept = []
+    for column in flow.get("sources", []):
+        try:
+            parity(expected, answers(served, rows.drop(columns=[column])))
+        except Exception:  # noqa: BLE001 - her features need it (or fail without it)
+            continue
+        kept.append(column)
+    return kept
+
+
+def _her_target(ns: dict[str, Any], flow: dict[str, Any], X_train: Any, X_test: Any
+                ) -> list[list[Any]]:
+    """[row label, her target's value] of her training and held-out rows."""
+    import numpy as np
+
+    pairs = []
+    for X, y in ((X_train, ns.get(flow["y_train"])), (X_test, ns.get(flow["y_test"]))):
+        if y is not None and len(y) == len(X):
+            pairs += [[_plain(i), _plain(v)] for i, v in zip(X.index, np.asarray(y), strict=True)]
+    return pairs
 
 
 def _plain(value: Any) -> Any:
@@ -209,7 +247,7 @@ def _drive(spec_file: str) -> None:
     if model in models and spec.get("flow") and models[model].split(".")[0] not in DEEP:
         report["classes"] = [c.item() if hasattr(c, "item") else c
                              for c in getattr(ns[model], "classes_", [])]
-        report["parity"], report["rows"], report["labels"] = _parity(ns, spec)
+        report["parity"], report["rows"], report["labels"] = _parity(ns, spec, report)
     report["kinds"] = {v: _kind(ns[v]) for v in spec.get("names", []) if v in ns}
     out.write_text(json.dumps(report, default=str))
 
