@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -18,7 +19,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from projectkit import adopted_build, bentoml_cli, bentoml_serve, nbprod_bento, record_fields
+from projectkit import BIN, adopted_build, bentoml_cli, bentoml_serve, nbprod_bento, record_fields
 
 pytestmark = pytest.mark.pipeline
 
@@ -61,6 +62,15 @@ def test_the_command_says_her_target_is_computed_and_what_is_left_out(adopted):
         assert (f"left out  {source}: her notebook computes the target 'Price' from it "
                 "(cell 3, line 6)") in out
     assert "kind      regression model of price" in out
+
+
+def test_its_own_column_tests_pass_on_her_raw_file_without_a_target_column(adopted):
+    path, env, _ = adopted
+    result = subprocess.run([str(BIN / "pytest"), "-q", "-p", "no:cacheprovider",
+                             "tests/test_columns.py"], cwd=path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed" in result.stdout
 
 
 def test_the_gate_uses_a_regression_metric_and_the_lineage_her_notebook(adopted):

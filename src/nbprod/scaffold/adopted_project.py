@@ -269,8 +269,9 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
 
 
 def _records_only(files: dict[str, str]) -> None:
-    """The ingest task of a project whose target her notebook computes: her raw file has no
-    target column, so it checks the records (every declared column but the target)."""
+    """The ingest task and the tests of a project whose target her notebook computes: her
+    raw file has no target column, so they check the records (every declared column but
+    the target)."""
     path = "notebooks/ingest.ipynb"
     _edit(files, path, 'from nbprod import ColumnTable,',
           'from nbprod.data.validation import validate_records\\n",\n    "from nbprod import '
@@ -280,6 +281,17 @@ def _records_only(files: dict[str, str]) -> None:
           "clean = clean.sample(n=min(sample_rows, len(clean)), random_state=split_seed)"
           ".sort_index() if sample_rows else clean")
     _edit(files, path, 'summary({\\"clean\\": clean}, table)', "clean.describe().T")
+    for test in ("tests/test_columns.py", "tests/test_service.py"):
+        _edit(files, test, "from nbprod import ColumnTable, read_table, validate\n",
+              "from nbprod import ColumnTable, read_table\n"
+              "# her notebook computes her target: the raw file has no target column\n"
+              "from nbprod.data.validation import validate_records as validate\n")
+    _edit(files, "tests/test_columns.py", 'declared = list(columns()["columns"])',
+          'declared = [c for c in columns()["columns"] if c != columns()["target"]]')
+    _edit(files, "tests/test_columns.py",
+          'used = {c.get("source", name) for name, c in spec["columns"].items()}',
+          'used = {c.get("source", name) for name, c in spec["columns"].items()\n'
+          '            if name != spec["target"]}')
 
 
 def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | Path,
