@@ -143,6 +143,20 @@ def nbprod_bento(project: Path, env: dict[str, str]) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def her_executed_answers(notebook: Path, dump: str) -> dict:
+    """Her notebook executed as it is (nbclient, in its own folder) plus one cell ``dump``
+    that prints a JSON object: that object."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells.append(new_code_cell(dump))
+    NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(notebook.parent)}}
+                   ).execute()
+    return json.loads("".join(o.get("text", "") for o in nb.cells[-1].outputs))
+
+
 def smoke_build(dest: Path) -> tuple[Path, Path, subprocess.CompletedProcess]:
     """A copy of the project in ``dest``, built once with the smoke parameters into its own
     store (``dest/bentoml-home``): (project, store, the build's result). Fails if it fails."""

@@ -13,13 +13,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
-from nbclient import NotebookClient
-from nbformat.v4 import new_code_cell
 
-from projectkit import BIN, adopted_build, bentoml_cli, bentoml_serve, nbprod_bento, record_fields
+from projectkit import (
+    BIN,
+    adopted_build,
+    bentoml_cli,
+    bentoml_serve,
+    her_executed_answers,
+    nbprod_bento,
+    record_fields,
+)
 
 pytestmark = pytest.mark.pipeline
 
@@ -35,12 +40,7 @@ DUMP = ("import json\n"
 def her_answers(folder: Path) -> dict[int, float]:
     """Her original notebook executed as it is (plus one cell printing her model's answers)."""
     shutil.copytree(PUMPKINS, folder)
-    nb = nbformat.read(str(folder / NOTEBOOK), as_version=4)
-    nb.cells.append(new_code_cell(DUMP))
-    NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(
-        (folder / NOTEBOOK).parent)}}).execute()
-    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-    return {int(k): v for k, v in json.loads(text).items()}
+    return {int(k): v for k, v in her_executed_answers(folder / NOTEBOOK, DUMP).items()}
 
 
 @pytest.fixture(scope="module")
