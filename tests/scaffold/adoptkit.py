@@ -4,6 +4,7 @@ store, its registration copied where `nbprod bento` looks for it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,3 +67,41 @@ def served_as_hers(path: Path, env: dict[str, str], csv: Path,
             resp = client.post("/predict", json={"record": record})
             assert resp.status_code == 200, resp.text
             assert resp.json()["probability"] == pytest.approx(proba, rel=1e-6, abs=1e-12), index
+
+
+def adopted_build(path: Path, *new_args: str) -> tuple[dict[str, str], str]:
+    """:func:`adopt_and_build` of ``path``: the build's environment and what `nbprod new`
+    printed."""
+    _, env, out = adopt_and_build(path.parent, path.name, *new_args)
+    return env, out
+
+
+def record_fields(project: Path) -> tuple[dict, dict[str, str]]:
+    """A written project's ``columns.yaml`` and its record's fields (API name -> raw header)."""
+    import yaml
+
+    spec = yaml.safe_load((project / "columns.yaml").read_text())
+    return spec, {name: c.get("source", name) for name, c in spec["columns"].items()
+                  if name != spec["target"]}
+
+
+def nbprod_bento(project: Path, env: dict[str, str]) -> str:
+    """`nbprod bento` in ``project``: the tag of the bento it built."""
+    result = subprocess.run([str(BIN / "nbprod"), "bento"], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def her_executed_answers(notebook: Path, dump: str) -> dict:
+    """Her notebook executed as it is (nbclient, in its own folder) plus one cell ``dump``
+    that prints a JSON object: that object."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells.append(new_code_cell(dump))
+    NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(notebook.parent)}}
+                   ).execute()
+    return json.loads("".join(o.get("text", "") for o in nb.cells[-1].outputs))

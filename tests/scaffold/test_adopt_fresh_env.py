@@ -81,6 +81,16 @@ CASES = {
         PUBLIC / "titanic_pipeline" / TITANIC / "titanic-openml.csv",
         "titanic-openml.csv", "titanic_pipe", "survived",
         "X_test", "titanic_pipe.predict_proba(X_test)[:, 1]", "probability"),
+    "xgb_dict_map": Case(  # a statistic of her whole frame (a median) kept in the model
+        PUBLIC / "xgb_dict_map" / "Notebooks" / "Predicting_Customer_Churn_with_XGBoost_&_CatBoost.ipynb",
+        PUBLIC / "xgb_dict_map" / "Data" / "WA_Fn-UseC_-Telco-Customer-Churn.csv",
+        "../Data/WA_Fn-UseC_-Telco-Customer-Churn.csv", "xgb_model", "Churn",
+        "X_test", "xgb_model.predict_proba(X_test)[:, 1]", "probability"),
+    "pumpkins": Case(  # a regression on a target her notebook computes
+        PUBLIC / "pumpkins" / "2-Regression" / "3-Linear" / "solution" / "notebook.ipynb",
+        PUBLIC / "pumpkins" / "2-Regression" / "data" / "US-pumpkins.csv",
+        "../../data/US-pumpkins.csv", "pipeline", "Price",
+        "X_test", "pipeline.predict(X_test)", "prediction"),
 }
 
 
@@ -130,8 +140,12 @@ def same(hers: Any, served: Any) -> bool:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_an_adopted_notebook_runs_tests_and_serves_her_answers_on_a_fresh_venv(name, tmp_path):
+def test_an_adopted_notebook_runs_tests_and_serves_her_answers_on_a_fresh_venv(name, tmp_path,
+                                                                              monkeypatch):
     case = CASES[name]
+    # one thread for her boosters, in her project and in her executed notebook alike: the
+    # same fits on shared cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     with ThreadPoolExecutor(1) as pool:  # her original notebook, while her project builds
         hers_later = pool.submit(her_answers, case, tmp_path / "her")
         project = tmp_path / "hers"

@@ -90,22 +90,39 @@ def test_pumpkins(tmp_path):
                for note in adoption.notes)
 
 
-def test_pumpkins_project_needs_her_computed_target_as_a_column(tmp_path):
+def test_pumpkins_project_declares_her_raw_records_and_her_computed_target(tmp_path):
+    """Her target Price is computed from Low Price and High Price: the project's records are
+    her raw columns without them, and her task hands her target to the rest of the build."""
+    import json
+
+    import yaml
+
     from nbprod.scaffold.adopted_project import create_adopted_project
 
     folder = tmp_path / "pumpkins"
     shutil.copytree(PUBLIC / "pumpkins", folder)
-    dest = tmp_path / "project"
-    with pytest.raises(ConfigError) as caught:
-        create_adopted_project(dest, folder / "2-Regression/3-Linear/solution/notebook.ipynb",
-                               folder / "2-Regression/data/US-pumpkins.csv", "pipeline", "Price",
-                               wheel=False)
-    message = str(caught.value)
-    assert len(message.splitlines()) <= 3
-    assert re.match(r"--target 'Price' is computed at cell 3, line \d+, not a column of "
-                    r"US-pumpkins.csv", message), message
-    assert message.endswith("does not yet write a project whose target her notebook computes")
-    assert not dest.exists()
+    made = create_adopted_project(tmp_path / "project",
+                                  folder / "2-Regression/3-Linear/solution/notebook.ipynb",
+                                  folder / "2-Regression/data/US-pumpkins.csv", "pipeline",
+                                  "Price", wheel=False)
+    assert made.adoption.run.sources == ["Low Price", "High Price"]
+    spec = yaml.safe_load((made.created.path / "columns.yaml").read_text())
+    assert spec["kind"] == "regression" and spec["target"] == "price"
+    assert spec["columns"]["price"]["source"] == "Price"
+    reason = "her notebook computes the target 'Price' from it (cell 3, line 6)"
+    assert spec["dropped"]["Low Price"] == spec["dropped"]["High Price"] == reason
+    headers = {c.get("source", n) for n, c in spec["columns"].items()}
+    assert {"Variety", "City Name", "Package", "Date"} <= headers
+    assert not headers & {"Low Price", "High Price"}
+    # every raw row is a record to check, not only the bushel rows she trained on
+    raw = pd.read_csv(folder / "2-Regression/data/US-pumpkins.csv")
+    assert set(spec["columns"]["package"]["categories"]) == set(raw["Package"])
+    last = made.tasks[-1]
+    task = json.loads((made.created.path / f"notebooks/{last}.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in task["cells"])
+    assert "target=('Price', y_train, y_test)" in code
+    ingest = (made.created.path / "notebooks/ingest.ipynb").read_text()
+    assert "validate_records(raw," in ingest and "validate(raw," not in ingest
 
 
 def test_forest_search(tmp_path):

@@ -138,6 +138,20 @@ def validate(
         raise DataValidationError(source, failures(exc.failure_cases)) from None
 
 
+def validate_records(
+    df: pd.DataFrame, table: ColumnTable, rules: Sequence[pa.Check] = (), source: str = "data",
+    clean: Cleaning | None = None,
+) -> pd.DataFrame:
+    """As :func:`validate`, for raw records that do not carry the target (a target her
+    notebook computes in training): every declared column but the target."""
+    frame = prepare(df, table, clean)
+    try:
+        return pandera_schema(table, rules).remove_columns([table.target]).validate(
+            frame, lazy=True)
+    except SchemaErrors as exc:
+        raise DataValidationError(source, failures(exc.failure_cases)) from None
+
+
 def compact(df: pd.DataFrame, table: ColumnTable) -> pd.DataFrame:
     """``df`` (validated) with the smallest dtypes that keep every value.
 

@@ -23,11 +23,25 @@ __all__ = ["check_parity", "keep_her_run", "load_value", "save_value", "serve_he
 
 #: the prefix of her model's answers beside her held-out raw rows
 ANSWER = "__her_"
+#: the column (prefix) of an array kept where her frame of the same name is kept
+ARRAY = "__array__"
 
 
 def _parquet(frame: pd.DataFrame, path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path)
+
+
+def _array_frame(value: Any) -> pd.DataFrame:
+    """An array (1-D or 2-D) as a frame that :func:`load_value` gives back as that array: a
+    name that holds a frame at the end of her notebook may hold an array in an earlier task
+    (``X = df[['x']].to_numpy().reshape(-1, 1)``)."""
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.ndim == 1:
+        return pd.DataFrame({ARRAY: array})
+    return pd.DataFrame(array, columns=[f"{ARRAY}{i}" for i in range(array.shape[1])])
 
 
 def save_value(value: Any, path: str) -> None:
@@ -44,7 +58,7 @@ def save_value(value: Any, path: str) -> None:
         _parquet(pd.Series(value).to_frame(name="value" if value.name is None else str(value.name)),
                  path)
     elif path.endswith(".parquet"):
-        _parquet(value, path)
+        _parquet(value if isinstance(value, pd.DataFrame) else _array_frame(value), path)
     elif path.endswith(".npy"):
         np.save(path, np.asarray(value), allow_pickle=False)
     elif path.endswith(".skops"):
@@ -66,7 +80,12 @@ def load_value(path: str) -> Any:
         series = frame.iloc[:, 0]
         return series.rename(None) if frame.columns[0] == "value" else series
     if path.endswith(".parquet"):
-        return pd.read_parquet(path)
+        frame = pd.read_parquet(path)
+        if list(frame.columns[:1]) == [ARRAY]:  # an array where the name held a frame at the end
+            return frame[ARRAY].to_numpy()
+        if str(next(iter(frame.columns), "")).startswith(ARRAY):
+            return frame.to_numpy()
+        return frame
     if path.endswith(".npy"):
         return np.load(path, allow_pickle=False)
     if path.endswith(".skops"):
@@ -75,16 +94,25 @@ def load_value(path: str) -> Any:
 
 
 def keep_her_run(product: Mapping[str, str], model: Any, raw: pd.DataFrame,
-                 X_train: pd.DataFrame, X_test: pd.DataFrame) -> str:
-    """Write what her notebook produced for the rest of the pipeline; returns a summary."""
+                 X_train: pd.DataFrame, X_test: pd.DataFrame,
+                 target: tuple[str, Any, Any] | None = None) -> str:
+    """Write what her notebook produced for the rest of the pipeline; returns a summary.
+    ``target`` is ``(name, y_train, y_test)`` when her notebook computes her target: its
+    values go beside her raw rows."""
+    import numpy as np
+
     from ..model.adopted import answers
     from ..model.artifacts import save_model
 
     save_model(model, product["her_model"])
-    held = raw.loc[X_test.index]
+    held, trained = raw.loc[X_test.index], raw.loc[X_train.index]
+    if target is not None:
+        name, y_train, y_test = target
+        held, trained = (held.assign(**{name: np.asarray(y_test)}),
+                         trained.assign(**{name: np.asarray(y_train)}))
     said = answers(model, X_test).add_prefix(ANSWER)
     _parquet(pd.concat([held, said], axis=1), product["heldout"])
-    _parquet(raw.loc[X_train.index], product["training_rows"])
+    _parquet(trained, product["training_rows"])
     _parquet(X_train.iloc[:0], product["model_input"])
     if "raw_rows" in product:  # what her statistics(df) is fitted on in the train task
         _parquet(raw, product["raw_rows"])

@@ -16,7 +16,7 @@ import copy
 import json
 import logging
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -24,12 +24,13 @@ import yaml
 from ..data.files import file_format
 from ..errors import ConfigError, NbprodError
 from ..model.trust import LIBRARIES, needed
-from .adoption import Adoption, adopt, output_folders
+from .adoption import Adoption, _y_test, adopt, output_folders
 from .infer import infer_table, read_data
 from .names import safe_file_name
 from .notebook_params import Parameter, find_parameters
 from .notebook_source import Cell
 from .notebook_split import Section, split
+from .notebook_target import table_of, where_made, with_her_target
 from .notebook_tasks import (
     TaskSpec,
     check_kinds,
@@ -209,7 +210,9 @@ def _tasks(adoption: Adoption, package: str, raw_file: str, parameter: str,
         per_task.setdefault(home[p.cell], []).append(p)
     read = read_expression(flow.read.node, literal, parameter)
     keep = ("from nbprod.pipeline.adoption import keep_her_run\n\n"
-            f"print(keep_her_run(product, {flow.model}, {read}, {flow.X_train}, {flow.X_test}))")
+            f"print(keep_her_run(product, {flow.model}, {read}, {flow.X_train}, {flow.X_test}"
+            + (f", target=({adoption.target!r}, {flow.y_train}, {_y_test(flow)})"
+               if adoption.run.target else "") + "))")
     title = (f"A task of her notebook {adoption.notebook.name} (sha256 {adoption.sha256[:12]}), "
              "adopted by nbprod new --notebook: her cells as she wrote them; her data path, "
              "split and literal hyper-parameters are parameters (env.yaml).")
@@ -251,6 +254,8 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     pinned = ", ".join(json.dumps(p) for p in pins(adoption.cells))
     files["pyproject.toml"] = files["pyproject.toml"].replace(
         line, line[:-1] + f",\n  # her notebook's imports, at the versions it ran with\n  {pinned}]")
+    if adoption.run.target:  # her target is computed by her task: ingest checks the records
+        _records_only(files)
     for env in ("env.yaml", "env.smoke.yaml"):
         files[env] = _env(files[env], parameters)
     for rel, text in adoption.package.items():
@@ -279,6 +284,32 @@ def adopted_files(files: dict[str, str], adoption: Adoption, package: str,
     return files, tasks, note
 
 
+def _records_only(files: dict[str, str]) -> None:
+    """The ingest task and the tests of a project whose target her notebook computes: her
+    raw file has no target column, so they check the records (every declared column but
+    the target)."""
+    path = "notebooks/ingest.ipynb"
+    _edit(files, path, 'from nbprod import ColumnTable,',
+          'from nbprod.data.validation import validate_records\\n",\n    "from nbprod import '
+          'ColumnTable,')
+    _edit(files, path, "validated = validate(raw,", "validated = validate_records(raw,")
+    _edit(files, path, "clean = stratified_sample(clean, table, sample_rows or None, split_seed)",
+          "clean = clean.sample(n=min(sample_rows, len(clean)), random_state=split_seed)"
+          ".sort_index() if sample_rows else clean")
+    _edit(files, path, 'summary({\\"clean\\": clean}, table)', "clean.describe().T")
+    for test in ("tests/test_columns.py", "tests/test_service.py"):
+        _edit(files, test, "from nbprod import ColumnTable, read_table, validate\n",
+              "from nbprod import ColumnTable, read_table\n"
+              "# her notebook computes her target: the raw file has no target column\n"
+              "from nbprod.data.validation import validate_records as validate\n")
+    _edit(files, "tests/test_columns.py", 'declared = list(columns()["columns"])',
+          'declared = [c for c in columns()["columns"] if c != columns()["target"]]')
+    _edit(files, "tests/test_columns.py",
+          'used = {c.get("source", name) for name, c in spec["columns"].items()}',
+          'used = {c.get("source", name) for name, c in spec["columns"].items()\n'
+          '            if name != spec["target"]}')
+
+
 def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | Path,
                            model: str | None = None, target: str | None = None,
                            name: str | None = None, wheel: bool = True) -> Adopted:
@@ -289,19 +320,22 @@ def create_adopted_project(dest: str | Path, notebook: str | Path, data: str | P
     package = project_name(dest, name)
     adoption = adopt(notebook, data, model, target, package)
     frame = read_data(data)
-    if adoption.target not in frame.columns:
-        made = next((s.where for s, why in adoption.flow.training_only
-                     if why == f"uses the target {adoption.target!r}"), "her notebook")
-        raise ConfigError(f"--target {adoption.target!r} is computed at {made}, not a column of "
-                          f"{data.name}: her model's served path holds parity, but nbprod new "
-                          "does not yet write a project whose target her notebook computes")
+    computed = adoption.target not in frame.columns
+    if computed:  # her notebook computes it: her values, without the columns it is made from
+        frame = with_her_target(frame, adoption.target, adoption.run.target,
+                                adoption.run.sources)
     classes = adoption.run.classes
     positive = None
     if len(classes) == 2:
-        positive = next((raw for raw, label in adoption.run.labels.items()
-                         if label == classes[1]), None)
-    table, kept = declare_read_columns(infer_table(frame, adoption.target, positive), frame,
-                                       adoption.run.reads or [])
+        positive = classes[1] if computed else next(
+            (raw for raw, label in adoption.run.labels.items() if label == classes[1]), None)
+    table = (table_of if computed else infer_table)(frame, adoption.target, positive)
+    if computed:
+        made = {h: f"her notebook computes the target {adoption.target!r} from it "
+                f"({where_made(adoption.cells, adoption.target, h)})"
+                for h in adoption.run.sources}
+        table = replace(table, dropped={**made, **table.dropped})
+    table, kept = declare_read_columns(table, frame, adoption.run.reads or [])
     adoption.notes.extend(kept)
     raw_file = safe_file_name(data.name, "." + file_format(data))
     written, tasks, note = adopted_files(project_files(package, table, raw_file, _wheel_name()),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from .infer import read_data
 from .notebook_code import (
     features_module,
     fitted_in_transform,
@@ -30,6 +31,7 @@ from .notebook_flow import Flow, analyse, fitted_variables
 from .notebook_run import RunResult, run_notebook
 from .notebook_source import Cell, read_notebook
 from .notebook_split import _reads_and_writes
+from .notebook_target import target_sources
 
 __all__ = ["Adoption", "adopt"]
 
@@ -138,6 +140,7 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
         raise
     column = _target(flow, cells, target)
     flow = analyse(cells, data.name, chosen, column)
+    sources = target_sources(cells, column, read_data(data).columns)
     files = package_files(flow, notebook.name)
     written = sorted(set().union(*(_reads_and_writes(c)[1] for c in cells)))
     spec_folders = output_folders(cells, _path_literal(flow))
@@ -145,7 +148,8 @@ def adopt(notebook: str | Path, data: str | Path, model: str | None = None,
             "names": written, "folders": spec_folders,
             "model": chosen, "package": name,
             "flow": {"X_test": flow.X_test, "X_train": flow.X_train, "read": _read_expression(flow),
-                     "target": column, "y_test": _y_test(flow)}}
+                     "target": column, "y_test": _y_test(flow), "y_train": flow.y_train,
+                     "sources": sources}}
     run = run_notebook(spec, data, _path_literal(flow), {k: v for k, v in files.items()}, name)
     _check_model(run, chosen)
     if run.parity:
@@ -219,6 +223,9 @@ def summary_lines(adoption: Adoption) -> list[str]:
         lines[-1] = lines[-1].replace("features(df)", f"features(df, {flow.stats_name})")
         lines += [f"  {s.where}: {ast.unparse(s.node.value)}: computed at training, "  # type: ignore[attr-defined]
                   "kept in the fitted model, used for every record" for s in keys]
+    if run.target:
+        lines.append(f"target    {adoption.target} is computed by her notebook; the records leave "
+                     f"out the columns only it is made from: {', '.join(run.sources) or 'none'}")
     lines += [f"  {note}" for note in adoption.notes]
     if flow.fitted_on_all:
         lines.append(f"  note: {flow.model} was fitted on every row of {flow.X_train}, "

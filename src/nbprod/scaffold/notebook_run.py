@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ class RunResult:
     reads: list[str] | None = None
     #: the types and functions her model holds that skops does not trust by default
     holds: list[str] | None = None
+    #: a target her notebook computes: the raw columns only it is made from, and its values
+    #: as [row label, value] of her training and held-out rows
+    sources: list[str] = field(default_factory=list)
+    target: list[list[Any]] = field(default_factory=list)
 
 
 def _place_data(work: Path, relative: str, data: Path) -> Path:
@@ -89,8 +93,9 @@ def run_notebook(spec: dict[str, Any], data: Path, relative: str, package: dict[
     if "error" in report:
         raise ConfigError(report["error"])
     return RunResult(report["models"], report["parity"], report["rows"], report["classes"],
-                     report["labels"], report.get("kinds", {}), report.get("reads", []),
-                     report.get("holds", []))
+                     report["labels"], report.get("kinds", {}), reads=report.get("reads", []),
+                     holds=report.get("holds", []), sources=report.get("sources", []),
+                     target=report.get("target", []))
 
 
 # ---- the child process -------------------------------------------------------------------
@@ -166,6 +171,9 @@ def reads(served: Any, records: Any, expected: Any) -> list[str]:
 
 def _parity(ns: dict[str, Any], spec: dict[str, Any],
             report: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
+    """Parity of the served path on her held-out rows; ``report`` gets the raw columns the
+    served path reads and, when her notebook computes her target, the columns it is made
+    from and her target's values (by row)."""
     import importlib
 
     import pandas as pd
@@ -191,8 +199,11 @@ def _parity(ns: dict[str, Any], spec: dict[str, Any],
     except Exception as exc:
         return (f"her statistics(df) fails on the file she read: {type(exc).__name__}: "
                 f"{str(exc).splitlines()[0][:160] if str(exc) else ''}"), len(rows), labels
-    records = rows.drop(columns=[target], errors="ignore")
     expected = answers(model, X_test)
+    if target not in rows.columns:
+        report["sources"] = _sources(served, rows, expected, flow)
+        report["target"] = _her_target(ns, flow, X_train, X_test)
+    records = rows.drop(columns=[target, *report.get("sources", [])], errors="ignore")
     try:
         parity(expected, answers(served, records))
     except ParityError as exc:
@@ -220,6 +231,33 @@ def _holds(model: Any) -> list[str]:
         return sorted(sio.get_untrusted_types(data=dumps(model)))
     except Exception:  # noqa: BLE001  the build names what skops cannot store
         return []
+
+
+def _sources(served: Any, rows: Any, expected: Any, flow: dict[str, Any]) -> list[str]:
+    """The candidate columns her computed target is made from that her features do not
+    need: without each, the served path still answers her held-out rows as her model."""
+    from nbprod.model.adopted import answers, parity
+
+    kept = []
+    for column in flow.get("sources", []):
+        try:
+            parity(expected, answers(served, rows.drop(columns=[column])))
+        except Exception:  # noqa: BLE001 - her features need it (or fail without it)
+            continue
+        kept.append(column)
+    return kept
+
+
+def _her_target(ns: dict[str, Any], flow: dict[str, Any], X_train: Any, X_test: Any
+                ) -> list[list[Any]]:
+    """[row label, her target's value] of her training and held-out rows."""
+    import numpy as np
+
+    pairs = []
+    for X, y in ((X_train, ns.get(flow["y_train"])), (X_test, ns.get(flow["y_test"]))):
+        if y is not None and len(y) == len(X):
+            pairs += [[_plain(i), _plain(v)] for i, v in zip(X.index, np.asarray(y), strict=True)]
+    return pairs
 
 
 def _plain(value: Any) -> Any:
