@@ -16,6 +16,7 @@
 - :mod:`.onnx_model`: a model she exported to ONNX, run by onnxruntime;
 - :mod:`.compiling`: every fitted model compiled to ONNX, its parity checked on the held-out
   rows (the fast path the service and batch scoring use where it holds);
+- :mod:`.category_codes`: the compiled graph's text categories fed as integer codes;
 - :mod:`.adopted`: a notebook's own model served on raw records (her feature function, her
   training columns, her model) and the parity of its answers with her notebook's.
 

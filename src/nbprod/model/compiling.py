@@ -21,6 +21,7 @@ import pandas as pd
 from ..data.frames import input_dtype
 from ..data.model_kinds import BINARY, is_classifier
 from ..data.schema import FeatureSchema
+from .category_codes import encode_categories
 from .onnx_model import OnnxModel
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,8 @@ def _is_nan(value: Any) -> bool:
 
 
 def convert(model: Any, schema: FeatureSchema) -> bytes:
-    """``model`` as an ONNX graph (probabilities as a tensor, not a list of maps)."""
+    """``model`` as an ONNX graph (probabilities as a tensor, not a list of maps), its text
+    categories fed as integer codes (:mod:`nbprod.model.category_codes`)."""
     from skl2onnx import to_onnx
 
     from ..compat import skl2onnx as skl2onnx_fixes
@@ -180,7 +182,7 @@ def convert(model: Any, schema: FeatureSchema) -> bytes:
     options = {id(final): {"zipmap": False}} if is_classifier(schema.model_kind) else None
     graph = to_onnx(model, initial_types=input_types(schema), options=options,
                     target_opset=OPSETS)
-    return bytes(graph.SerializeToString())
+    return bytes(encode_categories(graph).SerializeToString())
 
 
 def parity(model: Any, compiled: OnnxModel, frame: pd.DataFrame, kind: str,

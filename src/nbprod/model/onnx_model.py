@@ -10,6 +10,9 @@ operators. The graph takes the feature columns in one of two ways:
 - **one 2-D input** ``[N, F]`` of numbers: every feature, in the declared order (a network
   exported from Keras or PyTorch). Text cannot go in; encode it inside the graph.
 
+A graph nbprod compiled may take a categorical column as integer codes (its metadata lists
+the categories, :mod:`nbprod.model.category_codes`); the values are turned into codes here.
+
 Its output is read by the model kind: a classifier's probabilities are the output named
 ``probabilities``, ``output_probability`` or ``probs`` if there is one, else the last output of
 numbers, ``[N, classes]`` in the declared order of the classes, or ``[N, 1]`` for the positive
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelStoreError
+from .category_codes import codes, read_categories
 
 FORMAT = "onnx"
 FILE_NAME = "model.onnx"
@@ -99,6 +103,9 @@ class OnnxModel:
                                   f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
         self.data = data
         self.inputs = self.session.get_inputs()
+        #: The inputs that take a category's code rather than its text, and their categories.
+        self.categories = read_categories(
+            self.session.get_modelmeta().custom_metadata_map)
         self.outputs = [o for o in self.session.get_outputs() if o.type in NUMPY
                         and o.type != "tensor(string)"]
         if not self.outputs:
@@ -143,7 +150,9 @@ class OnnxModel:
         for i in self.inputs:
             values = frame[i.name]
             dtype = NUMPY.get(i.type, np.float32)
-            if dtype is object:
+            if i.name in self.categories:
+                out[i.name] = codes(values, self.categories[i.name])
+            elif dtype is object:
                 out[i.name] = _text(values).reshape(-1, 1)
             else:
                 out[i.name] = np.asarray(values, dtype=dtype).reshape(-1, 1)

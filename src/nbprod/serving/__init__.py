@@ -8,6 +8,7 @@
 - :mod:`.trial`: the gate's trial of single records through ``/predict``'s path;
 - :mod:`.api_page`: the API page at ``/`` and ``/docs``, nothing loaded from outside;
 - :mod:`.batcher`: concurrent single records sharing a model call;
+- :mod:`.direct_route`: ``/predict`` answered in front of BentoML's router;
 - :mod:`.tracing`: which requests get an OpenTelemetry span;
 - :mod:`.guard`, :mod:`.admission`, :mod:`.exposure`, :mod:`.worker`: the API key, limits,
   admission by expected wait, the refusal to bind beyond loopback without a key, the worker;

@@ -182,13 +182,14 @@ def read_chunks(
         try:
             names = pq.read_schema(source)
             strings = [c for c in categorical or [] if c in names.names
-                       and pa.types.is_string(names.field(c).type)]
+                       and _is_text(names.field(c).type)]
             parquet = pq.ParquetFile(source, read_dictionary=strings)
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataFileError(source, f"cannot be read as Parquet: {exc}") from None
         _require(source, columns, parquet.schema_arrow.names)
-        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield batch.to_pandas()
+        batches = parquet.iter_batches(batch_size=chunk_rows, columns=columns)
+        for table in _exact_chunks(batches, chunk_rows):
+            yield table.to_pandas()
         return
     try:
         sep = sniff_delimiter(source)
@@ -204,6 +205,23 @@ def read_chunks(
         raise DataFileError(source, f"cannot be parsed: {exc}") from None
 
 
+def _exact_chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of ``rows`` rows each (the last may be shorter) from ``batches``: reading
+    dictionaries, pyarrow ends a batch where a page's dictionary does."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending)
+
+
 def check_chunk(
     frame: pd.DataFrame, schema: FeatureSchema, source: str | Path, first_row: int = 0
 ) -> pd.DataFrame:
@@ -212,11 +230,13 @@ def check_chunk(
     Checks what the model needs: no missing value in a non-nullable feature, numbers
     that parse and lie in their declared range, categories the model knows. Rows are
     numbered from 0 across the whole file (``first_row`` is this chunk's first row).
+    A chunk whose columns all pass as they were read is returned as it is.
     """
     problems: list[dict[str, Any]] = []
     columns: dict[str, pd.Series] = {}
+    read = {name: frame[name] for name in schema.names}
     for feat in schema.features:
-        col = as_missing(frame[feat.name], feat.missing)
+        col = as_missing(read[feat.name], feat.missing)
         if feat.kind == "datetime":
             _report(problems, feat.name, f"is not {ISO}", not_iso(col), col, first_row)
             low, high = declared_range(feat.min, feat.max)
@@ -230,39 +250,58 @@ def check_chunk(
                     long.fillna(False).astype(bool), col, first_row)
             columns[feat.name] = col
         elif feat.is_numeric or feat.kind == "binary":
-            values = pd.to_numeric(col, errors="coerce")
-            bad = values.isna() & col.notna()
-            _report(problems, feat.name, "is not a number", bad, col, first_row)
-            in_range = pd.Series(True, index=col.index)
-            if feat.min is not None:
-                in_range &= values >= feat.min
-            if feat.max is not None:
-                in_range &= values <= feat.max
-            if feat.kind == "binary":
-                in_range &= values.isin([0, 1])
+            numbers = col.dtype.kind in "biuf"
+            values = col if numbers else pd.to_numeric(col, errors="coerce")
+            if not numbers:
+                _report(problems, feat.name, "is not a number", values.isna() & col.notna(),
+                        col, first_row)
             allowed = f"in [{feat.min}, {feat.max}]" if feat.kind != "binary" else "0 or 1"
-            _report(problems, feat.name, f"is not {allowed}", ~in_range & values.notna(), col, first_row)
-            columns[feat.name] = values if col.dtype.kind not in "biuf" else col
+            _report(problems, feat.name, f"is not {allowed}", _out_of_range(values, feat), col,
+                    first_row)
+            columns[feat.name] = values
         else:
-            known = col.isin(feat.categories)
-            _report(
-                problems, feat.name, f"is not one of {feat.categories}", ~known & col.notna(),
-                col, first_row,
-            )
+            _report(problems, feat.name, f"is not one of {feat.categories}",
+                    _unknown(col, feat.categories or []), col, first_row)
             columns[feat.name] = col
         if not feat.nullable:
             _report(problems, feat.name, "is missing", col.isna(), col, first_row)
     if problems:
         raise BatchInputError(str(source), problems)
+    if all(columns[name] is read[name] for name in schema.names):
+        return frame[schema.names]
     return pd.DataFrame(columns, index=frame.index)
 
 
+def _out_of_range(values: pd.Series, feat: Any) -> np.ndarray:
+    """Where the numbers of ``values`` lie outside ``feat``'s range (or, for a binary
+    feature, are not 0 or 1); a blank is not out of range."""
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    inside = ~np.isnan(numbers)
+    if feat.min is not None:
+        inside &= numbers >= feat.min
+    if feat.max is not None:
+        inside &= numbers <= feat.max
+    if feat.kind == "binary":
+        inside &= (numbers == 0) | (numbers == 1)
+    return ~inside & ~np.isnan(numbers)
+
+
+def _unknown(values: pd.Series, categories: list[Any]) -> np.ndarray:
+    """Where ``values`` hold a category not among ``categories`` (a blank is not unknown):
+    a ``category`` column is checked by its few categories, then its codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        known = np.append(values.cat.categories.isin(categories), True)  # code -1: a blank
+        return ~known[values.cat.codes.to_numpy()]
+    return (~values.isin(categories) & values.notna()).to_numpy()
+
+
 def _report(
-    problems: list[dict], column: str, rule: str, mask: pd.Series, col: pd.Series, first_row: int
+    problems: list[dict], column: str, rule: str, mask: Any, col: pd.Series, first_row: int
 ) -> None:
+    mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return
-    positions = np.flatnonzero(mask.to_numpy())
+    positions = np.flatnonzero(mask)
     rows = {int(first_row + p): _value(col.iloc[p]) for p in positions[:MAX_REPORTED_ROWS]}
     problems.append({"column": column, "rule": rule, "count": int(len(positions)), "rows": rows})
 
@@ -357,3 +396,8 @@ def score_summary(result: ScoreResult) -> pd.DataFrame:
         described = scores["prediction"].describe()
         row.update({k: round(float(described[k]), 4) for k in ("mean", "std", "min", "max")})
     return pd.DataFrame([row])
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    """Whether a Parquet column holds text (pandas 3 writes its strings as ``large_string``)."""
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))

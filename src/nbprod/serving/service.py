@@ -22,7 +22,8 @@ called ``Customer``:
 - ``/predict`` ``{"customer": {...}}``: the answer of the model's kind (:mod:`nbprod.serving.answers`:
   probability and label at the threshold; the class and each class's probability; the
   predicted value and its interval), the model version and a request id; concurrent
-  requests share a model call (:mod:`nbprod.serving.batcher`);
+  requests share a model call (:mod:`nbprod.serving.batcher`); answered in front of
+  BentoML's router, inside the service's middlewares (:mod:`nbprod.serving.direct_route`);
 - ``/predict_batch`` ``{"customers": [...]}``: 1 to ``MAX_BATCH_SIZE`` records, one
   prediction each; BentoML's adaptive batching merges concurrent requests into one model
   call;
@@ -73,6 +74,7 @@ from ..settings import env_positive
 from .answers import answer_model, outcome
 from .api_page import ApiPageMiddleware
 from .batcher import Batcher
+from .direct_route import DirectRoute, DirectRouteMiddleware, direct_route_enabled
 from .exposure import refuse_exposed
 from .guard import GuardMiddleware, guard_settings
 from .predictor import Predictor, ServingMiddleware, input_model, model_tag
@@ -213,6 +215,8 @@ class ModelService:
         # /predict's own batcher (BentoML batches only list inputs); one model call at a time
         # between it and BentoML's thread for /predict_batch
         self._batcher = Batcher(self._predict, MAX_BATCH_SIZE)
+        if PREDICT_ROUTE is not None:  # /predict in front of BentoML's router, same call
+            PREDICT_ROUTE.answer = self._answer_parsed
         self._model_lock = threading.Lock()
         # BentoML's bugs (nbprod.compat.bentoml): a batch dispatched as soon as the model is
         # free, each request freed when answered (not 60 s later), a client's 4xx one line,
@@ -257,6 +261,10 @@ class ModelService:
             return {"error": "the labels cannot be stored now (the server's disk); no label "
                              f"was recorded: send them again in {STORAGE_RETRY_AFTER} s"}
         return {k: finite_or_none(v) for k, v in scores.items()}
+
+    async def _answer_parsed(self, parsed: Any) -> Any:
+        """/predict's answer for its parsed body (:mod:`nbprod.serving.direct_route`)."""
+        return await self._batcher(getattr(parsed, ONE))
 
     @staticmethod
     def _monitor(predictor: Predictor) -> Monitor | None:
@@ -320,5 +328,14 @@ ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
 # The API page at / and /docs, offline (BentoML's own loads Google Tag Manager)
 ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
     ApiPageMiddleware, title=f"{NAME}: model {MODEL_TAG}", name=NAME, model=MODEL_TAG)
+# /predict answered in front of BentoML's router, inside the middlewares above; off when
+# spans are exported (BentoML's route makes them) or with NBPROD_DIRECT_ROUTE=0
+PREDICT_ROUTE = (DirectRoute(
+    "/predict", ModelService.apis["predict"].input_spec.model_validate_json,  # type: ignore[attr-defined]
+    server=f"BentoML Service/{NAME}")
+    if "/predict" in TRACING_EXCLUDED and direct_route_enabled(os.environ) else None)
+if PREDICT_ROUTE is not None:
+    ModelService.add_asgi_middleware(  # type: ignore[attr-defined]
+        DirectRouteMiddleware, route=PREDICT_ROUTE)
 # A list output's media type is otherwise derived from its JSON schema on every response.
 fixed_list_media_type(ModelService, "predict_batch")

@@ -62,3 +62,12 @@ def test_json_in_another_charset_is_refused(app, customer, charset, status):
     assert response.status_code == status, response.text
     if status == 415:
         assert response.json() == {"error": f"JSON must be UTF-8, got charset={charset.lower()}"}
+
+
+def test_predict_is_answered_in_front_of_bentomls_router_by_the_services_instance(app, customer):
+    from nbprod.serving import service
+
+    route = service.PREDICT_ROUTE
+    assert route is not None and route.answer is not None  # the instance's own call
+    assert route.answer.__self__.predictor.tag == app.post(  # type: ignore[attr-defined]
+        "/predict", json={"customer": customer}).json()["model_version"]

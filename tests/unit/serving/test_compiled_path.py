@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
@@ -139,3 +140,23 @@ def test_with_a_cleaning_step_the_graph_gets_the_cleaned_columns_and_the_artifac
     with pytest.raises(PredictionError, match=r"the cleaning step .*_drops failed on the "
                                               r"input: KeyError: 'income'"):
         broken.predict(rows)
+
+
+def test_a_file_is_scored_from_the_graph_with_its_categories_as_codes_as_the_artifact_scores_it(
+        model_name, tmp_path):
+    from nbprod.serving.batch import score_chunks
+
+    tag, schema, X = _registered(model_name, "regression")
+    stored = get_model(tag)
+    graph = load_compiled(stored)
+    assert graph.categories == {"status": ["good", "bad"]}  # a text input fed as codes
+    assert "tensor(int64)" in [i.type for i in graph.inputs if i.name == "status"]
+    X.assign(status=X["status"].astype(str)).to_parquet(tmp_path / "in.parquet")  # as text
+    seen: list[int] = []
+    fast = score_chunks(graph, schema, tag, tmp_path / "in.parquet", tmp_path / "fast.parquet",
+                        chunk_rows=40, progress=seen.append)
+    slow = score_chunks(serving_model(stored, compiled=False), schema, tag,
+                        tmp_path / "in.parquet", tmp_path / "slow.parquet", chunk_rows=40)
+    assert seen == [40, 40, 40, 30] and fast.chunks == slow.chunks == 4
+    got, expected = (pd.read_parquet(r.output)["prediction"] for r in (fast, slow))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
