@@ -12,8 +12,8 @@
 - :mod:`.tracing`: which requests get an OpenTelemetry span;
 - :mod:`.guard`, :mod:`.admission`, :mod:`.exposure`, :mod:`.worker`: the API key, limits,
   admission by expected wait, the refusal to bind beyond loopback without a key, the worker;
-- :mod:`.batch`, :mod:`.dataset_scoring`: a file scored in chunks, locally or on Dask
-  (``nbprod score``).
+- :mod:`.batch`, :mod:`.batch_output`, :mod:`.dataset_scoring`: a file scored in chunks and
+  written as Parquet or CSV, locally or on Dask (``nbprod score``).
 
 May import: the monitoring, registry, model and data stages and the floor (errors,
 settings, compat).

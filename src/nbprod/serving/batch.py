@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..data.cleaning import Cleaning, apply_cleaning, load_cleaning
@@ -39,6 +38,7 @@ from ..data.model_kinds import BINARY, MULTICLASS
 from ..data.schema import FeatureSchema
 from ..errors import BatchInputError, ConfigError, DataFileError
 from ..model.predictions import predict
+from .batch_output import OutputWriter, prediction_table
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def score_chunks(
     keep = list(keep or [])
     out_kind = _format(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    writer = _Writer(dest, out_kind, model_tag)
+    writer = OutputWriter(dest, out_kind, model_tag)
     rows = n_chunks = positives = 0
     try:
         # Reading and writing run in a helper thread (pyarrow releases the GIL), so the
@@ -137,7 +137,7 @@ def score_chunks(
                 if clean is not None:  # as the pipeline and the service run it
                     features = model_frame(apply_cleaning(clean, features), schema.features)
                 predicted = predict(model, features, schema.model_kind, schema.classes)
-                out = _predictions(frame, keep, predicted, threshold, first_row=rows, tag=model_tag)
+                out = prediction_table(frame, keep, predicted, threshold, first_row=rows, tag=model_tag)
                 if written is not None:
                     written.result()
                 written = io.submit(writer.write, out)
@@ -310,57 +310,6 @@ def _value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return None if pd.isna(value) else value
-
-
-def _predictions(
-    frame: pd.DataFrame, keep: list[str], predicted: pd.DataFrame, threshold: float,
-    first_row: int, tag: str,
-) -> pa.Table:
-    n = len(frame)
-    data: dict[str, Any] = {"row": pa.array(np.arange(first_row, first_row + n, dtype="int64"))}
-    for name in keep:
-        data[name] = pa.Array.from_pandas(frame[name])
-    for name in predicted.columns:
-        values = predicted[name].to_numpy()
-        data[name] = pa.array(values if name == "label" else values.astype("float64", copy=False))
-    if "probability" in predicted.columns:  # binary: the label at the threshold
-        data["label"] = pa.array((predicted["probability"].to_numpy() >= threshold).astype("int8"))
-    data["model"] = pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype="int32")), pa.array([tag])
-    )
-    return pa.table(data)
-
-
-class _Writer:
-    """Appends prediction tables to one Parquet or CSV file."""
-
-    def __init__(self, path: Path, kind: str, tag: str) -> None:
-        self.path, self.kind, self.tag = path, kind, tag
-        self._parquet: pq.ParquetWriter | None = None
-        self._csv: pacsv.CSVWriter | None = None
-        self._stream: pa.NativeFile | None = None
-
-    def write(self, table: pa.Table) -> None:
-        if self.kind == "parquet":
-            if self._parquet is None:
-                schema = table.schema.with_metadata({"nbprod.model": self.tag})
-                self._parquet = pq.ParquetWriter(self.path, schema, compression="zstd")
-            self._parquet.write_table(table.replace_schema_metadata({"nbprod.model": self.tag}))
-        else:
-            table = table.set_column(
-                table.schema.get_field_index("model"), "model", table["model"].cast(pa.string())
-            )
-            if self._csv is None:
-                gzip = self.path.name.lower().endswith(".gz")
-                self._stream = pa.CompressedOutputStream(str(self.path), "gzip") if gzip else None
-                self._csv = pacsv.CSVWriter(self._stream or str(self.path), table.schema)
-            self._csv.write_table(table)
-
-    def close(self) -> None:
-        for writer in (self._parquet, self._csv, self._stream):
-            if writer is not None:
-                writer.close()
-        self._parquet = self._csv = self._stream = None
 
 
 def _require(source: Path, wanted: list[str], present: list[str]) -> None:
