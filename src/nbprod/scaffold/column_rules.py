@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.dates import inferred_range, unparsed
+from ..data.dates import as_datetimes, inferred_range, unparsed
 from .date_formats import Ambiguous, date_format
 from .names import identifier
 
@@ -87,7 +87,7 @@ def _is_datetime(values: pd.Series) -> bool:
     head = values.astype(str).head(50)
     if not head.str.match(r"^\d{4}-\d{2}-\d{2}").all():
         return False
-    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
+    return bool(as_datetimes(head).notna().all())
 
 
 def _datetime_spec(present: pd.Series, fmt: str | None) -> dict[str, Any] | str:

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from nbprod.data.columns import ColumnTable
+from nbprod.data.dataset import split
 from nbprod.data.dates import as_datetimes, check_format, days, expected, outside
 from nbprod.data.drift import DriftDetector
 from nbprod.data.frames import model_frame
@@ -135,3 +136,12 @@ def test_her_dates_drift_by_day(table):
     later = validate(sales(600, seed=1, start="2017-01-01"), table)
     assert not detector.score(same).loc["sold", "drifted"]
     assert detector.score(later).loc["sold", "drifted"]
+
+
+def test_a_date_split_reads_the_column_in_her_format():
+    table = ColumnTable.from_dict({**TABLE, "split": {"column": "sold", "test_from": "2017-06-01"}},
+                                  source="sales.yaml")
+    train, test = split(validate(sales(), table), table, 0.2, 0)
+    assert as_datetimes(test["sold"], US).min() >= pd.Timestamp("2017-06-01")
+    assert as_datetimes(train["sold"], US).max() < pd.Timestamp("2017-06-01")
+    assert len(train) and len(test)
