@@ -59,3 +59,16 @@ def test_the_served_model_reads_her_dates_and_refuses_others_naming_the_format(p
         schema = client.get("/docs.json").json()
         described = str(schema)
         assert "a date in the format %m/%d/%y" in described
+
+
+def test_nbprod_score_reads_her_dates_and_names_the_rows_in_another_format(pumpkins, tmp_path):
+    rows = pd.DataFrame(records(pumpkins, 3))
+    rows.to_csv(tmp_path / "good.csv", index=False)
+    scored = pumpkins.run("nbprod", "score", str(tmp_path / "good.csv"), str(tmp_path / "out.parquet"))
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 3
+    rows.loc[1, "date"] = "2017-04-29"
+    rows.to_csv(tmp_path / "bad.csv", index=False)
+    refused = pumpkins.run("nbprod", "score", str(tmp_path / "bad.csv"), str(tmp_path / "no.parquet"))
+    assert refused.returncode != 0
+    assert "date" in refused.stderr and "%m/%d/%y" in refused.stderr and "row 1" in refused.stderr
