@@ -46,8 +46,9 @@ from .splits import Split
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
 #: integer and number: within [min, max] when those are given; datetime: ISO dates or
-#: timestamps, or text in its declared ``format`` (:mod:`nbprod.data.dates`); text: free text of at most ``max_length``
-#: characters (a review, a ticket), which the default model vectorises.
+#: timestamps, or text in its declared ``format`` (:mod:`nbprod.data.dates`); text: free
+#: text of at most ``max_length`` characters (a review, a ticket), which the default model
+#: vectorises.
 KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
                 "description", "max_length", "format"}

@@ -111,7 +111,8 @@ class Split:
         """Which rows of ``df`` are the test set (True), in their order; a
         :class:`ConfigError` naming the column (or the function) and the rows that cannot
         be placed. ``test_size`` and ``seed`` (the split's) serve a group split without its
-        own ``test_size``, and her function."""
+        own ``test_size``, and her function; ``fmt`` is the date column's declared format
+        (None: ISO), the cut-off being ISO whatever it is."""
         if self.function is not None:
             from .split_function import call_split
 

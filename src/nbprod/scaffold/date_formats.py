@@ -57,6 +57,8 @@ def date_format(values: pd.Series) -> str | Ambiguous | None:
     :data:`FORMATS`."""
     if values.empty or not pd.api.types.is_string_dtype(values):
         return None
+    if not values.head(_HEAD).astype(str).str.contains(r"\d").all():  # every format has digits
+        return None
     readings = {fmt: parsed for fmt in FORMATS
                 if (parsed := _reads_all(values, fmt)) is not None}
     if not readings:
