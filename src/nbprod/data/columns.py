@@ -340,9 +340,6 @@ def _column(name: str, spec: Any, source: str) -> Column:
                                 or not isinstance(longest, int) or longest < 1):
         raise ConfigError(f"{where}.max_length: a whole number of characters >= 1, on a text "
                           f"column only; got {longest!r} on a {kind} column")
-    if spec.get("format") is not None and kind != "datetime":
-        raise ConfigError(f"{where}.format: only a datetime column has a format, got it on a "
-                          f"{kind} column")
     nullable = spec.get("nullable", False)
     if not isinstance(nullable, bool):
         raise ConfigError(f"{where}.nullable: true or false, got {nullable!r}")
@@ -351,7 +348,7 @@ def _column(name: str, spec: Any, source: str) -> Column:
         unit=_text(spec.get("unit")), source=_text(spec.get("source")),
         description=_text(spec.get("description")),
         missing=_missing(spec.get("missing"), nullable, categories, f"{where}.missing"),
-        max_length=longest, format=check_format(spec.get("format"), f"{where}.format"),
+        max_length=longest, format=check_format(spec.get("format"), kind, f"{where}.format"),
     )
 
 

@@ -41,11 +41,14 @@ def expected(fmt: str | None) -> str:
     return f"a date in the format {fmt} (e.g. {datetime(2024, 7, 1, 9, 30).strftime(fmt)})"
 
 
-def check_format(value: Any, where: str) -> str | None:
-    """A declared ``format`` (a strftime format reading at least a date), None when not
-    given, else :class:`ConfigError` naming ``where``."""
+def check_format(value: Any, kind: str, where: str) -> str | None:
+    """A declared ``format`` (a strftime format reading at least a date, on a column of
+    ``kind`` datetime), None when not given, else :class:`ConfigError` naming ``where``."""
     if value is None:
         return None
+    if kind != "datetime":
+        raise ConfigError(f"{where}: only a datetime column has a format, got it on a {kind} "
+                          "column")
     if not isinstance(value, str) or not any(d in value for d in _DATE_DIRECTIVES):
         raise ConfigError(f"{where}: a strftime format such as \"%m/%d/%Y\" (at least a "
                           f"month, a day or a year), got {value!r}")

@@ -67,7 +67,7 @@ def test_the_declared_format_is_kept_and_a_wrong_one_is_refused_naming_the_key(t
         bad = {**TABLE, "columns": {**TABLE["columns"], "sold": {"source": "Date", **spec}}}
         with pytest.raises(ConfigError, match=re.escape(message)):
             ColumnTable.from_dict(bad, source="sales.yaml")
-    assert check_format(None, "x") is None
+    assert check_format(None, "datetime", "x") is None
 
 
 def test_validation_names_the_column_the_format_and_the_rows(table):
