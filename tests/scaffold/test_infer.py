@@ -69,6 +69,47 @@ def test_iso_dates_are_a_datetime_column_and_mixed_formats_are_named():
     assert infer_column(col(mixed)).startswith("dates in more than one format")
 
 
+@pytest.mark.parametrize(("values", "fmt"), [
+    (["4/29/17", "5/6/17", "9/24/16", "12/3/16"], "%m/%d/%y"),       # day 29 > 12: month first
+    (["24.09.2016", "01.10.2016", "3.11.2016", "5.12.2016"], "%d.%m.%Y"),
+    (["13/01/2016", "02/03/2016", "28/12/2016", "1/6/2016"], "%d/%m/%Y"),  # day 13, 28 first
+    (["2016/09/24", "2016/10/01", "2016/12/31", "2016/01/02"], "%Y/%m/%d"),
+    (["Sep 24, 2016", "Oct 1, 2016", "Dec 31, 2016", "Jan 2, 2016"], "%b %d, %Y"),
+    (["9/24/2016 10:30", "10/1/2016 08:05", "1/2/2016 23:59", "3/4/2016 00:00"],
+     "%m/%d/%Y %H:%M"),
+])
+def test_dates_in_a_common_format_are_a_datetime_with_that_format(values, fmt):
+    spec = infer_column(col(values * 10 + [None]))
+    assert spec == {"kind": "datetime", "format": fmt, "min": "2016-01-01",
+                    "max": f"{2017 + YEARS_AHEAD if '17' in values[0] else 2016 + YEARS_AHEAD}"
+                           "-12-31", "nullable": True}
+
+
+def test_dates_either_day_or_month_first_are_not_guessed_and_the_note_says_why():
+    frame = pd.DataFrame({"When": ["03/04/2016", "05/06/2016", "01/02/2016", "11/12/2016"] * 10,
+                          "y": [0, 1, 1, 0, 1] * 8})
+    table = infer_table(frame, "y")
+    assert table.columns["when"]["kind"] == "categorical"  # as its values say, not a date
+    note = table.notes["when"]
+    assert "%m/%d/%Y or %d/%m/%Y" in note and "no day above 12" in note
+    assert f"# {note}" in render_columns(table, "visits.csv")
+    assert infer_column(col(["03/04/2016", "13/04/2016"] * 20))["format"] == "%d/%m/%Y"
+
+
+def test_an_inferred_format_is_written_by_the_yaml_serializer_and_read_back(tmp_path):
+    from nbprod.data.columns import ColumnTable
+
+    frame = pd.DataFrame({"Date": ["4/29/17", "5/6/17", "9/24/16"] * 10,
+                          "price": np.linspace(1, 30, 30)})
+    table = infer_table(frame, "price")
+    text = render_columns(table, "pumpkins.csv")
+    assert "format: '%m/%d/%y'" in text
+    path = tmp_path / "columns.yaml"
+    path.write_text(text)
+    assert ColumnTable.load(path).column("date").format == "%m/%d/%y"
+    assert not table.notes
+
+
 @pytest.mark.parametrize(("lo", "hi", "integer", "expected"), [
     (18, 75, True, (0, 200)),
     (0.01, 0.99, False, (0.0, 2.0)),

@@ -207,3 +207,16 @@ def test_an_existing_empty_folder_is_used(tmp_path):
     os.umask(umask)
     assert (tmp_path / "empty").stat().st_mode & 0o777 == 0o777 & ~umask
     assert leftovers(tmp_path) == []
+
+
+def test_new_prints_the_date_format_it_chose_and_why_it_chose_none(tmp_path):
+    rows = [f"{['4/29/17', '5/6/17', '9/24/16'][i % 3]},{['03/04/2016', '05/06/2016'][i % 2]},"
+            f"{i % 7},{i * 1.5}\n" for i in range(40)]
+    (tmp_path / "sales.csv").write_text("Date,Visit,size,price\n" + "".join(rows))
+    done = nbprod_new(tmp_path, "sales", "--data", "sales.csv", "--target", "price")
+    assert done.returncode == 0, done.stderr
+    assert "dates     date: format %m/%d/%y" in done.stdout
+    assert "note      visit: dates readable as %m/%d/%Y or %d/%m/%Y" in done.stdout
+    spec = yaml.safe_load((tmp_path / "sales/columns.yaml").read_text())
+    assert spec["columns"]["date"]["format"] == "%m/%d/%y"
+    assert spec["columns"]["visit"]["kind"] == "categorical"

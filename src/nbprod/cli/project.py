@@ -78,6 +78,12 @@ def _report(created: Created, data: Path, directory: Path) -> None:
                    f"({created.delimiter!r}, sniffed from its first lines)")
     for header, reason in table.dropped.items():
         click.echo(f"  left out  {header}: {reason}")
+    for name, spec in table.columns.items():
+        if spec.get("format"):
+            click.echo(f"  dates     {name}: format {spec['format']} (the one that reads every "
+                       "value; change it in columns.yaml)")
+    for name, note in table.notes.items():
+        click.echo(f"  note      {name}: {note}")
     how = "--kind" if table.kind_given else f"inferred: {table.kind_reason}"
     click.echo(f"  kind      {table.kind} model of {table.target} ({how}; "
                "change it in columns.yaml)")

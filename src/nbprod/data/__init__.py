@@ -11,8 +11,8 @@
 - :mod:`.split_function`: her own split function, called and its answer checked;
 - :mod:`.references`: a function of her package named ``module:function``, imported;
 - :mod:`.test_set`: the held-out rows' fingerprint (which rows, no row);
-- :mod:`.dates`: ISO dates and timestamps read as one instant, their declared range, and as
-  days for drift;
+- :mod:`.dates`: ISO dates and timestamps, or dates in a column's declared format, read as
+  one instant by one parser, their declared range, and as days for drift;
 - :mod:`.frames`: the one frame a model sees, trained or served (the dtypes of each kind);
 - :mod:`.schema`: the feature schema a model is served by, and the training data's reference
   statistics;

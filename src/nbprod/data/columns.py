@@ -40,17 +40,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .dates import as_datetimes, date_bound
+from .dates import as_datetimes, check_format, date_bound
 from .model_kinds import BINARY, MULTICLASS, REGRESSION, check_model_kind
 from .splits import Split
 
 #: binary: 0/1 flags; categorical: one of the declared categories (strings or integers);
 #: integer and number: within [min, max] when those are given; datetime: ISO dates or
-#: timestamps (:mod:`nbprod.data.dates`); text: free text of at most ``max_length``
-#: characters (a review, a ticket), which the default model vectorises.
+#: timestamps, or text in its declared ``format`` (:mod:`nbprod.data.dates`); text: free
+#: text of at most ``max_length`` characters (a review, a ticket), which the default model
+#: vectorises.
 KINDS = ("binary", "categorical", "integer", "number", "datetime", "text")
 _COLUMN_KEYS = {"kind", "categories", "min", "max", "nullable", "missing", "unit", "source",
-                "description", "max_length"}
+                "description", "max_length", "format"}
 _TABLE_KEYS = {"kind", "target", "positive", "record", "columns", "dropped", "split"}
 
 
@@ -73,6 +74,8 @@ class Column:
     missing: tuple[str, ...] | None = None
     #: the longest value of a ``text`` column, in characters (None: no bound)
     max_length: int | None = None
+    #: how a ``datetime`` column's text is written, a strftime format (None: ISO)
+    format: str | None = None
 
     @property
     def header(self) -> str:
@@ -88,7 +91,7 @@ class Column:
         out: dict[str, Any] = {"kind": self.kind}
         if self.categories is not None:
             out["categories"] = list(self.categories)
-        for key in ("min", "max", "unit", "source", "description", "max_length"):
+        for key in ("min", "max", "unit", "source", "description", "max_length", "format"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.nullable:
@@ -345,7 +348,7 @@ def _column(name: str, spec: Any, source: str) -> Column:
         unit=_text(spec.get("unit")), source=_text(spec.get("source")),
         description=_text(spec.get("description")),
         missing=_missing(spec.get("missing"), nullable, categories, f"{where}.missing"),
-        max_length=longest,
+        max_length=longest, format=check_format(spec.get("format"), kind, f"{where}.format"),
     )
 
 

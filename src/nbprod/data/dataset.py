@@ -92,7 +92,9 @@ def split(
     if table.split is not None:
         if table.split.group is not None and table.split.test_size is None:
             _check_share(test_size)
-        is_test = table.split.test_rows(df, table.source, test_size, seed)
+        needs = table.split.needs
+        fmt = table.column(needs).format if needs in table.names else None
+        is_test = table.split.test_rows(df, table.source, test_size, seed, fmt)
         _check_sides(label[~is_test], label[is_test], table)
         return df[~is_test], df[is_test]
     _check_share(test_size)

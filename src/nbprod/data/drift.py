@@ -5,7 +5,8 @@ reference's decile bins for numeric features (the outer two open-ended, so every
 has a bin), the declared categories for categorical features (values seen in neither go
 to an extra ``other`` bin) and the two values of a 0/1 flag (which has no ``other``:
 validation admits nothing else). A datetime feature is binned as the number of its days
-since 1970 (:data:`MEASURED`: the reference says ``of: days``), a text feature as its
+since 1970 (:data:`MEASURED`: the reference says ``of: days``, and ``format`` when its
+text is not ISO), a text feature as its
 length in characters (``of: length``).
 
 - Population stability index (PSI), the industry's usual drift score:
@@ -102,17 +103,18 @@ def reference_shares(ref: dict[str, Any]) -> np.ndarray:
 MEASURED = {"datetime": "days", "text": "length"}
 
 
-def measure(of: str | None, values: Sequence[Any] | pd.Series) -> np.ndarray:
+def measure(of: str | None, values: Sequence[Any] | pd.Series,
+            fmt: str | None = None) -> np.ndarray:
     """The numbers drift bins for ``values``: the values themselves (``of`` None), the
-    days since 1970 of dates (``days``) or the length of texts (``length``); NaN where
-    there is none."""
+    days since 1970 of dates written in ``fmt`` (``days``; None: ISO) or the length of
+    texts (``length``); NaN where there is none."""
     if of == "length":
         return np.array([len(v) if isinstance(v, str) else np.nan for v in values],
                         dtype="float64")
     if of == "days":
         from .dates import days
 
-        return days(values)
+        return days(values, fmt)
     if of is not None:
         raise ConfigError(f"drift reference: unknown measure {of!r}")
     return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy("float64")
@@ -135,11 +137,11 @@ def binner(ref: Mapping[str, Any]) -> Callable[[Sequence[Any]], np.ndarray]:
     """
     if ref["type"] == "numeric":
         inner = np.asarray(ref["bin_edges"][1:-1], dtype="float64")
-        of = ref.get("of")
+        of, fmt = ref.get("of"), ref.get("format")
 
         def numeric(values: Sequence[Any]) -> np.ndarray:
             if of is not None:  # a date's days since 1970, a text's length
-                x = measure(of, values)
+                x = measure(of, values, fmt)
                 return np.where(np.isnan(x), -1, np.searchsorted(inner, x, side="right"))
             try:
                 x = np.array([np.nan if v is None else v for v in values], dtype="float64")

@@ -36,6 +36,9 @@ class Declared(Protocol):
     @property
     def categories(self) -> Any: ...
 
+    @property
+    def format(self) -> str | None: ...
+
 
 def as_missing(values: pd.Series, missing: Iterable[str] | None) -> pd.Series:
     """``values`` with every string of ``missing`` (a column's declared blanks, such as
@@ -88,8 +91,8 @@ def model_frame(data: pd.DataFrame | Mapping[str, Sequence[Any]],
     for column in columns:
         values = data[column.name]
         dtype = input_dtype(column.kind, column.categories, column.nullable)
-        if column.kind == "datetime":  # ISO text, any zone: one instant in UTC
-            out[column.name] = as_datetimes(values).to_numpy()
+        if column.kind == "datetime":  # ISO text or her format, any zone: one instant in UTC
+            out[column.name] = as_datetimes(values, column.format).to_numpy()
         elif column.kind == "text":  # a blank text is the empty text
             text = pd.Series(values, dtype=object)
             out[column.name] = pd.array(text.where(text.notna(), "").to_numpy(), dtype="str")

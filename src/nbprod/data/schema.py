@@ -44,6 +44,8 @@ class Feature:
     missing: list[str] | None = None
     #: the longest text a ``text`` feature accepts, in characters
     max_length: int | None = None
+    #: how a ``datetime`` feature's text is written, a strftime format (None: ISO)
+    format: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -148,6 +150,7 @@ def derive_feature_schema(
                 unit=spec.get("unit"),
                 missing=list(spec["missing"]) if spec.get("missing") else None,
                 max_length=spec.get("max_length"),
+                format=spec.get("format"),
             )
         )
     return FeatureSchema(features=features, target=target, classes=classes, record=record,
@@ -168,11 +171,12 @@ def reference_statistics(frame: pd.DataFrame, schema: FeatureSchema, bins: int =
     for feat in schema.features:
         col = frame[feat.name]
         if feat.is_numeric or feat.kind in MEASURED:
-            values = (pd.Series(measure(MEASURED[feat.kind], col)).dropna()
+            values = (pd.Series(measure(MEASURED[feat.kind], col, feat.format)).dropna()
                       if feat.kind in MEASURED else col.dropna().astype("float64"))
             ref: dict[str, Any] = {"type": "numeric",
                                    "bin_edges": quantile_edges(values.to_numpy(), bins),
-                                   **({"of": MEASURED[feat.kind]} if feat.kind in MEASURED else {})}
+                                   **({"of": MEASURED[feat.kind]} if feat.kind in MEASURED else {}),
+                                   **({"format": feat.format} if feat.format else {})}
             # a date or a text is binned by its measure: count the values, not the measures
             counts = bin_counts(col.tolist() if feat.kind in MEASURED else values.to_numpy(), ref)
             stats[feat.name] = {

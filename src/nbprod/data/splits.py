@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from .dates import as_datetimes, expected
 
 TRAIN, TEST = "train", "test"
 KEYS = ("column", "test_from", "group", "test_size", "function")
@@ -106,11 +107,12 @@ class Split:
         return f"{self.column!r} from {self.test_from}"
 
     def test_rows(self, df: pd.DataFrame, where: str = "data", test_size: float = 0.2,
-                  seed: int = 0) -> np.ndarray:
+                  seed: int = 0, fmt: str | None = None) -> np.ndarray:
         """Which rows of ``df`` are the test set (True), in their order; a
         :class:`ConfigError` naming the column (or the function) and the rows that cannot
         be placed. ``test_size`` and ``seed`` (the split's) serve a group split without its
-        own ``test_size``, and her function."""
+        own ``test_size``, and her function; ``fmt`` is the date column's declared format
+        (None: ISO), the cut-off being ISO whatever it is."""
         if self.function is not None:
             from .split_function import call_split
 
@@ -127,17 +129,10 @@ class Split:
             bad = ~marks.isin([TRAIN, TEST]).fillna(False).to_numpy(dtype=bool)
             _refuse(values, bad, f"{where}: split column {self.needs!r}", "neither train nor test")
             return (marks == TEST).to_numpy(dtype=bool)
-        dates = when(values)
+        dates = when(values, fmt)
         bad = dates.isna().to_numpy(dtype=bool)
-        _refuse(values, bad, f"{where}: split column {self.needs!r}",
-                "not ISO dates or timestamps")
-        cut = pd.Timestamp(self.test_from)
-        zone = getattr(dates.dt, "tz", None)
-        if zone is not None and cut.tz is None:
-            cut = cut.tz_localize(zone)
-        elif zone is None and cut.tz is not None:
-            cut = cut.tz_convert(None)
-        return (dates >= cut).to_numpy(dtype=bool)
+        _refuse(values, bad, f"{where}: split column {self.needs!r}", f"not {expected(fmt)}")
+        return (dates >= when(pd.Series([self.test_from])).iloc[0]).to_numpy(dtype=bool)
 
 
 def _share(value: Any, where: str) -> float | None:
@@ -166,11 +161,9 @@ def group_rows(groups: pd.Series, test_size: float, seed: int, where: str) -> np
     return out
 
 
-def when(values: pd.Series) -> pd.Series:
-    """ISO dates or timestamps as datetimes (NaT where a value is not one)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    return pd.to_datetime(values.astype("object"), errors="coerce", format="ISO8601")
+def when(values: pd.Series, fmt: str | None = None) -> pd.Series:
+    """Dates in ``fmt`` (None: ISO) as instants in UTC (NaT where a value is not one)."""
+    return as_datetimes(values, fmt)
 
 
 def _refuse(values: pd.Series, bad: np.ndarray, what: str, why: str) -> None:

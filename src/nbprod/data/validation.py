@@ -18,7 +18,7 @@ from ..errors import DataValidationError
 from .cleaning import Cleaning, apply_cleaning
 from .columns import Column, ColumnTable
 from .dataset import check_target
-from .dates import declared_range, not_iso, outside, range_text
+from .dates import declared_range, outside, range_text, unparsed
 from .frames import as_missing, as_numbers
 from .splits import TEST, TRAIN, Split, when
 
@@ -76,12 +76,14 @@ def pandera_column(column: Column) -> pa.Column:
 
 
 def _date_checks(column: Column) -> list[pa.Check]:
-    """ISO text on every present row and, when declared, within the column's range (the
-    rule's name says the range)."""
-    checks = [pa.Check(lambda s: ~not_iso(s), name="iso_date_or_timestamp")]
+    """ISO text (or text in the column's ``format``) on every present row and, when
+    declared, within the column's range (the rules' names say the format and the range)."""
+    fmt = column.format
+    name = "iso_date_or_timestamp" if fmt is None else f"date_in_format {fmt}"
+    checks = [pa.Check(lambda s: ~unparsed(s, fmt), name=name)]
     low, high = declared_range(column.min, column.max)
     if low is not None or high is not None:
-        checks.append(pa.Check(lambda s: ~outside(s, low, high),
+        checks.append(pa.Check(lambda s: ~outside(s, low, high, fmt),
                                name=f"date {range_text(low, high)}"))
     return checks
 

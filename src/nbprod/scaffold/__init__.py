@@ -3,6 +3,8 @@
 * :mod:`.infer`: data -> the proposed column table (the target, the model kind, dropped);
 * :mod:`.derived`: her ``clean(df)`` from ``--clean FILE``, and the target it computes;
 * :mod:`.column_rules`: one column -> its kind, categories, range, blanks, or why it is left out;
+* :mod:`.date_formats`: which common format a column of text dates is written in, or why
+  none is chosen (month first and day first both read it);
 * :mod:`.names`: raw headers -> identifiers;
 * :mod:`.tablefile`: the table as the commented ``columns.yaml``;
 * :mod:`.writer`: a folder written all-or-nothing, with its first git commit;

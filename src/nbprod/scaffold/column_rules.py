@@ -4,6 +4,8 @@ Small pure functions, used by :func:`nbprod.scaffold.infer.infer_table`:
 
 * numbers written with blank-like strings (``" "``, ``"?"``, ``"NA"``, ``"-"``) are
   nullable numbers that declare those strings ``missing`` (the raw file stays as it is);
+* text dates are a datetime: ISO ones as they are, others with the one format that reads
+  them all (:mod:`nbprod.scaffold.date_formats`), written under ``format:``;
 * an integer column with few values is categorical only when its values look like codes,
   not counts (:func:`looks_like_codes`);
 * a column is left out with a reason that holds for it (a different value on every row,
@@ -19,7 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.dates import inferred_range, not_iso
+from ..data.dates import as_datetimes, inferred_range, unparsed
+from .date_formats import Ambiguous, date_format
 from .names import identifier
 
 __all__ = ["BLANK_LIKE", "blank_like", "declared_anyway", "infer_column", "looks_like_codes",
@@ -84,7 +87,19 @@ def _is_datetime(values: pd.Series) -> bool:
     head = values.astype(str).head(50)
     if not head.str.match(r"^\d{4}-\d{2}-\d{2}").all():
         return False
-    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
+    return bool(as_datetimes(head).notna().all())
+
+
+def _datetime_spec(present: pd.Series, fmt: str | None) -> dict[str, Any] | str:
+    """A datetime column's declaration: its ``format`` when not ISO, and its range (ISO)."""
+    if fmt is None and unparsed(present).any():
+        return "dates in more than one format (make them ISO in clean(), then declare " \
+               "the column kind: datetime)"
+    spec: dict[str, Any] = {"kind": "datetime", **({"format": fmt} if fmt else {})}
+    span = inferred_range(present, fmt)
+    if span is not None:
+        spec["min"], spec["max"] = span
+    return spec
 
 
 def blank_like(values: pd.Series) -> pd.Series:
@@ -205,14 +220,10 @@ def infer_column(series: pd.Series) -> dict[str, Any] | str:
         return f"constant (always {python_value(present.iloc[0])!r})".replace("'", '"')
     nullable = bool(series.isna().any())
     spec: dict[str, Any] | str
-    if _is_datetime(present):
-        if not_iso(present).any():
-            return "dates in more than one format (make them ISO in clean(), then declare " \
-                   "the column kind: datetime)"
-        spec = {"kind": "datetime"}
-        span = inferred_range(present)
-        if span is not None:
-            spec["min"], spec["max"] = span
+    found = None if _is_datetime(present) else date_format(present)
+    fmt = None if isinstance(found, Ambiguous) else found  # ambiguous: as its values say
+    if _is_datetime(present) or fmt is not None:
+        spec = _datetime_spec(present, fmt)
     elif pd.api.types.is_bool_dtype(present):
         spec = {"kind": "binary"}
     elif pd.api.types.is_numeric_dtype(present):

@@ -19,7 +19,7 @@ import difflib
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from .column_rules import (
     python_value,
     sorted_values,
 )
+from .date_formats import ambiguity
 from .leaks import target_leak
 from .names import identifier, identifiers
 
@@ -74,6 +75,8 @@ class Inferred:
     kind_given: bool = False
     #: the standard deviation of a regression target (the scale of its gate's tolerances)
     target_std: float | None = None
+    #: column name -> a note on how it was read (dates whose format is ambiguous)
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -253,6 +256,7 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
     names = identifiers(headers)
     columns: dict[str, dict[str, Any]] = {}
     dropped: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for header in headers:
         if header == target_header:
             spec: dict[str, Any] | str = target_spec
@@ -267,6 +271,8 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
         if names[header] != header:
             spec = {"source": header, **spec}
         columns[names[header]] = spec
+        if header != target_header and (note := ambiguity(df[header])) is not None:
+            notes[names[header]] = note
     if len(columns) < 2:
         raise ConfigError(
             f"no usable feature column beside the target {target_header!r}: "
@@ -285,4 +291,5 @@ def infer_table(df: pd.DataFrame, target: str, positive: str | None = None,
         kind_given=kind is not None,
         target_std=(float(pd.to_numeric(df[target_header]).std(ddof=0))
                     if chosen_kind == REGRESSION else None),
+        notes=notes,
     )

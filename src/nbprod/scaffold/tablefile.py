@@ -14,8 +14,9 @@ _HEADER = """\
 # columns.yaml: the declared column table, the contract of the data, the pipeline and the API.
 # Written by `nbprod new` from {source}; review it: every kind, category and range here is
 # checked on every build (ingest) and on every request the service answers.
-# kind: binary (0/1) | categorical | integer | number | datetime (ISO dates, min to max) |
-# text (free text, max_length characters); nullable: true means it may be blank;
+# kind: binary (0/1) | categorical | integer | number | datetime (ISO dates, or text in its
+# strftime format such as "%m/%d/%y"; min to max in ISO) | text (free text, max_length
+# characters); nullable: true means it may be blank;
 # missing: the strings that stand for a blank in the raw file (read as blank, file untouched);
 # source: the header in the raw file, when it differs from the name.
 # split: {{column: fold}} (train/test), {{column: day, test_from: 2024-07-01}},
@@ -49,7 +50,8 @@ def render_columns(table: Inferred, source: str) -> str:
     lines.append("columns:".ljust(_COMMENT_AT)
                  + "# every column the model uses, the target included, in order")
     for name, spec in table.columns.items():
-        lines.append(f"  {_flow(name)}: {_flow(spec)}")
+        line = f"  {_flow(name)}: {_flow(spec)}"
+        lines.append(f"{line}  # {table.notes[name]}" if name in table.notes else line)
     if table.dropped:
         lines.append("dropped:".ljust(_COMMENT_AT) + "# raw columns left out, each with the reason")
         for header, reason in table.dropped.items():

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..data.cleaning import Cleaning, apply_cleaning, load_cleaning
-from ..data.dates import ISO, declared_range, not_iso, outside, range_text
+from ..data.dates import declared_range, expected, outside, range_text, unparsed
 from ..data.files import sniff_delimiter
 from ..data.frames import as_missing, model_frame
 from ..data.model_kinds import BINARY, MULTICLASS
@@ -238,11 +238,12 @@ def check_chunk(
     for feat in schema.features:
         col = as_missing(read[feat.name], feat.missing)
         if feat.kind == "datetime":
-            _report(problems, feat.name, f"is not {ISO}", not_iso(col), col, first_row)
+            _report(problems, feat.name, f"is not {expected(feat.format)}",
+                    unparsed(col, feat.format), col, first_row)
             low, high = declared_range(feat.min, feat.max)
             if low is not None or high is not None:
                 _report(problems, feat.name, f"is not a date {range_text(low, high)}",
-                        outside(col, low, high), col, first_row)
+                        outside(col, low, high, feat.format), col, first_row)
             columns[feat.name] = col
         elif feat.kind == "text":
             long = col.astype("string").str.len() > (feat.max_length or float("inf"))
