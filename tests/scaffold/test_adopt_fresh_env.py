@@ -63,6 +63,9 @@ class Case:
     #: the field of the service's answer compared with hers: ``probability`` (binary),
     #: ``label`` or ``probabilities`` (multiclass), ``prediction`` (regression)
     field: str
+    #: her repository's folder, copied whole where her notebook runs (the folders her cells
+    #: write to, beside her data); without it, only her data is put where she reads it
+    root: Path | None = None
 
 
 CASES = {
@@ -75,31 +78,36 @@ CASES = {
         PUBLIC / "forest_search" / "telco_customer_churn_analysis.ipynb",
         PUBLIC / "forest_search" / "WA_Fn-UseC_-Telco-Customer-Churn.csv",
         "WA_Fn-UseC_-Telco-Customer-Churn.csv", "rf_grid", "Churn",
-        "X_val", "rf_grid.predict_proba(X_val)[:, 1]", "probability"),
+        "X_val", "rf_grid.predict_proba(X_val)[:, 1]", "probability", PUBLIC / "forest_search"),
     "titanic_pipeline": Case(  # her own transformer class inside her Pipeline
         PUBLIC / "titanic_pipeline" / TITANIC / "04-titanic-survival-pipeline-solution.ipynb",
         PUBLIC / "titanic_pipeline" / TITANIC / "titanic-openml.csv",
         "titanic-openml.csv", "titanic_pipe", "survived",
-        "X_test", "titanic_pipe.predict_proba(X_test)[:, 1]", "probability"),
+        "X_test", "titanic_pipe.predict_proba(X_test)[:, 1]", "probability",
+        PUBLIC / "titanic_pipeline"),
     "xgb_dict_map": Case(  # a statistic of her whole frame (a median) kept in the model
         PUBLIC / "xgb_dict_map" / "Notebooks" / "Predicting_Customer_Churn_with_XGBoost_&_CatBoost.ipynb",
         PUBLIC / "xgb_dict_map" / "Data" / "WA_Fn-UseC_-Telco-Customer-Churn.csv",
         "../Data/WA_Fn-UseC_-Telco-Customer-Churn.csv", "xgb_model", "Churn",
-        "X_test", "xgb_model.predict_proba(X_test)[:, 1]", "probability"),
+        "X_test", "xgb_model.predict_proba(X_test)[:, 1]", "probability", PUBLIC / "xgb_dict_map"),
     "pumpkins": Case(  # a regression on a target her notebook computes
         PUBLIC / "pumpkins" / "2-Regression" / "3-Linear" / "solution" / "notebook.ipynb",
         PUBLIC / "pumpkins" / "2-Regression" / "data" / "US-pumpkins.csv",
         "../../data/US-pumpkins.csv", "pipeline", "Price",
-        "X_test", "pipeline.predict(X_test)", "prediction"),
+        "X_test", "pipeline.predict(X_test)", "prediction", PUBLIC / "pumpkins"),
 }
 
 
 def her_answers(case: Case, folder: Path) -> dict[int, Any]:
     """Her original notebook executed as it is, with her data where it reads it, plus one
     cell printing her model's answer for each of her held-out rows, by row label."""
-    cwd = folder.joinpath(*["nb"] * Path(case.reads).parts.count(".."))
-    (cwd / case.reads).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(case.data, cwd / case.reads)
+    if case.root is not None:
+        shutil.copytree(case.root, folder / "repo")
+        cwd = folder / "repo" / case.notebook.parent.relative_to(case.root)
+    else:
+        cwd = folder.joinpath(*["nb"] * Path(case.reads).parts.count(".."))
+        (cwd / case.reads).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(case.data, cwd / case.reads)
     nb = nbformat.read(str(case.notebook), as_version=4)
     nb.cells.append(new_code_cell(
         "import json as _json, numpy as _np\n"
@@ -118,17 +126,22 @@ def records(project: Path) -> dict[int, dict[str, Any]]:
     [kept] = project.glob("products/notebook/*/heldout.parquet")  # her last task's
     held = pd.read_parquet(kept)
     spec = yaml.safe_load((project / "columns.yaml").read_text())
-    cast = {"number": float, "integer": lambda v: int(float(v))}
     out = {}
     for label, row in held.iterrows():
-        out[int(label)] = {
-            name: cast.get(c["kind"], lambda v: v)(_plain(row[c.get("source", name)]))
-            for name, c in spec["columns"].items() if name != spec["target"]}
+        out[int(label)] = {name: _field(row[c.get("source", name)], c)
+                           for name, c in spec["columns"].items() if name != spec["target"]}
     return out
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
+def _field(value: Any, column: dict[str, Any]) -> Any:
+    """A raw value as a JSON record carries it: a number as a number, a blank (or a value
+    that is no number in a number column, her file's ``'?'``) as null."""
+    value = value.item() if hasattr(value, "item") else value
+    if column["kind"] in ("number", "integer"):
+        value = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+        return None if pd.isna(value) else (float(value) if column["kind"] == "number"
+                                            else int(value))
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
 def same(hers: Any, served: Any) -> bool:
