@@ -53,6 +53,25 @@ def jupyter_lab(root: Path, env: dict[str, str], scratch: Path, flags=tuple(LAB_
         log.close()
 
 
+@contextlib.contextmanager
+def kernel_session(url: str, token: str, path: str):
+    """A kernel session on the notebook ``path`` (as JupyterLab opens one) and its channels'
+    websocket: (websocket, session id), closed on exit."""
+    import websocket
+
+    session = requests.post(f"{url}/api/sessions", timeout=60,
+                            headers={"Authorization": f"token {token}"},
+                            json={"path": path, "name": Path(path).name, "type": "notebook",
+                                  "kernel": {"name": "python3"}}).json()
+    ws = websocket.create_connection(
+        f"ws://{url.removeprefix('http://')}/api/kernels/{session['kernel']['id']}/channels",
+        header=[f"Authorization: token {token}"], timeout=240)
+    try:
+        yield ws, session["id"]
+    finally:
+        ws.close()
+
+
 def execute(ws, session: str, code: str) -> tuple[str, list[str], list[dict], int]:
     """Run ``code`` in the kernel behind ``ws``: (reply status, error tracebacks, the
     outputs JupyterLab would keep, execution count)."""

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-import websocket
 
-from labkit import LAB_FLAGS, execute, injected_cells, jupyter_lab
+from labkit import LAB_FLAGS, execute, injected_cells, jupyter_lab, kernel_session
 from nbprod.registry.lineage import git_info
 from projectkit import BIN, PROJECT_FILES, ROOT, build_env, smoke_build
 
@@ -65,22 +64,14 @@ def test_a_pipeline_notebook_runs_in_jupyter_and_saves_back_clean(built, tmp_pat
         # opening Lab did not make Ploomber forget the last build
         assert (products / "data" / ".train.parquet.metadata").is_file()
 
-        session = requests.post(f"{url}/api/sessions", headers=auth, timeout=60, json={
-            "path": "notebooks/train.ipynb", "name": "train.ipynb", "type": "notebook",
-            "kernel": {"name": "python3"}}).json()
-        ws = websocket.create_connection(
-            f"ws://{url.removeprefix('http://')}/api/kernels/{session['kernel']['id']}/channels",
-            header=[f"Authorization: token {token}"], timeout=240)
-        try:
+        with kernel_session(url, token, "notebooks/train.ipynb") as (ws, session):
             ran = 0
             for cell in cells:
                 if cell["cell_type"] == "code":
                     status, errors, cell["outputs"], cell["execution_count"] = execute(
-                        ws, session["id"], cell["source"])
+                        ws, session, cell["source"])
                     assert status == "ok", "\n".join(errors)
                     ran += 1
-        finally:
-            ws.close()
         assert ran == 6  # parameters, injected, and the notebook's four code cells
         assert any(cell["cell_type"] == "code" and cell["outputs"] for cell in cells)
 

@@ -73,9 +73,8 @@ def test_lab_opens_her_task_with_its_upstream_injected_and_runs_it(adopted, tmp_
     ``features_nb`` injected (in memory: the file is untouched), and runs cell by cell in
     the server's kernel as in JupyterLab."""
     import requests
-    import websocket
 
-    from labkit import execute, injected_cells, jupyter_lab
+    from labkit import execute, injected_cells, jupyter_lab, kernel_session
 
     path, env, _ = adopted
     committed = (path / "notebooks/models.ipynb").read_bytes()
@@ -89,22 +88,14 @@ def test_lab_opens_her_task_with_its_upstream_injected_and_runs_it(adopted, tmp_
         upstream = path / "products-smoke" / "notebook" / "features_nb"
         assert str(upstream / "X_train.parquet") in injected["source"]
         assert (path / "notebooks/models.ipynb").read_bytes() == committed
-        session = requests.post(f"{url}/api/sessions", headers=auth, timeout=60, json={
-            "path": "notebooks/models.ipynb", "name": "models.ipynb", "type": "notebook",
-            "kernel": {"name": "python3"}}).json()
-        ws = websocket.create_connection(
-            f"ws://{url.removeprefix('http://')}/api/kernels/{session['kernel']['id']}/channels",
-            header=[f"Authorization: token {token}"], timeout=240)
-        try:
+        with kernel_session(url, token, "notebooks/models.ipynb") as (ws, session):
             ran = 0
             for cell in cells:
                 if cell["cell_type"] == "code":
-                    status, errors, _, _ = execute(ws, session["id"], cell["source"])
+                    status, errors, _, _ = execute(ws, session, cell["source"])
                     assert status == "ok", "\n".join(errors)
                     ran += 1
-            status, errors, outputs, _ = execute(ws, session["id"], "print(type(rf).__name__)")
-        finally:
-            ws.close()
+            status, errors, outputs, _ = execute(ws, session, "print(type(rf).__name__)")
     assert status == "ok" and outputs[0]["text"].strip() == "RandomForestClassifier", errors
     assert ran >= 4
 
