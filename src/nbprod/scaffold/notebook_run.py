@@ -151,22 +151,30 @@ def _kind(value: Any) -> str:
         return "other"
 
 
+def answers_alike(served: Any, records: Any, expected: Any) -> bool:
+    """Whether the ``served`` pipeline still answers ``records`` (her held-out rows, one
+    column blanked or dropped) as her model did (``expected``); her code failing is not."""
+    from nbprod.model.adopted import answers, parity
+
+    try:
+        parity(expected, answers(served, records))
+    except Exception:  # noqa: BLE001  a different answer, or her code fails without it
+        return False
+    return True
+
+
 def reads(served: Any, records: Any, expected: Any) -> list[str]:
     """The columns of ``records`` the ``served`` pipeline reads: with one of them blank on
     every row, its answers are no longer ``expected`` (or it fails)."""
     import numpy as np
 
-    from nbprod.model.adopted import answers, parity
+    def blank(column: Any) -> Any:
+        out = records.copy()
+        out[column] = np.nan
+        return out
 
-    out = []
-    for column in records.columns:
-        blank = records.copy()
-        blank[column] = np.nan
-        try:
-            parity(expected, answers(served, blank))
-        except Exception:  # noqa: BLE001  a different answer, or her code fails without it
-            out.append(str(column))
-    return out
+    return [str(column) for column in records.columns
+            if not answers_alike(served, blank(column), expected)]
 
 
 def _parity(ns: dict[str, Any], spec: dict[str, Any],
@@ -236,16 +244,8 @@ def _holds(model: Any) -> list[str]:
 def _sources(served: Any, rows: Any, expected: Any, flow: dict[str, Any]) -> list[str]:
     """The candidate columns her computed target is made from that her features do not
     need: without each, the served path still answers her held-out rows as her model."""
-    from nbprod.model.adopted import answers, parity
-
-    kept = []
-    for column in flow.get("sources", []):
-        try:
-            parity(expected, answers(served, rows.drop(columns=[column])))
-        except Exception:  # noqa: BLE001 - her features need it (or fail without it)
-            continue
-        kept.append(column)
-    return kept
+    return [column for column in flow.get("sources", [])
+            if answers_alike(served, rows.drop(columns=[column]), expected)]
 
 
 def _her_target(ns: dict[str, Any], flow: dict[str, Any], X_train: Any, X_test: Any
