@@ -92,16 +92,30 @@ def _locked(path: Path, what: str, purpose: str) -> Iterator[bool]:
 
 def _acquire(fh, path: Path, what: str, purpose: str) -> bool:
     """Take the flock of ``fh``; True when another process held it (and we waited)."""
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    holder = _holder(fh)
+    if holder is None:
         return False
-    except BlockingIOError:
-        pass
-    fh.seek(0)
-    holder = fh.read().strip() or "another process"
     log.warning("%s is locked by %s (%s); waiting for it before: %s", what, holder, path, purpose)
     started = time.monotonic()
     fcntl.flock(fh, fcntl.LOCK_EX)
     log.warning("%s: lock acquired after %.1f s; now: %s", what, time.monotonic() - started,
                 purpose)
     return True
+
+
+def _holder(fh, patience: float = 2.0) -> str | None:
+    """None once the flock of ``fh`` is ours; else the holder's line in the lock file. The
+    holder writes that line just after taking the flock, so a waiter that came in between
+    reads it empty: try again for up to ``patience`` seconds before calling it anonymous."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            pass
+        fh.seek(0)
+        line = fh.read().strip()
+        if line or time.monotonic() > deadline:
+            return line or "another process"
+        time.sleep(0.02)

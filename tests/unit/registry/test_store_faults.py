@@ -208,3 +208,28 @@ def test_score_needs_a_production_version(model_name, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert f"model {model_name!r} has no production version" in result.output
     assert not Path(tmp_path / "out.parquet").exists()
+
+
+def test_a_waiter_that_comes_before_the_holder_wrote_its_line_still_names_it(model_name, caplog):
+    # the holder has the flock but writes who it is a moment later: the waiter reads again
+    path = lock_path(model_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import fcntl, os, sys, time
+        with open({str(path)!r}, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            print("flocked", flush=True)
+            time.sleep(0.5)
+            fh.write(f"pid {{os.getpid()}}: a slow holder\\n")
+            fh.flush()
+            sys.stdin.readline()
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "flocked"
+    from threading import Timer
+    Timer(1.5, lambda: (holder.stdin.write("go\n"), holder.stdin.flush())).start()
+    with caplog.at_level("WARNING", logger="nbprod.registry.storelock"):
+        with model_lock(model_name, "after the slow holder"):
+            pass
+    holder.wait(30)
+    waited = [r.getMessage() for r in caplog.records if "waiting for it" in r.getMessage()]
+    assert len(waited) == 1 and f"pid {holder.pid}: a slow holder" in waited[0], waited
