@@ -84,6 +84,13 @@ engines: $(ENGINES)/airflow/.installed $(ENGINES)/kfp/.installed  ## the engines
 test-engines: dev engines  ## the engines tier: Airflow runs the DAG, kfp compiles, Dask scores
 	pytest -m engines tests/engines
 
+# The adopted tier (docs/own-notebook.md): every public notebook of
+# tests/scaffold/test_adopt_fresh_env.py adopted by `nbprod new --notebook`, then its own
+# `make run`, `make test` and `make serve` on a fresh virtual environment (about ten minutes).
+.PHONY: test-adopted
+test-adopted: dev  ## the adopted tier: each public notebook's project on a fresh venv
+	NBPROD_FRESH_ENV=1 pytest -m fresh_env tests/scaffold
+
 plot: install  ## the DAG and each task's status, offline: products/pipeline.html
 	nbprod plot --output products/pipeline.html
 
