@@ -35,10 +35,13 @@ def clean(df: pd.DataFrame) -> pd.DataFrame:
     their ``total_charges`` blank. Their true total is 0.0: we fill exactly those
     rows and no others (a blank for tenure > 0 is left for validation to reject:
     ``RULES``). It runs before validation in the pipeline and on every request the
-    service answers, so a new customer is scored as the model was trained.
+    service answers, so a new customer is scored as the model was trained. A frame with
+    nothing to fill (most requests) is given back as it is, without a copy.
     """
+    new = df["total_charges"].isna() & (df["tenure"] == 0)
+    if not new.any():
+        return df
     out = df.copy()
-    new = out["total_charges"].isna() & (out["tenure"] == 0)
     out.loc[new, "total_charges"] = 0.0
     log.info("filled total_charges=0.0 for %d new customer(s) with tenure 0", int(new.sum()))
     return out

@@ -52,3 +52,10 @@ def test_clean_fills_total_charges_only_for_new_customers():
     assert out.loc[0, "total_charges"] == 0.0
     assert np.isnan(df.loc[0, "total_charges"])  # input left untouched
     pd.testing.assert_series_equal(out["total_charges"].iloc[1:], df["total_charges"].iloc[1:])
+
+
+def test_clean_gives_back_a_frame_with_nothing_to_fill_as_it_is():
+    df = rows()
+    assert not (df["total_charges"].isna() & (df["tenure"] == 0)).any()
+    out = churn.clean(df)
+    pd.testing.assert_frame_equal(out, df)

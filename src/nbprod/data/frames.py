@@ -60,6 +60,11 @@ def as_numbers(values: pd.Series) -> pd.Series:
         return values
 
 
+#: pandas' ``str`` dtype, resolved once: resolving the name costs as much as building a
+#: one-row column from it, on every request the service answers
+STR = pd.api.types.pandas_dtype("str")
+
+
 def input_dtype(kind: str, categories: Iterable[Any] | None, nullable: bool) -> str:
     """The dtype a model sees for a column of ``kind``: what ``pandas.read_csv`` gives."""
     if kind == "categorical":
@@ -95,12 +100,12 @@ def model_frame(data: pd.DataFrame | Mapping[str, Sequence[Any]],
             out[column.name] = as_datetimes(values, column.format).to_numpy()
         elif column.kind == "text":  # a blank text is the empty text
             text = pd.Series(values, dtype=object)
-            out[column.name] = pd.array(text.where(text.notna(), "").to_numpy(), dtype="str")
+            out[column.name] = pd.array(text.where(text.notna(), "").to_numpy(), dtype=STR)
         elif isinstance(values, pd.Series):
             out[column.name] = values if str(values.dtype) == dtype else values.astype(dtype)
         elif dtype == "str":
-            out[column.name] = pd.array(values, dtype="str")
+            out[column.name] = pd.array(values, dtype=STR)
         else:
             out[column.name] = np.asarray(values, dtype=dtype)
     index = data.index if isinstance(data, pd.DataFrame) else None
-    return pd.DataFrame(out, index=index, columns=[c.name for c in columns])
+    return pd.DataFrame(out, index=index)  # ``out`` is in ``columns``' order already

@@ -237,7 +237,17 @@ class Predictor:
         if self.clean is None:
             return columns
         frame = model_frame(columns, self.schema.features)
-        return self._cleaned(self.clean, frame, lambda out: {c: out[c].tolist() for c in self.columns})
+        return self._cleaned(self.clean, frame, self._as_columns)
+
+    def _as_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """``frame``'s model columns as arrays of Python values, as the service's rows give
+        them (one conversion of the whole frame: a Series per column costs more)."""
+        if list(frame.columns) != self.columns:
+            missing = [c for c in self.columns if c not in frame.columns]
+            if missing:
+                raise KeyError(f"its result lacks the model's column(s) {missing}")
+            frame = frame[self.columns]
+        return dict(zip(self.columns, frame.to_numpy(dtype=object).T, strict=True))
 
     @staticmethod
     def _cleaned(clean: Cleaning, frame: pd.DataFrame, then: Callable[[pd.DataFrame], Any]) -> Any:
