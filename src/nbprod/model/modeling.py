@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..data.model_kinds import BINARY, is_classifier
@@ -132,7 +132,8 @@ def _from_reference(name: str, params: dict[str, Any], seed: int, kind: str) -> 
     return estimator
 
 
-#: the columns the default model hashes each text column's words and word pairs into
+#: the columns the default model hashes each text column's words and word pairs into, and
+#: as many for its character n-grams
 TEXT_BUCKETS = 2**12
 #: the same for a tree model, which takes them dense and splits on each (slower per column)
 TREE_BUCKETS = 2**8
@@ -168,14 +169,18 @@ def preprocessor(schema: FeatureSchema, scale: bool = True) -> ColumnTransformer
 
 
 def text_vectorizer(buckets: int = TEXT_BUCKETS) -> Pipeline:
-    """TF-IDF of the words and word pairs of a text column, each hashed into one of
-    ``buckets`` columns (sublinear term frequencies, accents stripped). Unlike a vocabulary
-    (``TfidfVectorizer``'s ``vocabulary_`` and ``stop_words_``), the fitted steps keep no word
-    of the training texts, only one weight per column, so her customers' words do not reach
-    the model store or a bento."""
+    """TF-IDF of a text column's words and word pairs, and of its character 2- to 4-grams
+    inside words (which still match a word misspelt, inflected or never seen in training),
+    each kind hashed into ``buckets`` columns of its own (sublinear term frequencies, accents
+    stripped). Unlike a vocabulary (``TfidfVectorizer``'s ``vocabulary_`` and
+    ``stop_words_``), the fitted steps keep no word of the training texts, only one weight
+    per column, so her customers' words do not reach the model store or a bento."""
+    hashing = {"n_features": buckets, "alternate_sign": False, "norm": None,
+               "strip_accents": "unicode"}
     return make_pipeline(
-        HashingVectorizer(n_features=buckets, ngram_range=(1, 2), alternate_sign=False,
-                          norm=None, strip_accents="unicode"),
+        FeatureUnion([("words", HashingVectorizer(ngram_range=(1, 2), **hashing)),
+                      ("characters", HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4),
+                                                       **hashing))]),
         TfidfTransformer(sublinear_tf=True))
 
 

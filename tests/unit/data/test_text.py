@@ -99,7 +99,7 @@ def test_the_default_model_learns_from_the_words(table, tmp_path, estimator):
     assert roc_auc_score(target(test, table), proba) > 0.8
     hashed = model.named_steps["preprocess"].named_transformers_["text_body"]
     bound = TREE_BUCKETS if estimator == "gradient_boosting" else TEXT_BUCKETS
-    assert hashed[-1].idf_.shape == (bound,)
+    assert hashed[-1].idf_.shape == (2 * bound,)  # words and word pairs, character n-grams
     # the stored model keeps no word of her texts: not in the file, in any of its members
     with zipfile.ZipFile(saved) as stored:
         content = b"".join(stored.read(name) for name in stored.namelist())
@@ -130,3 +130,17 @@ def test_text_drifts_when_its_length_moves(table):
     longer = detector.score(validate(tickets(800, seed=1, words=(25, 40)), table))
     assert not same.loc["body", "drifted"]
     assert longer.loc["body", "drifted"] and not longer.loc["priority", "drifted"]
+
+
+def test_the_text_vectorizer_matches_a_word_inflected_where_words_alone_do_not():
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from nbprod.model.modeling import text_vectorizer
+
+    texts = ["please refund me", "refunded twice", "parcel lost"]
+    both = text_vectorizer().fit_transform(texts)
+    words = HashingVectorizer(n_features=TEXT_BUCKETS, ngram_range=(1, 2)).transform(texts)
+    assert cosine_similarity(words[0], words[1])[0, 0] == 0  # no word in common
+    assert cosine_similarity(both[0], both[1])[0, 0] > cosine_similarity(both[0], both[2])[0, 0]
+    assert cosine_similarity(both[0], both[1])[0, 0] > 0.1  # "refund" inside "refunded"
