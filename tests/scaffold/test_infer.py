@@ -210,6 +210,10 @@ def test_read_data_errors_name_the_file(tmp_path):
     (tmp_path / "data.xlsx").write_bytes(b"PK")
     with pytest.raises(DataFileError, match=r"data.xlsx: unknown format; name it \*.csv"):
         read_data(tmp_path / "data.xlsx")
+    (tmp_path / "sms.tsv").write_text("label\tmsg\nham\thello\n")
+    with pytest.raises(DataFileError, match=r"sms.tsv: unknown format; .*delimiter is sniffed"
+                                            r".*name a delimited text file \*.csv"):
+        read_data(tmp_path / "sms.tsv")
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(DataFileError, match="bad.parquet: cannot be parsed"):
         read_data(tmp_path / "bad.parquet")

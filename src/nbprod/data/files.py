@@ -32,7 +32,11 @@ def file_format(path: str | Path) -> str:
     for suffix in (".parquet", ".csv.gz", ".csv"):
         if name.endswith(suffix):
             return suffix[1:]
-    raise DataFileError(path, f"unknown format; name it *{', *'.join(FORMATS)}")
+    hint = ""
+    if name.endswith((".tsv", ".tab", ".txt", ".tsv.gz", ".txt.gz")):
+        hint = (" (a CSV's delimiter is sniffed: comma, semicolon, tab or pipe; name a "
+                "delimited text file *.csv or *.csv.gz and it is read as it is)")
+    raise DataFileError(path, f"unknown format; name it *{', *'.join(FORMATS)}{hint}")
 
 
 def _head(path: Path) -> str:
