@@ -243,20 +243,28 @@ class Predictor:
         """``frame``'s model columns as arrays of Python values, as the service's rows give
         them (one conversion of the whole frame: a Series per column costs more)."""
         if list(frame.columns) != self.columns:
-            missing = [c for c in self.columns if c not in frame.columns]
-            if missing:
-                raise KeyError(f"its result lacks the model's column(s) {missing}")
             frame = frame[self.columns]
         return dict(zip(self.columns, frame.to_numpy(dtype=object).T, strict=True))
 
-    @staticmethod
-    def _cleaned(clean: Cleaning, frame: pd.DataFrame, then: Callable[[pd.DataFrame], Any]) -> Any:
-        """``then`` of her cleaning step's result; a failure of either is a PredictionError."""
+    def _cleaned(self, clean: Cleaning, frame: pd.DataFrame,
+                 then: Callable[[pd.DataFrame], Any]) -> Any:
+        """``then`` of her cleaning step's result, which must hold every column of the model;
+        a failure of either, or a column it lost, is a PredictionError."""
+        name = cleaning_name(clean)
         try:
-            return then(apply_cleaning(clean, frame))
+            out = apply_cleaning(clean, frame)
         except Exception as exc:  # her code's own errors, whatever their type
-            raise PredictionError(f"the cleaning step {cleaning_name(clean)} failed on the "
-                                  f"input: {type(exc).__name__}: {exc}") from exc
+            raise PredictionError(f"the cleaning step {name} failed on the input: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+        missing = [c for c in self.columns if c not in out.columns]
+        if missing:
+            raise PredictionError(f"the cleaning step {name} gave no column(s) {missing} of "
+                                  "the model")
+        try:
+            return then(out)
+        except Exception as exc:  # its result's values the model's dtypes cannot take
+            raise PredictionError(f"the cleaning step {name} failed on the input: "
+                                  f"{type(exc).__name__}: {exc}") from exc
 
     @property
     def path(self) -> str:
